@@ -1,0 +1,1 @@
+//! Intune Win32 error codes: phase, cause and fix (`intunewin explain`).

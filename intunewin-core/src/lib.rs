@@ -1,0 +1,12 @@
+//! Read and write Microsoft Intune `.intunewin` packages (the "Win32 app" format).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod detection;
+pub mod error;
+pub mod explain;
+pub mod msi;
+pub mod paths;
+
+pub use detection::{Detection, EncryptionInfo, MsiInfo};
+pub use error::{Error, Result};

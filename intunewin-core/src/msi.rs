@@ -1,0 +1,1 @@
+//! MsiInfo from an `.msi` database, on every OS (FORMAT.md §8).
