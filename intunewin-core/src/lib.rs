@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod crypto;
 pub mod detection;
 pub mod error;
 pub mod explain;

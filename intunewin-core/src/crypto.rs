@@ -1,0 +1,433 @@
+//! The encrypted content blob: MAC(32) ‖ IV(16) ‖ AES-256-CBC/PKCS#7(inner zip) (FORMAT.md §3).
+//!
+//! [`EncryptingWriter`] turns the inner zip into IV ‖ ciphertext while hashing the plaintext
+//! (FileDigest) and MACing IV ‖ ciphertext, in one pass. [`mac_stream`] recomputes the MAC of a
+//! stored blob, and [`DecryptingReader`] decrypts it with strict padding while hashing.
+
+use std::io::{self, Read, Write};
+
+use aes::Aes256;
+use cbc::cipher::{Array, BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+
+type Aes256CbcEnc = cbc::Encryptor<Aes256>;
+type Aes256CbcDec = cbc::Decryptor<Aes256>;
+type HmacSha256 = Hmac<Sha256>;
+
+/// Length of the MAC at the start of the blob.
+pub const MAC_LEN: usize = 32;
+/// Length of the IV that follows the MAC.
+pub const IV_LEN: usize = 16;
+/// Bytes before the ciphertext: MAC ‖ IV.
+pub const HEADER_LEN: usize = MAC_LEN + IV_LEN;
+const BLOCK: usize = 16;
+/// Plaintext is encrypted in batches of this size (a multiple of the block size).
+const BATCH: usize = 256 * 1024;
+
+/// The secrets of one package: AES key, HMAC key and IV. Wiped from memory on drop.
+#[derive(Clone)]
+pub struct Keys {
+    /// AES-256 key (`EncryptionKey`).
+    pub encryption_key: [u8; 32],
+    /// HMAC-SHA256 key (`MacKey`).
+    pub mac_key: [u8; 32],
+    /// AES-CBC IV (`InitializationVector`).
+    pub iv: [u8; 16],
+}
+
+impl Keys {
+    /// Fresh keys and IV from the OS random generator (FORMAT.md §3.1).
+    pub fn random() -> Result<Keys> {
+        let mut keys = Keys {
+            encryption_key: [0; 32],
+            mac_key: [0; 32],
+            iv: [0; 16],
+        };
+        for buf in [&mut keys.encryption_key[..], &mut keys.mac_key[..], &mut keys.iv[..]] {
+            getrandom::fill(buf).map_err(|e| Error::Random(e.to_string()))?;
+        }
+        Ok(keys)
+    }
+}
+
+impl Drop for Keys {
+    fn drop(&mut self) {
+        self.encryption_key.zeroize();
+        self.mac_key.zeroize();
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys { <redacted> }")
+    }
+}
+
+/// What encrypting a stream produced.
+#[derive(Clone, Debug)]
+pub struct Sealed {
+    /// HMAC-SHA256 over IV ‖ ciphertext.
+    pub mac: [u8; 32],
+    /// SHA-256 of the plaintext (FileDigest).
+    pub file_digest: [u8; 32],
+    /// Plaintext length (UnencryptedContentSize).
+    pub plaintext_len: u64,
+    /// Length of IV ‖ ciphertext written to the inner writer.
+    pub written_len: u64,
+    /// CRC-32 of IV ‖ ciphertext, to be combined with the MAC's for the outer entry.
+    pub crc_after_mac: crc32fast::Hasher,
+}
+
+/// A `Write` adapter that encrypts everything written to it.
+///
+/// It writes the IV, then the ciphertext, to `inner`; the caller places the MAC before them.
+/// **Call [`finish`](Self::finish)**: it writes the final padded block and returns the MAC and
+/// digest; dropping the writer without it leaves the content truncated.
+pub struct EncryptingWriter<W: Write> {
+    inner: W,
+    cipher: Aes256CbcEnc,
+    hmac: HmacSha256,
+    digest: Sha256,
+    crc: crc32fast::Hasher,
+    pending: Vec<u8>,
+    plaintext_len: u64,
+    written_len: u64,
+}
+
+impl<W: Write> EncryptingWriter<W> {
+    /// Starts a blob: writes the IV to `inner`.
+    pub fn new(mut inner: W, keys: &Keys) -> io::Result<Self> {
+        let cipher = Aes256CbcEnc::new(&keys.encryption_key.into(), &keys.iv.into());
+        let mut hmac = <HmacSha256 as KeyInit>::new_from_slice(&keys.mac_key)
+            .map_err(|_| io::Error::other("HMAC key length"))?;
+        hmac.update(&keys.iv);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&keys.iv);
+        inner.write_all(&keys.iv)?;
+        Ok(EncryptingWriter {
+            inner,
+            cipher,
+            hmac,
+            digest: Sha256::new(),
+            crc,
+            pending: Vec::with_capacity(BATCH + BLOCK),
+            plaintext_len: 0,
+            written_len: IV_LEN as u64,
+        })
+    }
+
+    /// Encrypts and writes every complete block held in `pending`.
+    fn flush_blocks(&mut self) -> io::Result<()> {
+        let whole = self.pending.len() / BLOCK * BLOCK;
+        if whole == 0 {
+            return Ok(());
+        }
+        let (blocks, _) = Array::slice_as_chunks_mut(&mut self.pending[..whole]);
+        self.cipher.encrypt_blocks(blocks);
+        self.emit(whole)?;
+        self.pending.drain(..whole);
+        Ok(())
+    }
+
+    /// Writes the first `n` bytes of `pending` (ciphertext) out, updating MAC and CRC.
+    fn emit(&mut self, n: usize) -> io::Result<()> {
+        let out = &self.pending[..n];
+        self.hmac.update(out);
+        self.crc.update(out);
+        self.inner.write_all(out)?;
+        self.written_len += n as u64;
+        Ok(())
+    }
+
+    /// Pads, writes the last block and returns the sealed values and the inner writer.
+    pub fn finish(mut self) -> io::Result<(W, Sealed)> {
+        self.flush_blocks()?;
+        let pad = BLOCK - self.pending.len(); // 1..=16 (FORMAT.md §3.2)
+        self.pending.resize(BLOCK, pad as u8);
+        let (blocks, _) = Array::slice_as_chunks_mut(&mut self.pending[..]);
+        self.cipher.encrypt_blocks(blocks);
+        self.emit(BLOCK)?;
+        self.inner.flush()?;
+        let sealed = Sealed {
+            mac: self.hmac.finalize().into_bytes().into(),
+            file_digest: self.digest.finalize().into(),
+            plaintext_len: self.plaintext_len,
+            written_len: self.written_len,
+            crc_after_mac: self.crc,
+        };
+        Ok((self.inner, sealed))
+    }
+}
+
+impl<W: Write> Write for EncryptingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = BATCH - self.pending.len();
+        let take = buf.len().min(room);
+        self.pending.extend_from_slice(&buf[..take]);
+        self.digest.update(&buf[..take]);
+        self.plaintext_len += take as u64;
+        if self.pending.len() >= BATCH {
+            self.flush_blocks()?;
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Computes HMAC-SHA256 over everything `reader` yields (IV ‖ ciphertext) and the CRC-32 of it.
+pub fn mac_stream<R: Read>(
+    mut reader: R,
+    mac_key: &[u8; 32],
+    mut on_bytes: impl FnMut(u64),
+) -> io::Result<([u8; 32], crc32fast::Hasher)> {
+    let mut hmac = <HmacSha256 as KeyInit>::new_from_slice(mac_key)
+        .map_err(|_| io::Error::other("HMAC key length"))?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; BATCH];
+    loop {
+        let n = read_some(&mut reader, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hmac.update(&buf[..n]);
+        crc.update(&buf[..n]);
+        on_bytes(n as u64);
+    }
+    Ok((hmac.finalize().into_bytes().into(), crc))
+}
+
+/// Constant-time equality of two byte strings (MACs, digests).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+fn read_some<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Marker carried inside an `io::Error` when PKCS#7 padding is invalid.
+#[derive(Debug)]
+pub struct PaddingError;
+
+impl std::fmt::Display for PaddingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bad PKCS#7 padding")
+    }
+}
+
+impl std::error::Error for PaddingError {}
+
+/// True when an `io::Error` came from invalid padding in a [`DecryptingReader`].
+pub fn is_padding_error(err: &io::Error) -> bool {
+    err.get_ref().is_some_and(|e| e.is::<PaddingError>())
+}
+
+/// A `Read` adapter that decrypts ciphertext (without the MAC ‖ IV header) with strict PKCS#7.
+///
+/// It hashes the plaintext as it goes; [`finish`](Self::finish) returns its SHA-256 and length
+/// once the reader has been read to the end.
+pub struct DecryptingReader<R: Read> {
+    inner: R,
+    cipher: Aes256CbcDec,
+    /// Decrypted bytes not yet handed out; the final block is held back until EOF.
+    plain: Vec<u8>,
+    plain_pos: usize,
+    /// Ciphertext bytes read but not yet a whole block.
+    partial: Vec<u8>,
+    digest: Sha256,
+    plaintext_len: u64,
+    held_block: Option<[u8; BLOCK]>,
+    done: bool,
+    ciphertext_len: u64,
+}
+
+impl<R: Read> DecryptingReader<R> {
+    /// Decrypts `inner` (the ciphertext only) with `key` and `iv`.
+    pub fn new(inner: R, key: &[u8; 32], iv: &[u8; 16]) -> Self {
+        DecryptingReader {
+            inner,
+            cipher: Aes256CbcDec::new(&(*key).into(), &(*iv).into()),
+            plain: Vec::with_capacity(BATCH),
+            plain_pos: 0,
+            partial: Vec::with_capacity(BATCH + BLOCK),
+            digest: Sha256::new(),
+            plaintext_len: 0,
+            held_block: None,
+            done: false,
+            ciphertext_len: 0,
+        }
+    }
+
+    /// Reads and decrypts the next batch into `plain`.
+    fn refill(&mut self) -> io::Result<()> {
+        self.plain.clear();
+        self.plain_pos = 0;
+        let start = self.partial.len();
+        self.partial.resize(BATCH, 0);
+        let n = read_some(&mut self.inner, &mut self.partial[start..])?;
+        self.partial.truncate(start + n);
+        self.ciphertext_len += n as u64;
+        if n == 0 {
+            return self.finish_stream();
+        }
+        let whole = self.partial.len() / BLOCK * BLOCK;
+        if whole == 0 {
+            return Ok(());
+        }
+        let (blocks, _) = Array::slice_as_chunks_mut(&mut self.partial[..whole]);
+        self.cipher.decrypt_blocks(blocks);
+        if let Some(held) = self.held_block.take() {
+            self.plain.extend_from_slice(&held);
+        }
+        let mut last = [0u8; BLOCK];
+        last.copy_from_slice(&self.partial[whole - BLOCK..whole]);
+        self.plain.extend_from_slice(&self.partial[..whole - BLOCK]);
+        self.held_block = Some(last);
+        self.partial.drain(..whole);
+        self.account();
+        Ok(())
+    }
+
+    /// At EOF: strip and check the padding of the held-back final block.
+    fn finish_stream(&mut self) -> io::Result<()> {
+        self.done = true;
+        let padding_error = || io::Error::new(io::ErrorKind::InvalidData, PaddingError);
+        if !self.partial.is_empty() {
+            return Err(padding_error()); // ciphertext not a whole number of blocks
+        }
+        let block = self.held_block.take().ok_or_else(padding_error)?;
+        let pad = block[BLOCK - 1] as usize;
+        let valid = (1..=BLOCK).contains(&pad) && block[BLOCK - pad..].iter().all(|&b| b as usize == pad);
+        if !valid {
+            return Err(padding_error());
+        }
+        self.plain.extend_from_slice(&block[..BLOCK - pad]);
+        self.account();
+        Ok(())
+    }
+
+    fn account(&mut self) {
+        self.digest.update(&self.plain);
+        self.plaintext_len += self.plain.len() as u64;
+    }
+
+    /// SHA-256 and length of the plaintext; call after reading to EOF.
+    pub fn finish(self) -> ([u8; 32], u64) {
+        (self.digest.finalize().into(), self.plaintext_len)
+    }
+
+    /// Number of ciphertext bytes consumed so far.
+    pub fn ciphertext_read(&self) -> u64 {
+        self.ciphertext_len
+    }
+}
+
+impl<R: Read> Read for DecryptingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.plain_pos == self.plain.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.refill()?;
+        }
+        let n = buf.len().min(self.plain.len() - self.plain_pos);
+        buf[..n].copy_from_slice(&self.plain[self.plain_pos..self.plain_pos + n]);
+        self.plain_pos += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as B64;
+
+    /// FORMAT.md Appendix A, TV0.
+    fn tv0_keys() -> Keys {
+        let mut k = Keys {
+            encryption_key: [0; 32],
+            mac_key: [0; 32],
+            iv: [0; 16],
+        };
+        for i in 0..32 {
+            k.encryption_key[i] = i as u8;
+            k.mac_key[i] = 0x20 + i as u8;
+        }
+        for i in 0..16 {
+            k.iv[i] = 0x40 + i as u8;
+        }
+        k
+    }
+
+    fn seal(plain: &[u8]) -> (Vec<u8>, Sealed) {
+        let mut w = EncryptingWriter::new(Vec::new(), &tv0_keys()).unwrap();
+        // Write in odd-sized pieces to exercise buffering.
+        for chunk in plain.chunks(7) {
+            w.write_all(chunk).unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn tv0_vectors() {
+        let cases: [(&[u8], &str, &str, &str); 3] = [
+            (b"", "974b412738e50f45c7f9db25413f274b", "31URG4ffc1k9CvKiFXHH63m7t2TPSjoQcIE3I0p1LpE=", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+            (b"0123456789abcdef", "8a61197aed35e47583abcb122f15a14ebb0d94aea1550fe42b3edba63bc2da8b", "tI6Zt/QQflxBKievYs8r92TGn544Vt7hAkb+B6tz1/s=", "n59REfeyengfHx3d5evC3St5a/xzZcnCi1SOVkF2kp8="),
+            (b"Hello, IntuneWin!", "c59edb6ae754b5b8b0113308241b18ad3df19c1b169b278de015f9cb53077d7f", "pj4fZpN1fT/f1JF6lfXZTxmj29KP1X4WK5F6Vkw2fBw=", "xKiTVIZMwx3ebnajqQa85YoQyRHkmAqwIHJNYZ4zdmk="),
+        ];
+        for (plain, ct_hex, mac, digest) in cases {
+            let (out, sealed) = seal(plain);
+            assert_eq!(&out[..16], &tv0_keys().iv);
+            let ct: String = out[16..].iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(ct, ct_hex);
+            assert_eq!(B64.encode(sealed.mac), mac);
+            assert_eq!(B64.encode(sealed.file_digest), digest);
+            assert_eq!(sealed.plaintext_len, plain.len() as u64);
+
+            let (mac2, _) = mac_stream(&out[..], &tv0_keys().mac_key, |_| {}).unwrap();
+            assert!(ct_eq(&mac2, &sealed.mac));
+            let mut reader = DecryptingReader::new(&out[16..], &tv0_keys().encryption_key, &tv0_keys().iv);
+            let mut back = Vec::new();
+            reader.read_to_end(&mut back).unwrap();
+            assert_eq!(back, plain);
+            assert_eq!(reader.finish(), (sealed.file_digest, plain.len() as u64));
+        }
+    }
+
+    #[test]
+    fn large_round_trip_and_bad_padding() {
+        let plain: Vec<u8> = (0..1_000_003u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let (out, _) = seal(&plain);
+        let keys = tv0_keys();
+        let mut back = Vec::new();
+        DecryptingReader::new(&out[16..], &keys.encryption_key, &keys.iv)
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, plain);
+
+        let mut wrong = keys.encryption_key;
+        wrong[0] ^= 1;
+        let err = DecryptingReader::new(&out[16..], &wrong, &keys.iv)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(is_padding_error(&err));
+        let err = DecryptingReader::new(&out[16..out.len() - 3], &keys.encryption_key, &keys.iv)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(is_padding_error(&err));
+    }
+}
