@@ -1,0 +1,128 @@
+//! Little-endian zip record primitives shared by the outer and inner zip code.
+//!
+//! Both zips are hand-written rather than built on the `zip` crate: the outer zip must match
+//! IntuneWinAppUtil byte for byte (0xA220 extra, made-by 45, CRC patched after streaming the
+//! blob in place), and the inner zip is written into, and read from, an encrypted stream that
+//! cannot seek, which the `zip` crate's writer and reader require.
+
+/// Local file header signature.
+pub const LFH_SIG: u32 = 0x0403_4b50;
+/// Central directory header signature.
+pub const CDH_SIG: u32 = 0x0201_4b50;
+/// End of central directory signature.
+pub const EOCD_SIG: u32 = 0x0605_4b50;
+/// Zip64 end of central directory record signature.
+pub const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
+/// Zip64 end of central directory locator signature.
+pub const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
+/// Data descriptor signature.
+pub const DESCRIPTOR_SIG: u32 = 0x0807_4b50;
+/// Zip64 extended information extra field id.
+pub const ZIP64_EXTRA_ID: u16 = 0x0001;
+/// Marker in 32-bit fields whose value is in the zip64 extra.
+pub const U32_MAX: u32 = 0xFFFF_FFFF;
+
+/// Appends little-endian fields to a byte buffer.
+pub trait PutLe {
+    /// Appends a u16.
+    fn put_u16(&mut self, v: u16);
+    /// Appends a u32.
+    fn put_u32(&mut self, v: u32);
+    /// Appends a u64.
+    fn put_u64(&mut self, v: u64);
+}
+
+impl PutLe for Vec<u8> {
+    fn put_u16(&mut self, v: u16) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    fn put_u32(&mut self, v: u32) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+    fn put_u64(&mut self, v: u64) {
+        self.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// A bounds-checked little-endian reader over a byte slice.
+pub struct LeReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> LeReader<'a> {
+    /// Reads from the start of `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        LeReader { data, pos: 0 }
+    }
+
+    /// Next `n` bytes, or `None` past the end.
+    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.data.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+
+    /// Next u16.
+    pub fn u16(&mut self) -> Option<u16> {
+        self.bytes(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    /// Next u32.
+    pub fn u32(&mut self) -> Option<u32> {
+        self.bytes(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Next u64.
+    pub fn u64(&mut self) -> Option<u64> {
+        self.bytes(8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
+    }
+
+    /// Bytes left.
+    pub fn remaining(&self) -> usize {
+        self.data.len() - self.pos
+    }
+}
+
+/// Iterates over (id, data) of a zip extra field block; stops at a malformed tail.
+pub fn extra_fields(extra: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut r = LeReader::new(extra);
+    std::iter::from_fn(move || {
+        let id = r.u16()?;
+        let len = r.u16()?;
+        let data = r.bytes(usize::from(len))?;
+        Some((id, data))
+    })
+}
+
+/// Values a zip64 extra field replaces, in the order the spec stores them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Zip64Values {
+    /// Uncompressed size.
+    pub usize: u64,
+    /// Compressed size.
+    pub csize: u64,
+    /// Local header offset.
+    pub offset: u64,
+}
+
+/// Resolves 32-bit fields that hold `0xFFFFFFFF` from the zip64 extra (APPNOTE 4.5.3).
+/// Returns `None` when a needed value is missing.
+pub fn apply_zip64(extra: &[u8], mut v: Zip64Values, usize_ff: bool, csize_ff: bool, offset_ff: bool) -> Option<Zip64Values> {
+    if !(usize_ff || csize_ff || offset_ff) {
+        return Some(v);
+    }
+    let (_, data) = extra_fields(extra).find(|(id, _)| *id == ZIP64_EXTRA_ID)?;
+    let mut r = LeReader::new(data);
+    if usize_ff {
+        v.usize = r.u64()?;
+    }
+    if csize_ff {
+        v.csize = r.u64()?;
+    }
+    if offset_ff {
+        v.offset = r.u64()?;
+    }
+    Some(v)
+}
