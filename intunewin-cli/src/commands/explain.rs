@@ -1,0 +1,225 @@
+//! `intunewin explain`: an Intune Win32 error code's phase, cause and what to check.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Args;
+use intunewin_core::explain::{self, CodeInfo, Decoded};
+use serde::Serialize;
+
+/// Arguments of `intunewin explain`.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The code: 0x87D30067, 87D30067, -2016214937 or 2278752359.
+    #[arg(
+        required_unless_present = "list",
+        conflicts_with = "list",
+        allow_negative_numbers = true
+    )]
+    pub code: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// List every known code.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// Runs the subcommand: exit 0 for a known code or `--list`, 1 for a code not in the table.
+pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    if args.list {
+        print_list(args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(text) = args.code else {
+        bail!("give a code to explain, or --list");
+    };
+    let Some(code) = explain::parse_code(&text) else {
+        // Debug formatting escapes control characters from the untrusted argument.
+        bail!(
+            "cannot read {text:?} as an error code \
+             (expected a form like 0x87D30067, 87D30067, -2016214937 or 2278752359)"
+        );
+    };
+    let entry = explain::lookup(code);
+    let decoded = explain::decode_hresult(code);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Report::new(code, entry))?
+        );
+    } else {
+        match entry {
+            Some(info) => print_known(info, &decoded),
+            None => print_unknown(&decoded),
+        }
+    }
+    Ok(if entry.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::EXIT_INVALID)
+    })
+}
+
+fn print_list(json: bool) -> anyhow::Result<()> {
+    if json {
+        let all: Vec<Report> = explain::table()
+            .iter()
+            .map(|info| Report::new(info.code, Some(info)))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    for info in explain::table() {
+        println!(
+            "{}  {:>11}  {:<14}  {}",
+            hex(info.code),
+            explain::signed(info.code),
+            info.source.id(),
+            info.message
+        );
+    }
+    Ok(())
+}
+
+fn print_known(info: &CodeInfo, decoded: &Decoded) {
+    println!("{} ({})", hex(info.code), explain::signed(info.code));
+    println!("{}", info.message);
+    if let Some(win32) = win32_line(decoded) {
+        println!("{win32}");
+    }
+    println!();
+    let phases: Vec<&str> = info.phases.iter().map(|p| p.label()).collect();
+    println!("phase:  {}", phases.join(", "));
+    println!("source: {}", info.source.label());
+    println!("likely causes:");
+    for cause in info.causes {
+        println!("  - {cause}");
+    }
+    println!("what to check:");
+    for check in info.checks {
+        println!("  - {check}");
+    }
+    if info.rules.is_empty() {
+        println!("not predicted at pack time");
+    } else {
+        let plural = if info.rules.len() == 1 {
+            "rule"
+        } else {
+            "rules"
+        };
+        println!(
+            "predicted at pack time by: intunewin check ({plural} {})",
+            info.rules.join(", ")
+        );
+    }
+}
+
+fn print_unknown(d: &Decoded) {
+    println!(
+        "{} ({}): not a known Intune Win32 app code",
+        hex(d.code),
+        explain::signed(d.code)
+    );
+    let severity = if d.failure { "failure" } else { "success" };
+    let vendor = if d.customer { ", vendor-defined" } else { "" };
+    println!("severity: {severity}{vendor}");
+    match d.facility_name {
+        Some(name) => println!("facility: {} ({name})", d.facility),
+        None => println!("facility: {} (unknown)", d.facility),
+    }
+    println!("code:     {:#06X} ({})", d.status, d.status);
+    if let Some(win32) = win32_line(d) {
+        println!("{win32}");
+    }
+    if let Some(wrapped) = d.hresult_from_win32 {
+        let known = explain::lookup(wrapped).map_or("", |_| ", which is in the table");
+        println!(
+            "as an installer exit code, Intune reports it as {}{known}: intunewin explain {}",
+            hex(wrapped),
+            hex(wrapped)
+        );
+    }
+    println!("hint: intunewin explain --list shows the codes this tool knows");
+}
+
+/// "Win32 error N (NAME): message" for codes that carry a Win32 error.
+fn win32_line(d: &Decoded) -> Option<String> {
+    let number = d.win32?;
+    Some(match d.win32_error {
+        Some(e) => format!("Win32 error {number} ({}): {}", e.name, e.message),
+        None => format!("Win32 error {number} (or the installer's own exit code {number})"),
+    })
+}
+
+/// `0x87D30067`: the form the Intune portal shows.
+fn hex(code: u32) -> String {
+    format!("0x{code:08X}")
+}
+
+/// The JSON form of one code, known or not.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    code: String,
+    signed: i32,
+    unsigned: u32,
+    known: bool,
+    message: Option<&'static str>,
+    phases: Vec<&'static str>,
+    source: Option<&'static str>,
+    causes: &'static [&'static str],
+    checks: &'static [&'static str],
+    rules: &'static [&'static str],
+    decoded: DecodedJson,
+}
+
+impl Report {
+    fn new(code: u32, entry: Option<&'static CodeInfo>) -> Self {
+        Report {
+            code: hex(code),
+            signed: explain::signed(code),
+            unsigned: code,
+            known: entry.is_some(),
+            message: entry.map(|e| e.message),
+            phases: entry
+                .map(|e| e.phases.iter().map(|p| p.id()).collect())
+                .unwrap_or_default(),
+            source: entry.map(|e| e.source.id()),
+            causes: entry.map_or(&[], |e| e.causes),
+            checks: entry.map_or(&[], |e| e.checks),
+            rules: entry.map_or(&[], |e| e.rules),
+            decoded: DecodedJson::from(explain::decode_hresult(code)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DecodedJson {
+    failure: bool,
+    customer: bool,
+    facility: u16,
+    facility_name: Option<&'static str>,
+    status: u16,
+    win32: Option<u32>,
+    win32_name: Option<&'static str>,
+    win32_message: Option<&'static str>,
+    hresult_from_win32: Option<String>,
+}
+
+impl From<Decoded> for DecodedJson {
+    fn from(d: Decoded) -> Self {
+        DecodedJson {
+            failure: d.failure,
+            customer: d.customer,
+            facility: d.facility,
+            facility_name: d.facility_name,
+            status: d.status,
+            win32: d.win32,
+            win32_name: d.win32_error.map(|e| e.name),
+            win32_message: d.win32_error.map(|e| e.message),
+            hresult_from_win32: d.hresult_from_win32.map(hex),
+        }
+    }
+}

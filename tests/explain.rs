@@ -1,0 +1,216 @@
+//! `intunewin explain` through the real binary (issue 7).
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::util::intunewin;
+
+/// Every code issue 7 lists, with the signed decimal form Intune reports.
+const LISTED: [(&str, i64); 17] = [
+    ("0x87D30065", -2016214939),
+    ("0x87D30067", -2016214937),
+    ("0x87D30068", -2016214936),
+    ("0x87D3006A", -2016214934),
+    ("0x87D300C9", -2016214839),
+    ("0x87D300CA", -2016214838),
+    ("0x87D300CD", -2016214835),
+    ("0x87D30000", -2016215040),
+    ("0x87D1041C", -2016345060),
+    ("0x80070001", -2147024895),
+    ("0x80070002", -2147024894),
+    ("0x80070004", -2147024892),
+    ("0x8007EA61", -2146964895),
+    ("0x8007EA68", -2146964888),
+    ("0x80070005", -2147024891),
+    ("0x8007013A", -2147024582),
+    ("0x8007026B", -2147024277),
+];
+
+fn explain_json(args: &[&str]) -> (Value, Option<i32>) {
+    let out = intunewin()
+        .arg("explain")
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("runs");
+    let json = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    (json, out.status.code())
+}
+
+#[test]
+fn every_listed_code_is_known() {
+    for (code, signed) in LISTED {
+        let (json, status) = explain_json(&[code]);
+        assert_eq!(status, Some(0), "{code}");
+        assert_eq!(json["code"], code);
+        assert_eq!(json["signed"], signed);
+        assert_eq!(json["known"], true);
+        assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(json["phases"].as_array().is_some_and(|p| !p.is_empty()));
+        assert!(json["causes"].as_array().is_some_and(|c| !c.is_empty()));
+        assert!(json["checks"].as_array().is_some_and(|c| !c.is_empty()));
+    }
+}
+
+#[test]
+fn every_input_form_gives_the_same_code() {
+    for form in [
+        "0x87D30067",
+        "0x87d30067",
+        "0X87D30067",
+        "87D30067",
+        "87d30067",
+        "-2016214937",
+        "2278752359",
+    ] {
+        let (json, status) = explain_json(&[form]);
+        assert_eq!(status, Some(0), "{form}");
+        assert_eq!(json["code"], "0x87D30067", "{form}");
+        assert_eq!(json["unsigned"], 2278752359u32, "{form}");
+    }
+}
+
+#[test]
+fn all_digit_hresult_is_read_as_hex_and_long_decimal_as_decimal() {
+    let (json, _) = explain_json(&["80070005"]);
+    assert_eq!(json["code"], "0x80070005");
+    let (json, _) = explain_json(&["2147942405"]);
+    assert_eq!(json["code"], "0x80070005");
+}
+
+#[test]
+fn known_code_text_names_phase_source_and_rules() {
+    intunewin()
+        .args(["explain", "0x87D30067"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0x87D30067 (-2016214937)"))
+        .stdout(predicate::str::contains(
+            "Error unzipping downloaded content.",
+        ))
+        .stdout(predicate::str::contains("integrity check and unzip"))
+        .stdout(predicate::str::contains("IntuneManagementExtension.log"))
+        .stdout(predicate::str::contains(
+            "predicted at pack time by: intunewin check (rules ",
+        ))
+        .stdout(predicate::str::contains("path-too-long"));
+}
+
+#[test]
+fn known_code_json_has_expected_keys() {
+    let (json, status) = explain_json(&["0x87D30067"]);
+    assert_eq!(status, Some(0));
+    assert_eq!(json["source"], "package");
+    assert_eq!(json["phases"], serde_json::json!(["integrity-and-unzip"]));
+    let rules = json["rules"].as_array().expect("rules array");
+    assert!(rules.contains(&Value::from("path-too-long")));
+    assert!(rules.contains(&Value::from("reserved-name")));
+    assert_eq!(json["decoded"]["facility"], 0x7D3);
+    assert_eq!(json["decoded"]["failure"], true);
+}
+
+#[test]
+fn unknown_win32_code_is_decoded_and_exits_1() {
+    intunewin()
+        .args(["explain", "0x80070020"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("facility: 7 (WIN32)"))
+        .stdout(predicate::str::contains(
+            "Win32 error 32 (ERROR_SHARING_VIOLATION)",
+        ));
+
+    let (json, status) = explain_json(&["0x80070020"]);
+    assert_eq!(status, Some(1));
+    assert_eq!(json["known"], false);
+    assert_eq!(json["message"], Value::Null);
+    assert_eq!(json["decoded"]["facility"], 7);
+    assert_eq!(json["decoded"]["facilityName"], "WIN32");
+    assert_eq!(json["decoded"]["win32"], 32);
+    assert_eq!(json["decoded"]["win32Name"], "ERROR_SHARING_VIOLATION");
+    assert!(json["decoded"]["win32Message"].is_string());
+}
+
+#[test]
+fn unknown_win32_code_without_message_still_gives_its_number() {
+    let (json, status) = explain_json(&["0x80071234"]);
+    assert_eq!(status, Some(1));
+    assert_eq!(json["decoded"]["win32"], 0x1234);
+    assert_eq!(json["decoded"]["win32Name"], Value::Null);
+}
+
+#[test]
+fn unknown_non_win32_code_is_decoded_and_exits_1() {
+    intunewin()
+        .args(["explain", "0x87D31234"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("severity: failure"))
+        .stdout(predicate::str::contains("facility: 2003"))
+        .stdout(predicate::str::contains("Win32 error").not());
+
+    let (json, status) = explain_json(&["0x87D31234"]);
+    assert_eq!(status, Some(1));
+    assert_eq!(json["decoded"]["facility"], 0x7D3);
+    assert_eq!(json["decoded"]["status"], 0x1234);
+    assert_eq!(json["decoded"]["win32"], Value::Null);
+}
+
+#[test]
+fn bare_exit_code_points_to_its_hresult() {
+    let (json, status) = explain_json(&["1603"]);
+    assert_eq!(status, Some(1));
+    assert_eq!(json["decoded"]["win32Name"], "ERROR_INSTALL_FAILURE");
+    assert_eq!(json["decoded"]["hresultFromWin32"], "0x80070643");
+}
+
+#[test]
+fn unparseable_input_exits_2_with_error() {
+    for bad in ["zz", "0x123456789", "4294967296", "87D3006Z"] {
+        intunewin()
+            .args(["explain", bad])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::starts_with("intunewin: error: cannot read"));
+    }
+}
+
+#[test]
+fn missing_code_is_a_usage_error() {
+    intunewin().arg("explain").assert().code(2);
+}
+
+#[test]
+fn list_prints_every_code_once() {
+    let out = intunewin()
+        .args(["explain", "--list"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).expect("UTF-8");
+    let lines: Vec<&str> = text.lines().collect();
+    for (code, _) in LISTED {
+        let hits = lines.iter().filter(|l| l.starts_with(code)).count();
+        assert_eq!(hits, 1, "{code}");
+    }
+}
+
+#[test]
+fn list_json_is_an_array_of_entries() {
+    let out = intunewin()
+        .args(["explain", "--list", "--json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let json: Value = serde_json::from_slice(&out).expect("JSON");
+    let entries = json.as_array().expect("array");
+    for (code, _) in LISTED {
+        assert!(entries.iter().any(|e| e["code"] == code), "{code}");
+    }
+    assert!(entries.iter().all(|e| e["known"] == true));
+}
