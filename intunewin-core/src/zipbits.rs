@@ -78,11 +78,6 @@ impl<'a> LeReader<'a> {
     pub fn u64(&mut self) -> Option<u64> {
         self.bytes(8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
     }
-
-    /// Bytes left.
-    pub fn remaining(&self) -> usize {
-        self.data.len() - self.pos
-    }
 }
 
 /// Iterates over (id, data) of a zip extra field block; stops at a malformed tail.

@@ -1,0 +1,3 @@
+//! One module per subcommand, each mapping its arguments to the library.
+
+pub mod explain;

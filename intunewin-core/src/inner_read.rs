@@ -1,0 +1,508 @@
+//! Reads the inner zip as a stream, in one pass over the decrypted content (FORMAT.md §6.3, §7 step 8).
+//!
+//! Local headers are parsed in order and each entry's data is handed to an [`EntryVisitor`]
+//! through a reader that checks its CRC-32 and size; the central directory that follows is then
+//! checked against what was seen. Nothing is buffered beyond one read buffer, so memory stays
+//! flat whatever the content size. Tolerates what other producers write: either separator,
+//! data descriptors (with or without signature, 32- or 64-bit), zip64, any flags or extras.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::dostime::DosDateTime;
+use crate::error::{Error, Result};
+use crate::zipbits::*;
+
+/// Resource limits applied to untrusted inner zips.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Most entries accepted.
+    pub max_entries: u64,
+    /// Largest ratio of declared uncompressed to compressed size (deflate cannot exceed ~1032).
+    pub max_ratio: u64,
+    /// Largest total of uncompressed bytes, if any.
+    pub max_total_size: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entries: 1_000_000,
+            max_ratio: 1100,
+            max_total_size: None,
+        }
+    }
+}
+
+/// One inner zip entry as its local header (and data descriptor) describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryInfo {
+    /// Name decoded to text (UTF-8, or code page 437 without the UTF-8 flag when not valid UTF-8).
+    pub name: String,
+    /// Whether the name ends with `/` or `\`.
+    pub is_dir: bool,
+    /// Compression method.
+    pub method: u16,
+    /// General purpose flags.
+    pub flags: u16,
+    /// CRC-32 (from the data descriptor when there is one).
+    pub crc: u32,
+    /// Compressed size.
+    pub compressed_size: u64,
+    /// Uncompressed size.
+    pub size: u64,
+    /// DOS modification time.
+    pub time: DosDateTime,
+    /// Offset of the local header in the inner zip.
+    pub offset: u64,
+}
+
+/// Receives each entry and a reader of its uncompressed data.
+pub trait EntryVisitor {
+    /// Called once per entry in stored order. Unread data is drained (and checked) afterwards.
+    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()>;
+}
+
+/// Parses the inner zip from `reader`, calling `visitor` for each entry. `origin` names the
+/// package in errors. Returns the entries in stored order.
+pub fn read_inner_zip<R: Read>(reader: R, limits: &Limits, origin: &Path, visitor: &mut dyn EntryVisitor) -> Result<Vec<EntryInfo>> {
+    let mut ctx = Parser {
+        input: CountingReader { inner: BufReader::with_capacity(256 * 1024, reader), pos: 0 },
+        origin: origin.to_path_buf(),
+        limits: limits.clone(),
+        entries: Vec::new(),
+        total: 0,
+    };
+    loop {
+        let at = ctx.input.pos;
+        let sig = ctx.u32_or_eof()?;
+        match sig {
+            Some(LFH_SIG) => ctx.entry(at, visitor)?,
+            Some(CDH_SIG) => {
+                ctx.central_directory(at)?;
+                return Ok(ctx.entries);
+            }
+            Some(EOCD_SIG) if ctx.entries.is_empty() => {
+                ctx.end_records(at, 0, Some(EOCD_SIG))?;
+                return Ok(ctx.entries);
+            }
+            Some(other) => return Err(ctx.bad(format!("unexpected signature {other:08x} at offset {at}"))),
+            None => return Err(ctx.bad("truncated: no central directory".into())),
+        }
+    }
+}
+
+struct CountingReader<R: Read> {
+    inner: BufReader<R>,
+    pos: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for CountingReader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        self.pos += amt as u64;
+        self.inner.consume(amt);
+    }
+}
+
+struct Parser<R: Read> {
+    input: CountingReader<R>,
+    origin: PathBuf,
+    limits: Limits,
+    entries: Vec<EntryInfo>,
+    total: u64,
+}
+
+/// The first error met while a visitor read entry data (the visitor only sees an `io::Error`).
+type ErrorSlot = Arc<Mutex<Option<Error>>>;
+
+impl<R: Read> Parser<R> {
+    fn bad(&self, reason: String) -> Error {
+        Error::InnerZip { path: self.origin.clone(), reason }
+    }
+
+    fn io(&self, e: io::Error) -> Error {
+        if crate::crypto::is_padding_error(&e) {
+            Error::BadPadding { path: self.origin.clone() }
+        } else if e.kind() == io::ErrorKind::UnexpectedEof {
+            self.bad("truncated".into())
+        } else {
+            Error::io("read", &self.origin, e)
+        }
+    }
+
+    fn read_exact(&mut self, n: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; n];
+        self.input.read_exact(&mut buf).map_err(|e| self.io(e))?;
+        Ok(buf)
+    }
+
+    fn u32_or_eof(&mut self) -> Result<Option<u32>> {
+        let mut buf = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = self.input.read(&mut buf[got..]).map_err(|e| self.io(e))?;
+            if n == 0 {
+                return if got == 0 { Ok(None) } else { Err(self.bad("truncated".into())) };
+            }
+            got += n;
+        }
+        Ok(Some(u32::from_le_bytes(buf)))
+    }
+
+    /// Parses one local header and its data (after the signature).
+    fn entry(&mut self, offset: u64, visitor: &mut dyn EntryVisitor) -> Result<()> {
+        if self.entries.len() as u64 >= self.limits.max_entries {
+            return Err(Error::LimitExceeded {
+                path: self.origin.clone(),
+                reason: format!("more than {} entries", self.limits.max_entries),
+            });
+        }
+        let fixed = self.read_exact(26)?;
+        let mut r = LeReader::new(&fixed);
+        let field = |v: Option<u16>| v.unwrap_or(0);
+        let _needed = field(r.u16());
+        let flags = field(r.u16());
+        let method = field(r.u16());
+        let time = DosDateTime { time: field(r.u16()), date: field(r.u16()) };
+        let crc = r.u32().unwrap_or(0);
+        let csize = r.u32().unwrap_or(0);
+        let usize = r.u32().unwrap_or(0);
+        let name_len = usize::from(field(r.u16()));
+        let extra_len = usize::from(field(r.u16()));
+        let raw_name = self.read_exact(name_len)?;
+        let extra = self.read_exact(extra_len)?;
+        let name = decode_name(&raw_name, flags).ok_or_else(|| self.bad(format!("entry at offset {offset} has a name that is not valid UTF-8")))?;
+        if flags & 1 != 0 {
+            return Err(self.bad(format!("entry '{name}' uses zip encryption")));
+        }
+        if method != 0 && method != 8 {
+            return Err(self.bad(format!("entry '{name}' uses unsupported compression method {method}")));
+        }
+        let has_zip64 = extra_fields(&extra).any(|(id, _)| id == ZIP64_EXTRA_ID);
+        let v = Zip64Values { usize: u64::from(usize), csize: u64::from(csize), offset: 0 };
+        let v = apply_zip64(&extra, v, usize == U32_MAX, csize == U32_MAX, false).ok_or_else(|| self.bad(format!("entry '{name}' lacks its zip64 sizes")))?;
+        let descriptor = flags & 0x0008 != 0;
+        let mut info = EntryInfo {
+            is_dir: name.ends_with('/') || name.ends_with('\\'),
+            name,
+            method,
+            flags,
+            crc,
+            compressed_size: v.csize,
+            size: v.usize,
+            time,
+            offset,
+        };
+        if !descriptor {
+            self.check_ratio(&info)?;
+        }
+        self.entry_data(&mut info, descriptor, visitor)?;
+        if descriptor {
+            self.data_descriptor(&mut info, has_zip64)?;
+        }
+        if info.crc != 0 && info.size == 0 && info.method == 0 {
+            return Err(self.crc_error(&info));
+        }
+        self.total = self.total.saturating_add(info.size);
+        if self.limits.max_total_size.is_some_and(|max| self.total > max) {
+            return Err(Error::LimitExceeded {
+                path: self.origin.clone(),
+                reason: "the content expands beyond the allowed total size".into(),
+            });
+        }
+        self.entries.push(info);
+        Ok(())
+    }
+
+    fn check_ratio(&self, info: &EntryInfo) -> Result<()> {
+        let bound = info.compressed_size.saturating_mul(self.limits.max_ratio).saturating_add(1 << 16);
+        if info.method == 8 && info.size > bound {
+            return Err(Error::LimitExceeded {
+                path: self.origin.clone(),
+                reason: format!("entry '{}' claims a compression ratio beyond {}:1", info.name, self.limits.max_ratio),
+            });
+        }
+        if info.method == 0 && info.size != info.compressed_size {
+            return Err(self.bad(format!("stored entry '{}' has different compressed and uncompressed sizes", info.name)));
+        }
+        Ok(())
+    }
+
+    fn crc_error(&self, info: &EntryInfo) -> Error {
+        Error::CrcMismatch { path: self.origin.clone(), entry: info.name.clone() }
+    }
+
+    /// Streams an entry's data through the visitor, then checks CRC and sizes.
+    fn entry_data(&mut self, info: &mut EntryInfo, descriptor: bool, visitor: &mut dyn EntryVisitor) -> Result<()> {
+        if descriptor && info.method == 0 {
+            return Err(self.bad(format!("stored entry '{}' has a data descriptor, which cannot be read as a stream", info.name)));
+        }
+        let slot: ErrorSlot = Arc::new(Mutex::new(None));
+        // Without a descriptor the declared size bounds the output; with one, the ratio bound does.
+        let limit = if descriptor { None } else { Some(info.size) };
+        let start = self.input.pos;
+        let origin = self.origin.clone();
+        let (crc, produced, leftover) = {
+            let compressed = (&mut self.input).take(if descriptor { u64::MAX } else { info.compressed_size });
+            let mut body = EntryBody::new(compressed, info.method);
+            let mut reader = CheckedReader { body: &mut body, crc: crc32fast::Hasher::new(), produced: 0, limit, slot: slot.clone(), origin: origin.clone(), name: info.name.clone() };
+            let visited = visitor.entry(info, &mut reader);
+            if let Some(err) = slot.lock().ok().and_then(|mut s| s.take()) {
+                return Err(err);
+            }
+            visited?;
+            io::copy(&mut reader, &mut io::sink()).map_err(|e| self_io(&origin, e))?;
+            if let Some(err) = slot.lock().ok().and_then(|mut s| s.take()) {
+                return Err(err);
+            }
+            (reader.crc.finalize(), reader.produced, body.leftover())
+        };
+        let consumed = self.input.pos - start;
+        if descriptor {
+            info.compressed_size = consumed;
+            info.size = produced;
+            if produced > consumed.saturating_mul(self.limits.max_ratio).saturating_add(1 << 16) {
+                return Err(Error::LimitExceeded { path: self.origin.clone(), reason: format!("entry '{}' expands beyond a sane compression ratio", info.name) });
+            }
+            info.crc = crc; // checked against the descriptor next
+            return Ok(());
+        }
+        if leftover > 0 || consumed != info.compressed_size {
+            return Err(self.bad(format!("entry '{}': compressed data does not match its declared size", info.name)));
+        }
+        if produced != info.size {
+            return Err(self.bad(format!("entry '{}' is {produced} bytes, its header says {}", info.name, info.size)));
+        }
+        if crc != info.crc {
+            return Err(self.crc_error(info));
+        }
+        Ok(())
+    }
+
+    /// Reads a data descriptor and checks it against what the data produced.
+    fn data_descriptor(&mut self, info: &mut EntryInfo, zip64: bool) -> Result<()> {
+        let first = self.read_exact(4)?;
+        let mut word = u32::from_le_bytes([first[0], first[1], first[2], first[3]]);
+        if word == DESCRIPTOR_SIG {
+            let next = self.read_exact(4)?;
+            word = u32::from_le_bytes([next[0], next[1], next[2], next[3]]);
+        }
+        let sizes = self.read_exact(if zip64 { 16 } else { 8 })?;
+        let mut r = LeReader::new(&sizes);
+        let (csize, usize) = if zip64 {
+            (r.u64().unwrap_or(0), r.u64().unwrap_or(0))
+        } else {
+            (u64::from(r.u32().unwrap_or(0)), u64::from(r.u32().unwrap_or(0)))
+        };
+        if word != info.crc {
+            return Err(self.crc_error(info));
+        }
+        if csize != info.compressed_size || usize != info.size {
+            return Err(self.bad(format!("entry '{}': data descriptor sizes disagree with its data", info.name)));
+        }
+        Ok(())
+    }
+
+    /// Checks the central directory (signature already read) against the entries seen.
+    fn central_directory(&mut self, first_at: u64) -> Result<()> {
+        let mut index = 0usize;
+        let mut sig = Some(CDH_SIG);
+        while sig == Some(CDH_SIG) {
+            self.central_header(index)?;
+            index += 1;
+            sig = self.u32_or_eof()?;
+        }
+        if index != self.entries.len() {
+            return Err(self.bad(format!("the central directory lists {index} entries, the archive holds {}", self.entries.len())));
+        }
+        let at = self.input.pos - 4;
+        self.end_records(at, first_at, sig)
+    }
+
+    fn central_header(&mut self, index: usize) -> Result<()> {
+        let fixed = self.read_exact(42)?;
+        let mut r = LeReader::new(&fixed);
+        r.bytes(6); // made by, needed, flags
+        let method = r.u16().unwrap_or(0);
+        r.bytes(4); // time, date
+        let crc = r.u32().unwrap_or(0);
+        let csize = r.u32().unwrap_or(0);
+        let usize = r.u32().unwrap_or(0);
+        let name_len = usize::from(r.u16().unwrap_or(0));
+        let extra_len = usize::from(r.u16().unwrap_or(0));
+        let comment_len = usize::from(r.u16().unwrap_or(0));
+        r.bytes(8); // disk, attributes
+        let offset = r.u32().unwrap_or(0);
+        let raw_name = self.read_exact(name_len)?;
+        let extra = self.read_exact(extra_len)?;
+        self.read_exact(comment_len)?;
+        let v = Zip64Values { usize: u64::from(usize), csize: u64::from(csize), offset: u64::from(offset) };
+        let v = apply_zip64(&extra, v, usize == U32_MAX, csize == U32_MAX, offset == U32_MAX).ok_or_else(|| self.bad("a central header lacks its zip64 values".into()))?;
+        let Some(seen) = self.entries.get(index) else {
+            return Err(self.bad("the central directory lists more entries than the archive holds".into()));
+        };
+        let name_ok = decode_name(&raw_name, 0).is_some_and(|n| n == seen.name) || decode_name(&raw_name, 0x0800).is_some_and(|n| n == seen.name);
+        if !name_ok || method != seen.method || crc != seen.crc || v.csize != seen.compressed_size || v.usize != seen.size || v.offset != seen.offset {
+            return Err(self.bad(format!("central directory entry {index} disagrees with local header of '{}'", seen.name)));
+        }
+        Ok(())
+    }
+
+    /// Parses zip64 end record, locator and end record (the first signature at `at` already read).
+    fn end_records(&mut self, _at: u64, _cd_start: u64, mut sig: Option<u32>) -> Result<()> {
+        if sig == Some(ZIP64_EOCD_SIG) {
+            let size = self.read_exact(8)?;
+            let size = u64::from_le_bytes(size.try_into().unwrap_or([0; 8]));
+            if !(44..=1 << 16).contains(&size) {
+                return Err(self.bad("bad zip64 end record size".into()));
+            }
+            let rest = self.read_exact(size as usize)?;
+            let mut r = LeReader::new(&rest);
+            r.bytes(12);
+            let count = r.u64().unwrap_or(0);
+            if count != self.entries.len() as u64 {
+                return Err(self.bad("the zip64 end record miscounts the entries".into()));
+            }
+            sig = self.u32_or_eof()?;
+        }
+        if sig == Some(ZIP64_LOCATOR_SIG) {
+            self.read_exact(16)?;
+            sig = self.u32_or_eof()?;
+        }
+        if sig != Some(EOCD_SIG) {
+            return Err(self.bad("no end-of-central-directory record".into()));
+        }
+        let fixed = self.read_exact(18)?;
+        let mut r = LeReader::new(&fixed);
+        r.bytes(6);
+        let count = r.u16().unwrap_or(0);
+        r.bytes(8);
+        let comment_len = usize::from(r.u16().unwrap_or(0));
+        self.read_exact(comment_len)?;
+        if count != 0xFFFF && u64::from(count) != self.entries.len() as u64 % 0x1_0000 {
+            return Err(self.bad("the end record miscounts the entries".into()));
+        }
+        if self.u32_or_eof()?.is_some() {
+            return Err(self.bad("data follows the end of the zip".into()));
+        }
+        Ok(())
+    }
+}
+
+fn self_io(origin: &Path, e: io::Error) -> Error {
+    if crate::crypto::is_padding_error(&e) {
+        Error::BadPadding { path: origin.to_path_buf() }
+    } else {
+        Error::InnerZip { path: origin.to_path_buf(), reason: format!("cannot read entry data ({e})") }
+    }
+}
+
+/// An entry's raw data, inflated when deflated.
+enum EntryBody<R: BufRead> {
+    Stored(R),
+    Deflated(flate2::bufread::DeflateDecoder<R>),
+}
+
+impl<R: BufRead> EntryBody<R> {
+    fn new(compressed: R, method: u16) -> Self {
+        if method == 8 {
+            EntryBody::Deflated(flate2::bufread::DeflateDecoder::new(compressed))
+        } else {
+            EntryBody::Stored(compressed)
+        }
+    }
+
+    /// Compressed bytes left unread after the deflate stream ended (0 when well-formed).
+    fn leftover(&mut self) -> usize {
+        let rest = match self {
+            EntryBody::Stored(r) => r.fill_buf(),
+            EntryBody::Deflated(d) => d.get_mut().fill_buf(),
+        };
+        rest.map(|b| b.len()).unwrap_or(0)
+    }
+}
+
+impl<R: BufRead> Read for EntryBody<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            EntryBody::Stored(r) => r.read(buf),
+            EntryBody::Deflated(d) => d.read(buf),
+        }
+    }
+}
+
+/// Hands entry data to the visitor while computing its CRC and enforcing its size.
+struct CheckedReader<'a, R: BufRead> {
+    body: &'a mut EntryBody<R>,
+    crc: crc32fast::Hasher,
+    produced: u64,
+    limit: Option<u64>,
+    slot: ErrorSlot,
+    origin: PathBuf,
+    name: String,
+}
+
+impl<R: BufRead> Read for CheckedReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = match self.body.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let err = if crate::crypto::is_padding_error(&e) {
+                    Error::BadPadding { path: self.origin.clone() }
+                } else {
+                    Error::InnerZip { path: self.origin.clone(), reason: format!("entry '{}' cannot be decompressed ({e})", self.name) }
+                };
+                return Err(self.fail(err));
+            }
+        };
+        self.produced += n as u64;
+        if self.limit.is_some_and(|max| self.produced > max) {
+            let err = Error::LimitExceeded { path: self.origin.clone(), reason: format!("entry '{}' expands beyond its declared size", self.name) };
+            return Err(self.fail(err));
+        }
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> CheckedReader<'_, R> {
+    fn fail(&self, err: Error) -> io::Error {
+        let msg = err.to_string();
+        if let Ok(mut slot) = self.slot.lock() {
+            slot.get_or_insert(err);
+        }
+        io::Error::other(msg)
+    }
+}
+
+/// Decodes an entry name: UTF-8 with the UTF-8 flag; otherwise UTF-8 when valid, else CP437.
+pub fn decode_name(raw: &[u8], flags: u16) -> Option<String> {
+    if let Ok(s) = std::str::from_utf8(raw) {
+        return Some(s.to_string());
+    }
+    if flags & 0x0800 != 0 {
+        return None;
+    }
+    Some(raw.iter().map(|&b| cp437(b)).collect())
+}
+
+fn cp437(b: u8) -> char {
+    const HIGH: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u{A0}";
+    if b < 0x80 {
+        char::from(b)
+    } else {
+        HIGH.chars().nth(usize::from(b - 0x80)).unwrap_or('?')
+    }
+}

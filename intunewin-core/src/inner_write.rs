@@ -1,0 +1,388 @@
+//! Writes the inner zip as IntuneWinAppUtil 1.7–1.8.7 does (FORMAT.md §5.1, §5.3).
+//!
+//! Every entry: UTF-8 flag, made-by 0x0014, needed 20, no extra fields, attributes 0, CRC and
+//! sizes in the local header. Deliberate differences (FORMAT.md §5.3): `/` separators, standard
+//! zip64 where sizes or counts need it, and a data descriptor for files too large to compress
+//! in memory, since the zip is encrypted as it is written and cannot be patched afterwards.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use flate2::Compression;
+use flate2::write::DeflateEncoder;
+
+use crate::dostime::DosDateTime;
+use crate::zipbits::*;
+
+const FLAG_UTF8: u16 = 0x0800;
+const FLAG_DESCRIPTOR: u16 = 0x0008;
+const MADE_BY: u16 = 0x0014;
+const NEEDED: u16 = 20;
+const NEEDED_ZIP64: u16 = 45;
+/// Compression method: stored.
+pub const STORED: u16 = 0;
+/// Compression method: deflate.
+pub const DEFLATED: u16 = 8;
+/// Streamed files at least this large get zip64 data descriptors (deflate may grow data slightly).
+const ZIP64_STREAM_THRESHOLD: u64 = 0xF000_0000;
+
+/// How file data is compressed.
+#[derive(Clone, Copy, Debug)]
+pub struct Compressor {
+    /// Deflate level 0–9 (0 stores every file; the real tool uses 1).
+    pub level: u32,
+    /// Store files whose first block does not compress (FORMAT.md §5.3; the real tool deflates all).
+    pub store_incompressible: bool,
+}
+
+/// Bytes of a file trial-compressed to decide whether to store it.
+const SAMPLE_LEN: usize = 64 * 1024;
+/// A sample that shrinks by less than this fraction (1/32 ≈ 3%) is treated as incompressible.
+const MIN_SAVING_DIV: usize = 32;
+
+impl Compressor {
+    /// Chooses the method for data beginning with `sample` (empty files are always stored).
+    pub fn method_for(&self, sample: &[u8]) -> u16 {
+        if sample.is_empty() || self.level == 0 {
+            return STORED;
+        }
+        if !self.store_incompressible {
+            return DEFLATED;
+        }
+        let mut enc = DeflateEncoder::new(Vec::with_capacity(sample.len()), Compression::new(self.level));
+        let compressed = enc.write_all(sample).and_then(|_| enc.finish()).map(|v| v.len());
+        match compressed {
+            Ok(n) if n + sample.len() / MIN_SAVING_DIV < sample.len() => DEFLATED,
+            _ => STORED,
+        }
+    }
+
+    fn encoder<W: Write>(&self, out: W) -> DeflateEncoder<W> {
+        DeflateEncoder::new(out, Compression::new(self.level.max(1)))
+    }
+}
+
+/// A file compressed in memory, ready to be written with its exact local header.
+pub struct Compressed {
+    /// Compression method.
+    pub method: u16,
+    /// CRC-32 of the uncompressed data.
+    pub crc: u32,
+    /// Uncompressed size.
+    pub size: u64,
+    /// The entry data (compressed or stored bytes).
+    pub data: Vec<u8>,
+}
+
+/// Reads a whole file of known `size` and compresses it in memory.
+pub fn compress_file(path: &Path, size: u64, c: &Compressor) -> io::Result<Compressed> {
+    let mut raw = Vec::with_capacity(size as usize);
+    File::open(path)?.take(size + 1).read_to_end(&mut raw)?;
+    if raw.len() as u64 != size {
+        return Err(changed_while_packing());
+    }
+    let crc = crc32fast::hash(&raw);
+    let method = c.method_for(&raw[..raw.len().min(SAMPLE_LEN)]);
+    let data = if method == STORED {
+        raw
+    } else {
+        let mut enc = c.encoder(Vec::with_capacity(raw.len() / 2));
+        enc.write_all(&raw)?;
+        enc.finish()?
+    };
+    Ok(Compressed { method, crc, size, data })
+}
+
+fn changed_while_packing() -> io::Error {
+    io::Error::other("the file changed size while it was being packed")
+}
+
+struct CentralRecord {
+    name: Vec<u8>,
+    flags: u16,
+    method: u16,
+    time: DosDateTime,
+    crc: u32,
+    csize: u64,
+    usize: u64,
+    offset: u64,
+}
+
+/// Writes inner zip entries to any `Write` (typically an [`EncryptingWriter`](crate::crypto::EncryptingWriter)).
+/// **Call [`finish`](Self::finish)** to write the central directory.
+pub struct InnerZipWriter<W: Write> {
+    out: W,
+    pos: u64,
+    records: Vec<CentralRecord>,
+}
+
+impl<W: Write> InnerZipWriter<W> {
+    /// Starts an inner zip.
+    pub fn new(out: W) -> Self {
+        InnerZipWriter {
+            out,
+            pos: 0,
+            records: Vec::new(),
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.pos += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Adds an empty directory entry; `name` must end with `/`.
+    pub fn add_directory(&mut self, name: &str, time: DosDateTime) -> io::Result<()> {
+        self.add_compressed(
+            name,
+            time,
+            &Compressed {
+                method: STORED,
+                crc: 0,
+                size: 0,
+                data: Vec::new(),
+            },
+        )
+    }
+
+    /// Adds a file compressed in memory, with CRC and sizes in its local header.
+    pub fn add_compressed(&mut self, name: &str, time: DosDateTime, file: &Compressed) -> io::Result<()> {
+        let rec = CentralRecord {
+            name: name.as_bytes().to_vec(),
+            flags: FLAG_UTF8,
+            method: file.method,
+            time,
+            crc: file.crc,
+            csize: file.data.len() as u64,
+            usize: file.size,
+            offset: self.pos,
+        };
+        let zip64 = rec.csize >= u64::from(U32_MAX) || rec.usize >= u64::from(U32_MAX);
+        let header = local_header(&rec, zip64);
+        self.put(&header)?;
+        self.put(&file.data)?;
+        self.records.push(rec);
+        Ok(())
+    }
+
+    /// Adds a large file by streaming it through the compressor; CRC and sizes follow the data
+    /// in a data descriptor. `on_bytes` is told of each chunk of source data read.
+    /// Returns the compression method chosen.
+    pub fn add_streamed(
+        &mut self,
+        name: &str,
+        time: DosDateTime,
+        path: &Path,
+        size: u64,
+        c: &Compressor,
+        on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
+    ) -> io::Result<u16> {
+        let mut file = File::open(path)?;
+        let mut sample = vec![0u8; SAMPLE_LEN.min(size as usize)];
+        file.read_exact(&mut sample)?;
+        let method = c.method_for(&sample);
+        let zip64 = size >= ZIP64_STREAM_THRESHOLD;
+        let mut rec = CentralRecord {
+            name: name.as_bytes().to_vec(),
+            flags: FLAG_UTF8 | FLAG_DESCRIPTOR,
+            method,
+            time,
+            crc: 0,
+            csize: 0,
+            usize: 0,
+            offset: self.pos,
+        };
+        let header = local_header(&rec, zip64);
+        self.put(&header)?;
+        let mut crc = crc32fast::Hasher::new();
+        let data_start = self.pos;
+        let mut counter = CountingWriter { inner: &mut self.out, count: 0 };
+        let read = if method == STORED {
+            copy_hashing(&sample, &mut file, &mut counter, &mut crc, on_bytes)?
+        } else {
+            let mut enc = c.encoder(&mut counter);
+            let n = copy_hashing(&sample, &mut file, &mut enc, &mut crc, on_bytes)?;
+            enc.finish()?;
+            n
+        };
+        if read != size {
+            return Err(changed_while_packing());
+        }
+        self.pos = data_start + counter.count;
+        rec.crc = crc.finalize();
+        rec.csize = counter.count;
+        rec.usize = size;
+        let mut desc = Vec::with_capacity(24);
+        desc.put_u32(DESCRIPTOR_SIG);
+        desc.put_u32(rec.crc);
+        if zip64 {
+            desc.put_u64(rec.csize);
+            desc.put_u64(rec.usize);
+        } else {
+            desc.put_u32(rec.csize as u32);
+            desc.put_u32(rec.usize as u32);
+        }
+        self.put(&desc)?;
+        self.records.push(rec);
+        Ok(method)
+    }
+
+    /// Writes the central directory and end records; returns the output.
+    pub fn finish(mut self) -> io::Result<W> {
+        let cd_start = self.pos;
+        let mut cd = Vec::new();
+        for rec in &self.records {
+            central_header(&mut cd, rec);
+        }
+        let cd_len = cd.len() as u64;
+        let count = self.records.len() as u64;
+        let zip64 = count >= 0xFFFF || cd_start >= u64::from(U32_MAX) || cd_len >= u64::from(U32_MAX);
+        if zip64 {
+            let record_at = cd_start + cd_len;
+            cd.put_u32(ZIP64_EOCD_SIG);
+            cd.put_u64(44);
+            cd.put_u16(NEEDED_ZIP64);
+            cd.put_u16(NEEDED_ZIP64);
+            cd.put_u32(0);
+            cd.put_u32(0);
+            cd.put_u64(count);
+            cd.put_u64(count);
+            cd.put_u64(cd_len);
+            cd.put_u64(cd_start);
+            cd.put_u32(ZIP64_LOCATOR_SIG);
+            cd.put_u32(0);
+            cd.put_u64(record_at);
+            cd.put_u32(1);
+        }
+        let clamp32 = |v: u64| if v >= u64::from(U32_MAX) { U32_MAX } else { v as u32 };
+        cd.put_u32(EOCD_SIG);
+        cd.put_u16(0);
+        cd.put_u16(0);
+        let count16 = if count >= 0xFFFF { 0xFFFF } else { count as u16 };
+        cd.put_u16(count16);
+        cd.put_u16(count16);
+        cd.put_u32(clamp32(cd_len));
+        cd.put_u32(clamp32(cd_start));
+        cd.put_u16(0);
+        self.put(&cd)?;
+        Ok(self.out)
+    }
+}
+
+/// Copies `first` then the rest of `src` into `dst`, hashing; returns the bytes copied.
+fn copy_hashing(
+    first: &[u8],
+    src: &mut File,
+    dst: &mut dyn Write,
+    crc: &mut crc32fast::Hasher,
+    on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
+) -> io::Result<u64> {
+    crc.update(first);
+    dst.write_all(first)?;
+    on_bytes(first.len() as u64)?;
+    let mut total = first.len() as u64;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = src.read(&mut buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        crc.update(&buf[..n]);
+        dst.write_all(&buf[..n])?;
+        on_bytes(n as u64)?;
+        total += n as u64;
+    }
+}
+
+struct CountingWriter<W: Write> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn local_header(rec: &CentralRecord, zip64: bool) -> Vec<u8> {
+    let mut h = Vec::with_capacity(30 + rec.name.len() + 20);
+    h.put_u32(LFH_SIG);
+    h.put_u16(if zip64 { NEEDED_ZIP64 } else { NEEDED });
+    h.put_u16(rec.flags);
+    h.put_u16(rec.method);
+    h.put_u16(rec.time.time);
+    h.put_u16(rec.time.date);
+    h.put_u32(rec.crc);
+    if zip64 {
+        h.put_u32(U32_MAX);
+        h.put_u32(U32_MAX);
+    } else {
+        h.put_u32(rec.csize as u32);
+        h.put_u32(rec.usize as u32);
+    }
+    h.put_u16(rec.name.len() as u16);
+    h.put_u16(if zip64 { 20 } else { 0 });
+    h.extend_from_slice(&rec.name);
+    if zip64 {
+        h.put_u16(ZIP64_EXTRA_ID);
+        h.put_u16(16);
+        h.put_u64(rec.usize);
+        h.put_u64(rec.csize);
+    }
+    h
+}
+
+fn central_header(cd: &mut Vec<u8>, rec: &CentralRecord) {
+    let big_u = rec.usize >= u64::from(U32_MAX);
+    let big_c = rec.csize >= u64::from(U32_MAX);
+    let big_o = rec.offset >= u64::from(U32_MAX);
+    let mut extra = Vec::new();
+    if big_u || big_c || big_o {
+        let mut data = Vec::new();
+        if big_u {
+            data.put_u64(rec.usize);
+        }
+        if big_c {
+            data.put_u64(rec.csize);
+        }
+        if big_o {
+            data.put_u64(rec.offset);
+        }
+        extra.put_u16(ZIP64_EXTRA_ID);
+        extra.put_u16(data.len() as u16);
+        extra.extend_from_slice(&data);
+    }
+    let clamp = |big: bool, v: u64| if big { U32_MAX } else { v as u32 };
+    cd.put_u32(CDH_SIG);
+    cd.put_u16(MADE_BY);
+    cd.put_u16(if extra.is_empty() { NEEDED } else { NEEDED_ZIP64 });
+    cd.put_u16(rec.flags);
+    cd.put_u16(rec.method);
+    cd.put_u16(rec.time.time);
+    cd.put_u16(rec.time.date);
+    cd.put_u32(rec.crc);
+    cd.put_u32(clamp(big_c, rec.csize));
+    cd.put_u32(clamp(big_u, rec.usize));
+    cd.put_u16(rec.name.len() as u16);
+    cd.put_u16(extra.len() as u16);
+    cd.put_u16(0); // comment
+    cd.put_u16(0); // disk
+    cd.put_u16(0); // internal attributes
+    cd.put_u32(0); // external attributes
+    cd.put_u32(clamp(big_o, rec.offset));
+    cd.extend_from_slice(&rec.name);
+    cd.extend_from_slice(&extra);
+}

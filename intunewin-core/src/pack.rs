@@ -1,0 +1,509 @@
+//! Packing a source folder into a `.intunewin` package.
+//!
+//! [`PackOptions`] is the builder; [`PackOptions::plan`] resolves and checks everything that
+//! can be known before writing (setup file, entries, MSI metadata, path findings), and
+//! [`PackOptions::pack_to_file`] writes the package to a temporary file renamed on success.
+
+use std::fs;
+use std::io::{self, BufWriter, Seek, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use crate::crypto::{EncryptingWriter, Keys, MAC_LEN};
+use crate::detection::{CONTENT_FILE_NAME, DEFAULT_TOOL_VERSION, Detection, EncryptionInfo, MsiInfo};
+use crate::dostime::DosDateTime;
+use crate::error::{Error, Result};
+use crate::inner_write::{Compressor, InnerZipWriter, compress_file};
+use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
+use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Severity};
+use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
+use crate::source::{self, SourceEntry, SourceKind};
+
+/// Files up to this size are compressed in memory so their local header carries the exact CRC
+/// and sizes, as the real tool writes them; larger files stream with a data descriptor.
+pub const IN_MEMORY_LIMIT: u64 = 8 * 1024 * 1024;
+
+/// A filter deciding which source paths to leave out: `(relative path with '/', is_dir) -> exclude`.
+pub type ExcludeFilter = Arc<dyn Fn(&str, bool) -> bool + Send + Sync>;
+
+/// Options for packing; build with [`PackOptions::new`] and the setters.
+#[derive(Clone)]
+pub struct PackOptions {
+    source_dir: PathBuf,
+    setup_file: PathBuf,
+    tool_version: String,
+    compressor: Compressor,
+    keys: Option<Keys>,
+    time: Option<DosDateTime>,
+    msi_info: bool,
+    allow_unsafe_paths: bool,
+    path_rules: PathRules,
+    exclude: Option<ExcludeFilter>,
+    progress: Arc<dyn Progress>,
+    cancel: CancelFlag,
+}
+
+/// Everything decided before writing: resolved inputs, entries and findings.
+#[derive(Clone, Debug)]
+pub struct PackPlan {
+    /// The source folder, canonicalised.
+    pub source_dir: PathBuf,
+    /// `SetupFile`: the setup file relative to the source, `\`-separated.
+    pub setup_file: String,
+    /// `Name` for Detection.xml.
+    pub name: String,
+    /// Entries in packing order.
+    pub entries: Vec<SourceEntry>,
+    /// MsiInfo for an `.msi` setup file (unless turned off).
+    pub msi_info: Option<MsiInfo>,
+    /// Findings of the path classifier (FORMAT.md §12).
+    pub findings: Vec<Finding>,
+    /// Other warnings (MSI values, ...).
+    pub warnings: Vec<String>,
+}
+
+impl PackPlan {
+    /// Total bytes of the files to pack.
+    pub fn source_bytes(&self) -> u64 {
+        self.entries.iter().map(|e| e.size).sum()
+    }
+
+    /// Number of files to pack.
+    pub fn file_count(&self) -> usize {
+        self.entries.iter().filter(|e| e.kind == SourceKind::File).count()
+    }
+}
+
+/// What packing produced.
+#[derive(Clone, Debug)]
+pub struct PackReport {
+    /// The written package, when packing to a file.
+    pub output: Option<PathBuf>,
+    /// The Detection.xml written.
+    pub detection: Detection,
+    /// Files packed.
+    pub file_count: usize,
+    /// Empty folders packed.
+    pub dir_count: usize,
+    /// Files stored uncompressed because they did not compress.
+    pub stored_count: usize,
+    /// Bytes of source files.
+    pub source_bytes: u64,
+    /// Inner zip size (UnencryptedContentSize).
+    pub inner_size: u64,
+    /// Encrypted content size (MAC ‖ IV ‖ ciphertext).
+    pub encrypted_size: u64,
+    /// Size of the whole package.
+    pub package_size: u64,
+    /// Path findings (warnings, and errors when unsafe paths were allowed).
+    pub findings: Vec<Finding>,
+    /// Other warnings.
+    pub warnings: Vec<String>,
+}
+
+impl PackOptions {
+    /// Packs `source_dir` with `setup_file` (a name or path relative to the source folder, or a
+    /// path inside it). Defaults are IntuneWinAppUtil's: ToolVersion 1.8.7.0, deflate level 1,
+    /// MsiInfo for `.msi` setups; plus storing incompressible files.
+    pub fn new(source_dir: impl Into<PathBuf>, setup_file: impl Into<PathBuf>) -> Self {
+        PackOptions {
+            source_dir: source_dir.into(),
+            setup_file: setup_file.into(),
+            tool_version: DEFAULT_TOOL_VERSION.to_string(),
+            compressor: Compressor {
+                level: 1,
+                store_incompressible: true,
+            },
+            keys: None,
+            time: None,
+            msi_info: true,
+            allow_unsafe_paths: false,
+            path_rules: PathRules::default(),
+            exclude: None,
+            progress: Arc::new(NoProgress),
+            cancel: CancelFlag::new(),
+        }
+    }
+
+    /// Sets the `ToolVersion` written to Detection.xml.
+    pub fn tool_version(mut self, version: impl Into<String>) -> Self {
+        self.tool_version = version.into();
+        self
+    }
+
+    /// Sets the deflate level (0 stores everything; clamped to 9).
+    pub fn level(mut self, level: u32) -> Self {
+        self.compressor.level = level.min(9);
+        self
+    }
+
+    /// Whether files that do not compress are stored (default true); false deflates all, as the real tool does.
+    pub fn store_incompressible(mut self, yes: bool) -> Self {
+        self.compressor.store_incompressible = yes;
+        self
+    }
+
+    /// Uses these keys and IV instead of fresh random ones (for tests and reproducible builds).
+    pub fn keys(mut self, keys: Keys) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Stamps the outer entries with this time instead of the current local time.
+    pub fn timestamp(mut self, time: DosDateTime) -> Self {
+        self.time = Some(time);
+        self
+    }
+
+    /// Whether to read an `.msi` setup file and write MsiInfo (default true).
+    pub fn msi_info(mut self, yes: bool) -> Self {
+        self.msi_info = yes;
+        self
+    }
+
+    /// Packs even when the path classifier reports errors (they stay in the report).
+    pub fn allow_unsafe_paths(mut self, yes: bool) -> Self {
+        self.allow_unsafe_paths = yes;
+        self
+    }
+
+    /// Rules for the device-side path checks.
+    pub fn path_rules(mut self, rules: PathRules) -> Self {
+        self.path_rules = rules;
+        self
+    }
+
+    /// Leaves out source paths for which `filter(relative_path, is_dir)` returns true.
+    pub fn exclude(mut self, filter: ExcludeFilter) -> Self {
+        self.exclude = Some(filter);
+        self
+    }
+
+    /// Reports progress to `progress`.
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Stops packing (with [`Error::Cancelled`]) once `flag` is set.
+    pub fn cancel_flag(mut self, flag: CancelFlag) -> Self {
+        self.cancel = flag;
+        self
+    }
+
+    /// Resolves the inputs and checks them without writing anything.
+    pub fn plan(&self) -> Result<PackPlan> {
+        let source_dir = canonical_source(&self.source_dir)?;
+        let (setup_path, setup_file) = resolve_setup(&source_dir, &self.setup_file)?;
+        let exclude = self.exclude.clone();
+        let filter = exclude.as_ref().map(|f| f.as_ref() as &(dyn Fn(&str, bool) -> bool + Sync));
+        let entries = source::walk(&source_dir, filter)?;
+        if !entries.iter().any(|e| e.kind == SourceKind::File) {
+            return Err(Error::BadSource {
+                path: source_dir,
+                reason: "the source folder has no files to pack".into(),
+            });
+        }
+        let setup_rel = setup_file.replace('\\', "/");
+        if !entries.iter().any(|e| e.kind == SourceKind::File && e.rel == setup_rel) {
+            return Err(Error::SetupNotFound {
+                setup: setup_file,
+                source_dir,
+            });
+        }
+        let mut warnings = Vec::new();
+        let (name, msi_info) = self.msi_metadata(&setup_path, &setup_file, &mut warnings)?;
+        let findings = self.check_paths(&entries);
+        Ok(PackPlan {
+            source_dir,
+            setup_file,
+            name,
+            entries,
+            msi_info,
+            findings,
+            warnings,
+        })
+    }
+
+    fn msi_metadata(&self, path: &Path, setup_file: &str, warnings: &mut Vec<String>) -> Result<(String, Option<MsiInfo>)> {
+        if !self.msi_info || !crate::msi::is_msi(setup_file) {
+            return Ok((setup_file.to_string(), None));
+        }
+        let report = crate::msi::read_msi(path)?;
+        warnings.extend(report.warnings);
+        // FORMAT.md §8.2: Name = ProductName, else Summary Subject, else SetupFile.
+        let name = report.product_name.unwrap_or_else(|| setup_file.to_string());
+        Ok((name, Some(report.info)))
+    }
+
+    fn check_paths(&self, entries: &[SourceEntry]) -> Vec<Finding> {
+        let mut checker = PathChecker::new(self.path_rules.clone());
+        for e in entries {
+            let kind = match e.kind {
+                SourceKind::File => EntryKind::File,
+                SourceKind::EmptyDir => EntryKind::Dir,
+                SourceKind::Symlink => EntryKind::Symlink,
+                SourceKind::Special => EntryKind::Special,
+            };
+            let parts: Vec<&str> = e.rel.split('/').collect();
+            checker.add_components(&parts, kind);
+        }
+        checker.finish()
+    }
+
+    /// Packs into `output` (a file path), writing a temporary file beside it that is renamed
+    /// only on success. Refuses an existing output unless `overwrite`, and an output inside
+    /// the source folder.
+    pub fn pack_to_file(&self, output: &Path, overwrite: bool) -> Result<PackReport> {
+        let plan = self.plan()?;
+        self.pack_plan_to_file(&plan, output, overwrite)
+    }
+
+    /// Like [`pack_to_file`](Self::pack_to_file) for a plan already made (and shown to the user).
+    pub fn pack_plan_to_file(&self, plan: &PackPlan, output: &Path, overwrite: bool) -> Result<PackReport> {
+        let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = parent.canonicalize().map_err(|e| Error::io("open the output folder", parent, e))?;
+        if parent.starts_with(&plan.source_dir) {
+            return Err(Error::OutputInsideSource { path: output.to_path_buf() });
+        }
+        if !overwrite && output.exists() {
+            return Err(Error::OutputExists { path: output.to_path_buf() });
+        }
+        let mut temp = tempfile::Builder::new()
+            .prefix(".intunewin-")
+            .suffix(".tmp")
+            .tempfile_in(&parent)
+            .map_err(|e| Error::io("create a temporary file in", &parent, e))?;
+        let mut report = {
+            let mut writer = BufWriter::with_capacity(1 << 20, temp.as_file_mut());
+            let report = self.write_plan(plan, &mut writer, output)?;
+            writer.flush().map_err(|e| Error::io("write", output, e))?;
+            report
+        };
+        temp.as_file().sync_all().map_err(|e| Error::io("write", output, e))?;
+        let persisted = if overwrite { temp.persist(output) } else { temp.persist_noclobber(output) };
+        persisted.map_err(|e| match e.error.kind() {
+            io::ErrorKind::AlreadyExists => Error::OutputExists { path: output.to_path_buf() },
+            _ => Error::io("rename the temporary file to", output, e.error),
+        })?;
+        report.output = Some(output.to_path_buf());
+        Ok(report)
+    }
+
+    /// Packs into any seekable writer (the package starts at its current position).
+    pub fn pack_to_writer<W: Write + Seek>(&self, mut out: W) -> Result<(W, PackReport)> {
+        let plan = self.plan()?;
+        let report = self.write_plan(&plan, &mut out, Path::new("<output>"))?;
+        Ok((out, report))
+    }
+
+    /// Writes the package for `plan` to `out`; `out_name` names the output in errors.
+    fn write_plan<W: Write + Seek>(&self, plan: &PackPlan, out: &mut W, out_name: &Path) -> Result<PackReport> {
+        if !self.allow_unsafe_paths {
+            if let Some(f) = plan.findings.iter().find(|f| f.severity == Severity::Error) {
+                return Err(Error::UnsafePath {
+                    path: plan.source_dir.clone(),
+                    entry: f.path.clone(),
+                    reason: f.message.clone(),
+                });
+            }
+        }
+        let keys = match &self.keys {
+            Some(k) => k.clone(),
+            None => Keys::random()?,
+        };
+        let out_err = |e: io::Error| Error::io("write", out_name, e);
+        let time = self.time.unwrap_or_else(DosDateTime::now);
+        let mut outer = OuterZipWriter::new(out, time).map_err(out_err)?;
+        let data_offset = outer
+            .begin_entry(&format!("{CONTENTS_DIR}{CONTENT_FILE_NAME}"))
+            .map_err(out_err)?;
+        outer.output().write_all(&[0u8; MAC_LEN]).map_err(out_err)?;
+
+        self.progress.begin(Stage::Pack, plan.source_bytes());
+        let encrypting = EncryptingWriter::new(outer.output(), &keys).map_err(out_err)?;
+        let mut zip = InnerZipWriter::new(encrypting);
+        let stored_count = self.write_entries(plan, &mut zip, out_name)?;
+        let encrypting = zip.finish().map_err(out_err)?;
+        let (_, sealed) = encrypting.finish().map_err(out_err)?;
+        self.progress.end();
+
+        let blob_len = MAC_LEN as u64 + sealed.written_len;
+        outer.advance(blob_len);
+        outer.patch(data_offset, &sealed.mac).map_err(out_err)?;
+        // FORMAT.md §3.4: the CRC of MAC ‖ rest, combined from the MAC's and the streamed part's.
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&sealed.mac);
+        crc.combine(&sealed.crc_after_mac);
+        outer.end_entry(crc.finalize(), blob_len).map_err(out_err)?;
+
+        let detection = Detection {
+            tool_version: self.tool_version.clone(),
+            name: plan.name.clone(),
+            unencrypted_content_size: sealed.plaintext_len,
+            file_name: CONTENT_FILE_NAME.to_string(),
+            setup_file: plan.setup_file.clone(),
+            encryption: EncryptionInfo {
+                encryption_key: keys.encryption_key,
+                mac_key: keys.mac_key,
+                iv: keys.iv,
+                mac: sealed.mac,
+                file_digest: sealed.file_digest,
+            },
+            msi_info: plan.msi_info.clone(),
+        };
+        let xml = detection.to_xml()?;
+        outer.add_entry(DETECTION_ENTRY, xml.as_bytes()).map_err(out_err)?;
+        let out = outer.finish().map_err(out_err)?;
+        let package_size = out.stream_position().map_err(out_err)?;
+        Ok(PackReport {
+            output: None,
+            detection,
+            file_count: plan.file_count(),
+            dir_count: plan.entries.iter().filter(|e| e.kind == SourceKind::EmptyDir).count(),
+            stored_count,
+            source_bytes: plan.source_bytes(),
+            inner_size: sealed.plaintext_len,
+            encrypted_size: blob_len,
+            package_size,
+            findings: plan.findings.clone(),
+            warnings: plan.warnings.clone(),
+        })
+    }
+
+    /// Writes every planned entry to the inner zip; returns how many files were stored.
+    fn write_entries<W: Write>(&self, plan: &PackPlan, zip: &mut InnerZipWriter<W>, out_name: &Path) -> Result<usize> {
+        let mut stored = 0;
+        for entry in &plan.entries {
+            if self.cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let time = DosDateTime::from_system_time(entry.mtime);
+            let src_err = |e: io::Error| Error::io("read", &entry.path, e);
+            match entry.kind {
+                SourceKind::EmptyDir => zip.add_directory(&format!("{}/", entry.rel), time).map_err(|e| Error::io("write", out_name, e))?,
+                SourceKind::File if entry.size <= IN_MEMORY_LIMIT => {
+                    let file = compress_file(&entry.path, entry.size, &self.compressor).map_err(src_err)?;
+                    stored += usize::from(file.method == crate::inner_write::STORED && file.size > 0);
+                    zip.add_compressed(&entry.rel, time, &file).map_err(|e| Error::io("write", out_name, e))?;
+                    self.progress.advance(entry.size);
+                }
+                SourceKind::File => {
+                    let progress = &self.progress;
+                    let cancel = &self.cancel;
+                    let mut on_bytes = |n: u64| {
+                        progress.advance(n);
+                        if cancel.is_cancelled() {
+                            return Err(io::Error::new(io::ErrorKind::Interrupted, CancelledMarker));
+                        }
+                        Ok(())
+                    };
+                    let method = zip
+                        .add_streamed(&entry.rel, time, &entry.path, entry.size, &self.compressor, &mut on_bytes)
+                        .map_err(|e| {
+                            if e.get_ref().is_some_and(|r| r.is::<CancelledMarker>()) {
+                                Error::Cancelled
+                            } else {
+                                Error::io("pack", &entry.path, e)
+                            }
+                        })?;
+                    stored += usize::from(method == crate::inner_write::STORED);
+                }
+                SourceKind::Symlink | SourceKind::Special => {
+                    // Only reached with allow_unsafe_paths: such entries cannot be packed faithfully.
+                    continue;
+                }
+            }
+        }
+        Ok(stored)
+    }
+}
+
+#[derive(Debug)]
+struct CancelledMarker;
+
+impl std::fmt::Display for CancelledMarker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cancelled")
+    }
+}
+
+impl std::error::Error for CancelledMarker {}
+
+/// `<setup file name minus its last extension>.intunewin` (FORMAT.md §2.7); `None` for an empty stem.
+pub fn output_file_name(setup_file: &str) -> Option<String> {
+    let name = setup_file.rsplit(['/', '\\']).next().unwrap_or(setup_file);
+    let stem = match name.rfind('.') {
+        Some(i) => &name[..i],
+        None => name,
+    };
+    (!stem.is_empty()).then(|| format!("{stem}.intunewin"))
+}
+
+fn canonical_source(dir: &Path) -> Result<PathBuf> {
+    let canonical = dir.canonicalize().map_err(|e| Error::BadSource {
+        path: dir.to_path_buf(),
+        reason: format!("cannot open the source folder ({e})"),
+    })?;
+    if !canonical.is_dir() {
+        return Err(Error::BadSource {
+            path: dir.to_path_buf(),
+            reason: "the source is not a folder".into(),
+        });
+    }
+    Ok(canonical)
+}
+
+/// Finds the setup file (a bare name, a path relative to the source, or a path inside it) and
+/// returns its full path and its `\`-separated path relative to the source.
+fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, String)> {
+    let mut candidates = Vec::new();
+    if setup.is_absolute() {
+        candidates.push(setup.to_path_buf());
+    } else {
+        candidates.push(source.join(setup));
+        candidates.push(setup.to_path_buf());
+    }
+    let found = candidates.into_iter().find(|c| c.is_file()).ok_or_else(|| Error::SetupNotFound {
+        setup: setup.display().to_string(),
+        source_dir: source.to_path_buf(),
+    })?;
+    let canonical = found.canonicalize().map_err(|e| Error::io("open the setup file", &found, e))?;
+    let rel = canonical
+        .strip_prefix(source)
+        .map_err(|_| Error::SetupOutsideSource { setup: found.clone() })?;
+    let parts: Vec<String> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        return Err(Error::SetupOutsideSource { setup: found });
+    }
+    if output_file_name(parts.last().map(String::as_str).unwrap_or("")).is_none() {
+        return Err(Error::EmptySetupStem { setup: found });
+    }
+    Ok((canonical, parts.join("\\")))
+}
+
+/// Creates `dir` (and parents) if it does not exist.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_names_follow_get_file_name_without_extension() {
+        assert_eq!(output_file_name("setup.exe").as_deref(), Some("setup.intunewin"));
+        assert_eq!(output_file_name("Foo.2.0.AppxBundle").as_deref(), Some("Foo.2.0.intunewin"));
+        assert_eq!(output_file_name("build\\setup.exe").as_deref(), Some("setup.intunewin"));
+        assert_eq!(output_file_name("noext").as_deref(), Some("noext.intunewin"));
+        assert_eq!(output_file_name(".x"), None);
+    }
+}

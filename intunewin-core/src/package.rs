@@ -1,0 +1,553 @@
+//! Reading a package: [`Package::open`] parses the outer zip and Detection.xml without
+//! decrypting; [`Package::verify`], [`Package::list`], [`Package::extract`] and
+//! [`Package::decrypt_to`] authenticate the content first (FORMAT.md §7), then decrypt it as a
+//! stream.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN};
+use crate::detection::{Detection, blob_len_for};
+use crate::dostime::DosDateTime;
+use crate::error::{Error, Result};
+use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip};
+use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
+use crate::paths::{EntryKind, Finding, PathChecker, PathRules, split_entry_name};
+use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
+
+/// Options for reading the content of a package.
+#[derive(Clone)]
+pub struct ReadOptions {
+    /// Limits against hostile inner zips.
+    pub limits: Limits,
+    /// Progress sink.
+    pub progress: Arc<dyn Progress>,
+    /// Cancellation flag.
+    pub cancel: CancelFlag,
+    /// Rules for the device-side path findings reported by verify.
+    pub path_rules: PathRules,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            limits: Limits::default(),
+            progress: Arc::new(NoProgress),
+            cancel: CancelFlag::new(),
+            path_rules: PathRules::default(),
+        }
+    }
+}
+
+impl ReadOptions {
+    /// Reports progress to `progress`.
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Stops (with [`Error::Cancelled`]) once `flag` is set.
+    pub fn cancel_flag(mut self, flag: CancelFlag) -> Self {
+        self.cancel = flag;
+        self
+    }
+
+    /// Sets the resource limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the path rules used for findings.
+    pub fn path_rules(mut self, rules: PathRules) -> Self {
+        self.path_rules = rules;
+        self
+    }
+}
+
+/// Options for [`Package::extract`].
+#[derive(Clone, Default)]
+pub struct ExtractOptions {
+    /// Reading options.
+    pub read: ReadOptions,
+    /// Replace an existing destination folder.
+    pub overwrite: bool,
+}
+
+impl ExtractOptions {
+    /// Whether an existing destination is replaced (default false).
+    pub fn overwrite(mut self, yes: bool) -> Self {
+        self.overwrite = yes;
+        self
+    }
+
+    /// Sets the reading options.
+    pub fn read_options(mut self, read: ReadOptions) -> Self {
+        self.read = read;
+        self
+    }
+}
+
+/// One inner entry as `list` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedEntry {
+    /// The entry as stored.
+    pub info: EntryInfo,
+    /// SHA-256 of the uncompressed data.
+    pub sha256: [u8; 32],
+}
+
+/// The result of a successful verification.
+#[derive(Clone, Debug)]
+pub struct VerifyReport {
+    /// Inner entries in stored order.
+    pub entries: Vec<EntryInfo>,
+    /// Device-side findings about the entry names (FORMAT.md §12); warnings do not fail verify.
+    pub findings: Vec<Finding>,
+    /// Tolerated deviations from Microsoft's layout and other warnings.
+    pub warnings: Vec<String>,
+}
+
+/// An opened `.intunewin` package.
+#[derive(Debug)]
+pub struct Package {
+    path: PathBuf,
+    len: u64,
+    outer: OuterZip,
+    content: OuterEntry,
+    detection: Detection,
+    detection_xml: Vec<u8>,
+    warnings: Vec<String>,
+}
+
+impl Package {
+    /// Opens a package: parses the outer zip and Detection.xml, locates the content (FORMAT.md §6.1).
+    pub fn open(path: impl AsRef<Path>) -> Result<Package> {
+        let path = path.as_ref().to_path_buf();
+        let mut file = File::open(&path).map_err(|e| Error::io("open", &path, e))?;
+        let len = file.metadata().map_err(|e| Error::io("read metadata of", &path, e))?.len();
+        let outer = OuterZip::read(&mut file, len).map_err(|reason| Error::OuterZip { path: path.clone(), reason })?;
+        let xml_entry = outer.find(DETECTION_ENTRY).ok_or_else(|| Error::MissingEntry { path: path.clone(), entry: DETECTION_ENTRY.into() })?;
+        if xml_entry.size > crate::detection::MAX_DETECTION_XML_LEN as u64 {
+            return Err(Error::LimitExceeded { path, reason: format!("Detection.xml is {} bytes", xml_entry.size) });
+        }
+        let detection_xml = read_small_entry(&mut file, xml_entry, &path)?;
+        let detection = Detection::parse(&detection_xml, &path)?;
+        let mut warnings = layout_warnings(&outer);
+        let content = locate_content(&outer, &detection, &path, &mut warnings)?;
+        Ok(Package { path, len, outer, content, detection, detection_xml, warnings })
+    }
+
+    /// The package file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Size of the package file.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the package file is empty (never true for an opened package).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The parsed Detection.xml.
+    pub fn detection(&self) -> &Detection {
+        &self.detection
+    }
+
+    /// Detection.xml as stored.
+    pub fn detection_xml(&self) -> &[u8] {
+        &self.detection_xml
+    }
+
+    /// The outer zip's entries.
+    pub fn outer(&self) -> &OuterZip {
+        &self.outer
+    }
+
+    /// The encrypted content entry.
+    pub fn content_entry(&self) -> &OuterEntry {
+        &self.content
+    }
+
+    /// Length of the encrypted content (MAC ‖ IV ‖ ciphertext).
+    pub fn encrypted_size(&self) -> u64 {
+        self.content.size
+    }
+
+    /// Tolerated deviations found while opening.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// A reader of the encrypted content blob (inflated if the outer entry is deflated).
+    pub fn content_reader(&self) -> Result<Box<dyn Read + Send>> {
+        let mut file = File::open(&self.path).map_err(|e| Error::io("open", &self.path, e))?;
+        file.seek(SeekFrom::Start(self.content.data_offset)).map_err(|e| Error::io("read", &self.path, e))?;
+        let raw = BufReader::with_capacity(1 << 20, file).take(self.content.compressed_size);
+        Ok(match self.content.method {
+            0 => Box::new(raw),
+            8 => Box::new(flate2::read::DeflateDecoder::new(raw).take(self.content.size)),
+            m => return Err(Error::OuterZip { path: self.path.clone(), reason: format!("content entry uses compression method {m}") }),
+        })
+    }
+
+    /// Checks sizes, the MAC and IV fields, and the HMAC over IV ‖ ciphertext in constant time,
+    /// plus the content entry's CRC-32 (FORMAT.md §7 steps 3–5 and 9). Decrypts nothing.
+    pub fn authenticate(&self, opts: &ReadOptions) -> Result<()> {
+        let n = self.detection.unencrypted_content_size;
+        let actual = self.content.size;
+        if actual < 64 || (actual - HEADER_LEN as u64) % 16 != 0 || actual != blob_len_for(n) {
+            return Err(Error::BlobLength { path: self.path.clone(), expected: blob_len_for(n), actual });
+        }
+        let mut reader = self.content_reader()?;
+        let mut header = [0u8; HEADER_LEN];
+        reader.read_exact(&mut header).map_err(|e| Error::io("read", &self.path, e))?;
+        let enc = &self.detection.encryption;
+        if !crypto::ct_eq(&header[..MAC_LEN], &enc.mac) {
+            return Err(Error::MacFieldMismatch { path: self.path.clone() });
+        }
+        if header[MAC_LEN..] != enc.iv {
+            return Err(Error::IvMismatch { path: self.path.clone() });
+        }
+        opts.progress.begin(Stage::Authenticate, actual);
+        let cancel = &opts.cancel;
+        let progress = &opts.progress;
+        let rest = (&header[MAC_LEN..]).chain(reader);
+        let (mac, rest_crc) = crypto::mac_stream(CancelReader { inner: rest, cancel }, &enc.mac_key, |b| progress.advance(b)).map_err(|e| map_read_error(e, &self.path))?;
+        opts.progress.end();
+        if !crypto::ct_eq(&mac, &enc.mac) {
+            return Err(Error::HmacMismatch { path: self.path.clone() });
+        }
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&header[..MAC_LEN]);
+        crc.combine(&rest_crc);
+        if crc.finalize() != self.content.crc {
+            return Err(Error::OuterCrcMismatch { path: self.path.clone(), entry: self.content.name.clone() });
+        }
+        Ok(())
+    }
+
+    /// Authenticates, then decrypts and parses the inner zip, handing each entry to `visitor`;
+    /// finally checks padding, FileDigest and UnencryptedContentSize.
+    pub fn read_entries(&self, opts: &ReadOptions, stage: Stage, visitor: &mut dyn EntryVisitor) -> Result<Vec<EntryInfo>> {
+        self.authenticate(opts)?;
+        let mut reader = self.content_reader()?;
+        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink()).map_err(|e| Error::io("read", &self.path, e))?;
+        let enc = &self.detection.encryption;
+        opts.progress.begin(stage, self.detection.unencrypted_content_size);
+        let progress = ProgressReader { inner: CancelReader { inner: reader, cancel: &opts.cancel }, progress: opts.progress.as_ref() };
+        let mut decrypting = DecryptingReader::new(progress, &enc.encryption_key, &enc.iv);
+        let entries = read_inner_zip(&mut decrypting, &opts.limits, &self.path, visitor);
+        // Read to the end so padding and digest cover the whole content even after an inner error.
+        let drained = io::copy(&mut decrypting, &mut io::sink());
+        opts.progress.end();
+        if opts.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        if let Err(e) = drained {
+            return Err(map_read_error(e, &self.path));
+        }
+        let (digest, len) = decrypting.finish();
+        if len != self.detection.unencrypted_content_size {
+            return Err(Error::ContentSizeMismatch { path: self.path.clone(), expected: self.detection.unencrypted_content_size, actual: len });
+        }
+        if !crypto::ct_eq(&digest, &enc.file_digest) {
+            return Err(Error::DigestMismatch { path: self.path.clone() });
+        }
+        entries
+    }
+
+    /// Verifies everything FORMAT.md §7 lists; writes nothing.
+    pub fn verify(&self, opts: &ReadOptions) -> Result<VerifyReport> {
+        let mut visitor = SafeNames { origin: &self.path };
+        let entries = self.read_entries(opts, Stage::Decrypt, &mut visitor)?;
+        let mut warnings = self.warnings.clone();
+        if !setup_present(&entries, &self.detection.setup_file) {
+            warnings.push(format!("SetupFile '{}' is not in the content", self.detection.setup_file));
+        }
+        let findings = inner_findings(&entries, &opts.path_rules);
+        Ok(VerifyReport { entries, findings, warnings })
+    }
+
+    /// Lists the inner entries with the SHA-256 of each, decrypting as a stream; writes nothing.
+    pub fn list(&self, opts: &ReadOptions) -> Result<Vec<ListedEntry>> {
+        let mut visitor = Hashing { origin: &self.path, hashes: Vec::new() };
+        let entries = self.read_entries(opts, Stage::Decrypt, &mut visitor)?;
+        Ok(entries.into_iter().zip(visitor.hashes).map(|(info, sha256)| ListedEntry { info, sha256 }).collect())
+    }
+
+    /// Writes the decrypted inner zip to `out` after authenticating it; checks it fully.
+    pub fn decrypt_to<W: Write>(&self, out: W, opts: &ReadOptions) -> Result<u64> {
+        self.authenticate(opts)?;
+        let mut reader = self.content_reader()?;
+        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink()).map_err(|e| Error::io("read", &self.path, e))?;
+        let enc = &self.detection.encryption;
+        let mut decrypting = DecryptingReader::new(CancelReader { inner: reader, cancel: &opts.cancel }, &enc.encryption_key, &enc.iv);
+        let mut out = out;
+        let n = io::copy(&mut decrypting, &mut out).map_err(|e| map_read_error(e, &self.path))?;
+        let (digest, len) = decrypting.finish();
+        if len != self.detection.unencrypted_content_size {
+            return Err(Error::ContentSizeMismatch { path: self.path.clone(), expected: self.detection.unencrypted_content_size, actual: len });
+        }
+        if !crypto::ct_eq(&digest, &enc.file_digest) {
+            return Err(Error::DigestMismatch { path: self.path.clone() });
+        }
+        Ok(n)
+    }
+
+    /// Extracts the content into `dest` (a folder that must not exist unless overwriting).
+    ///
+    /// Nothing is written before the MAC is verified; files go into a temporary folder beside
+    /// `dest` that is renamed only when everything (digest included) checked out, so a failure
+    /// leaves nothing behind. No entry can land outside the destination.
+    pub fn extract(&self, dest: &Path, opts: &ExtractOptions) -> Result<Vec<EntryInfo>> {
+        if dest.exists() && !opts.overwrite {
+            return Err(Error::OutputExists { path: dest.to_path_buf() });
+        }
+        self.authenticate(&opts.read)?;
+        let parent = match dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => p.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(|e| Error::io("create the folder", &parent, e))?;
+        let temp = tempfile::Builder::new()
+            .prefix(".intunewin-extract-")
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
+        let mut visitor = Extractor { origin: &self.path, root: temp.path(), dirs: Vec::new() };
+        let entries = self.read_entries(&opts.read, Stage::Extract, &mut visitor)?;
+        visitor.restore_dir_times();
+        replace_dir(temp, dest, opts.overwrite)?;
+        Ok(entries)
+    }
+}
+
+fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(entry.data_offset)).map_err(|e| Error::io("read", path, e))?;
+    let mut raw = Vec::new();
+    file.take(entry.compressed_size).read_to_end(&mut raw).map_err(|e| Error::io("read", path, e))?;
+    let data = match entry.method {
+        0 => raw,
+        8 => {
+            let mut out = Vec::new();
+            flate2::read::DeflateDecoder::new(&raw[..])
+                .take(crate::detection::MAX_DETECTION_XML_LEN as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| Error::OuterZip { path: path.to_path_buf(), reason: format!("cannot inflate {}: {e}", entry.name) })?;
+            out
+        }
+        m => return Err(Error::OuterZip { path: path.to_path_buf(), reason: format!("{} uses compression method {m}", entry.name) }),
+    };
+    if data.len() as u64 != entry.size || crc32fast::hash(&data) != entry.crc {
+        return Err(Error::OuterCrcMismatch { path: path.to_path_buf(), entry: entry.name.clone() });
+    }
+    Ok(data)
+}
+
+/// Notes where the outer zip departs from Microsoft's layout (tolerated, FORMAT.md §6.1).
+fn layout_warnings(outer: &OuterZip) -> Vec<String> {
+    let mut out = Vec::new();
+    if outer.entries.len() != 2 {
+        out.push(format!("the outer zip has {} entries, Microsoft's tool writes 2", outer.entries.len()));
+    }
+    for e in &outer.entries {
+        if e.method != 0 {
+            out.push(format!("outer entry '{}' is compressed; the portal expects stored entries", e.name));
+        }
+        if !e.has_growth_hint {
+            out.push(format!("outer entry '{}' lacks the 0xA220 extra field Microsoft's tool writes", e.name));
+        }
+    }
+    out
+}
+
+/// Finds the content entry through `FileName`, else the only entry under Contents/.
+fn locate_content(outer: &OuterZip, detection: &Detection, path: &Path, warnings: &mut Vec<String>) -> Result<OuterEntry> {
+    let by_name = format!("{CONTENTS_DIR}{}", detection.file_name);
+    if let Some(e) = outer.find(&by_name) {
+        return Ok(e.clone());
+    }
+    let under: Vec<&OuterEntry> = outer.entries.iter().filter(|e| e.name.to_ascii_lowercase().starts_with(&CONTENTS_DIR.to_ascii_lowercase()) && !e.name.ends_with('/')).collect();
+    match under.as_slice() {
+        [only] => {
+            warnings.push(format!("no entry named after FileName '{}'; using '{}'", detection.file_name, only.name));
+            Ok((*only).clone())
+        }
+        _ => Err(Error::MissingEntry { path: path.to_path_buf(), entry: by_name }),
+    }
+}
+
+fn setup_present(entries: &[EntryInfo], setup: &str) -> bool {
+    let norm = |s: &str| s.replace('\\', "/").to_lowercase();
+    let want = norm(setup);
+    entries.iter().any(|e| norm(&e.name) == want)
+}
+
+fn inner_findings(entries: &[EntryInfo], rules: &PathRules) -> Vec<Finding> {
+    let mut checker = PathChecker::new(rules.clone());
+    for e in entries {
+        checker.add(&e.name, if e.is_dir { EntryKind::Dir } else { EntryKind::File });
+    }
+    checker.finish()
+}
+
+fn map_read_error(e: io::Error, path: &Path) -> Error {
+    if crypto::is_padding_error(&e) {
+        Error::BadPadding { path: path.to_path_buf() }
+    } else if e.get_ref().is_some_and(|r| r.is::<Cancelled>()) {
+        Error::Cancelled
+    } else {
+        Error::io("read", path, e)
+    }
+}
+
+fn unsafe_entry(origin: &Path, info: &EntryInfo, finding: Finding) -> Error {
+    Error::UnsafePath { path: origin.to_path_buf(), entry: info.name.clone(), reason: finding.message }
+}
+
+/// Checks that every name is safe to create; reads (and so checks) all data.
+struct SafeNames<'a> {
+    origin: &'a Path,
+}
+
+impl EntryVisitor for SafeNames<'_> {
+    fn entry(&mut self, info: &EntryInfo, _data: &mut dyn Read) -> Result<()> {
+        split_entry_name(&info.name).map_err(|f| unsafe_entry(self.origin, info, f))?;
+        Ok(())
+    }
+}
+
+struct Hashing<'a> {
+    origin: &'a Path,
+    hashes: Vec<[u8; 32]>,
+}
+
+impl EntryVisitor for Hashing<'_> {
+    fn entry(&mut self, _info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = data.read(&mut buf).map_err(|e| Error::InnerZip { path: self.origin.to_path_buf(), reason: e.to_string() })?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        self.hashes.push(hasher.finalize().into());
+        Ok(())
+    }
+}
+
+/// Writes entries under `root` (a fresh temporary folder).
+struct Extractor<'a> {
+    origin: &'a Path,
+    root: &'a Path,
+    dirs: Vec<(PathBuf, DosDateTime)>,
+}
+
+impl EntryVisitor for Extractor<'_> {
+    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+        let (parts, is_dir) = split_entry_name(&info.name).map_err(|f| unsafe_entry(self.origin, info, f))?;
+        let mut target = self.root.to_path_buf();
+        target.extend(&parts);
+        if is_dir || info.is_dir {
+            fs::create_dir_all(&target).map_err(|e| Error::io("create the folder", &target, e))?;
+            self.dirs.push((target, info.time));
+            return Ok(());
+        }
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io("create the folder", parent, e))?;
+        }
+        // create_new: a duplicate or case-colliding name fails instead of overwriting.
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&target).map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => Error::UnsafePath { path: self.origin.to_path_buf(), entry: info.name.clone(), reason: "duplicate entry, or a name that collides with another".into() },
+            _ => Error::io("create", &target, e),
+        })?;
+        io::copy(data, &mut file).map_err(|e| Error::io("write", &target, e))?;
+        drop(file);
+        if let Some(t) = info.time.to_system_time() {
+            let _ = filetime::set_file_mtime(&target, filetime::FileTime::from_system_time(t));
+        }
+        Ok(())
+    }
+}
+
+impl Extractor<'_> {
+    /// Directory times are set last: creating files inside a folder changes its time.
+    fn restore_dir_times(&self) {
+        for (dir, time) in &self.dirs {
+            if let Some(t) = time.to_system_time() {
+                let _ = filetime::set_file_mtime(dir, filetime::FileTime::from_system_time(t));
+            }
+        }
+    }
+}
+
+/// Moves the completed temporary folder to `dest`, replacing an existing one when asked.
+fn replace_dir(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<()> {
+    let backup = if overwrite && dest.exists() {
+        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let holder = tempfile::Builder::new().prefix(".intunewin-old-").tempdir_in(parent).map_err(|e| Error::io("create a temporary folder in", parent, e))?;
+        let moved = holder.path().join("old");
+        fs::rename(dest, &moved).map_err(|e| Error::io("move aside", dest, e))?;
+        Some(holder)
+    } else {
+        None
+    };
+    let staged = temp.keep();
+    if let Err(e) = fs::rename(&staged, dest) {
+        let _ = fs::remove_dir_all(&staged);
+        if let Some(holder) = &backup {
+            let _ = fs::rename(holder.path().join("old"), dest);
+        }
+        return Err(Error::io("rename the extracted folder to", dest, e));
+    }
+    drop(backup); // removes the replaced folder
+    Ok(())
+}
+
+#[derive(Debug)]
+struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+struct CancelReader<'a, R: Read> {
+    inner: R,
+    cancel: &'a CancelFlag,
+}
+
+impl<R: Read> Read for CancelReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            return Err(io::Error::other(Cancelled));
+        }
+        self.inner.read(buf)
+    }
+}
+
+struct ProgressReader<'a, R: Read> {
+    inner: R,
+    progress: &'a dyn Progress,
+}
+
+impl<R: Read> Read for ProgressReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
