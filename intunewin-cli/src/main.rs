@@ -1,10 +1,18 @@
 //! `intunewin`: pack, inspect, verify and extract Intune `.intunewin` packages.
+//!
+//! `main` maps every outcome to an exit code: 0 success, 1 verification failed or unsafe
+//! content, 2 usage or I/O error, 130 interrupted. Errors print as
+//! `intunewin: error: <what>, <which file>` on stderr.
 
 mod commands;
+mod json;
+mod ui;
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
+use intunewin_core::{CancelFlag, Error};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -12,10 +20,12 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_INVALID: u8 = 1;
 /// Exit code: usage or I/O error.
 pub const EXIT_ERROR: u8 = 2;
+/// Exit code: interrupted by Ctrl-C.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Pack, inspect, verify and extract Microsoft Intune .intunewin packages.
 #[derive(Parser, Debug)]
-#[command(name = "intunewin", version, about)]
+#[command(name = "intunewin", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,20 +33,71 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Pack a source folder into a .intunewin package.
+    Pack(commands::pack::PackArgs),
+    /// Show a package's Detection.xml and sizes without decrypting it.
+    Info(commands::info::InfoArgs),
+    /// Check MAC, padding, digest, sizes and inner CRCs; exit 1 when invalid.
+    Verify(commands::verify::VerifyArgs),
+    /// List the files inside a package with sizes, times and SHA-256.
+    List(commands::list::ListArgs),
+    /// Extract a package's files into a folder (after verifying its MAC).
+    Extract(commands::extract::ExtractArgs),
     /// Explain an Intune Win32 app error code: phase, cause and what to check.
     Explain(commands::explain::ExplainArgs),
 }
 
+/// The process-wide cancellation flag, set by Ctrl-C.
+pub fn cancel_flag() -> CancelFlag {
+    static FLAG: OnceLock<CancelFlag> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = CancelFlag::new();
+        let handler_flag = flag.clone();
+        // If a handler cannot be installed, Ctrl-C simply kills the process as usual.
+        let _ = ctrlc::set_handler(move || handler_flag.cancel());
+        flag
+    })
+    .clone()
+}
+
+/// The name of an error's variant, for JSON output (`HmacMismatch`, ...).
+pub fn error_kind(e: &Error) -> String {
+    let debug = format!("{e:?}");
+    debug.split([' ', '{', '(']).next().unwrap_or("Error").to_string()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cancel_flag();
     let result = match cli.command {
+        Command::Pack(args) => commands::pack::run(args),
+        Command::Info(args) => commands::info::run(args),
+        Command::Verify(args) => commands::verify::run(args),
+        Command::List(args) => commands::list::run(args),
+        Command::Extract(args) => commands::extract::run(args),
         Command::Explain(args) => commands::explain::run(args),
     };
     match result {
         Ok(code) => code,
-        Err(err) => {
-            eprintln!("intunewin: error: {err:#}");
-            ExitCode::from(EXIT_ERROR)
+        Err(err) => report(&err),
+    }
+}
+
+/// Prints an error and picks its exit code.
+fn report(err: &anyhow::Error) -> ExitCode {
+    if let Some(io) = err.downcast_ref::<std::io::Error>() {
+        if io.kind() == std::io::ErrorKind::BrokenPipe {
+            return ExitCode::SUCCESS;
         }
+    }
+    let core = err.downcast_ref::<Error>();
+    if matches!(core, Some(Error::Cancelled)) {
+        eprintln!("intunewin: interrupted; no partial output was left");
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    eprintln!("intunewin: error: {}", ui::safe(&format!("{err:#}")));
+    match core {
+        Some(e) if e.is_verification_failure() => ExitCode::from(EXIT_INVALID),
+        _ => ExitCode::from(EXIT_ERROR),
     }
 }

@@ -40,6 +40,8 @@ pub struct Compressor {
 const SAMPLE_LEN: usize = 64 * 1024;
 /// A sample that shrinks by less than this fraction (1/32 ≈ 3%) is treated as incompressible.
 const MIN_SAVING_DIV: usize = 32;
+/// Smaller files are always deflated, as the real tool does: storing them saves no time.
+const MIN_STORE_CANDIDATE: usize = 16 * 1024;
 
 impl Compressor {
     /// Chooses the method for data beginning with `sample` (empty files are always stored).
@@ -47,7 +49,7 @@ impl Compressor {
         if sample.is_empty() || self.level == 0 {
             return STORED;
         }
-        if !self.store_incompressible {
+        if !self.store_incompressible || sample.len() < MIN_STORE_CANDIDATE {
             return DEFLATED;
         }
         let mut enc = DeflateEncoder::new(Vec::with_capacity(sample.len()), Compression::new(self.level));

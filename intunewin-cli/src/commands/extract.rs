@@ -1,0 +1,71 @@
+//! `intunewin extract`: the content into a folder, only after the MAC is verified.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use intunewin_core::Package;
+use intunewin_core::package::{ExtractOptions, ReadOptions};
+use serde::Serialize;
+
+use crate::json;
+use crate::ui::{Bar, safe};
+
+/// Arguments of `intunewin extract`.
+#[derive(Args, Debug)]
+pub struct ExtractArgs {
+    /// The .intunewin package.
+    pub package: PathBuf,
+    /// Destination folder (must not exist unless --force) [default: the package name without extension].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Replace an existing destination folder.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExtractJson {
+    package: String,
+    destination: String,
+    file_count: usize,
+    folder_count: usize,
+    size: u64,
+    elapsed_seconds: f64,
+}
+
+/// Runs `intunewin extract`.
+pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
+    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let pkg = Package::open(&args.package)?;
+    let dest = args.output.clone().unwrap_or_else(|| {
+        let stem = args.package.file_stem().map(|s| s.to_os_string()).unwrap_or_else(|| "content".into());
+        PathBuf::from(stem)
+    });
+    let read = ReadOptions::default().progress(bar.clone()).cancel_flag(crate::cancel_flag());
+    let entries = pkg.extract(&dest, &ExtractOptions::default().overwrite(args.force).read_options(read))?;
+    let files = entries.iter().filter(|e| !e.is_dir).count();
+    let size: u64 = entries.iter().map(|e| e.size).sum();
+    let elapsed = bar.elapsed().as_secs_f64();
+    if args.json {
+        json::print(&ExtractJson {
+            package: args.package.display().to_string(),
+            destination: dest.display().to_string(),
+            file_count: files,
+            folder_count: entries.len() - files,
+            size,
+            elapsed_seconds: elapsed,
+        })?;
+    } else if !args.quiet {
+        println!("extracted {files} file(s), {size} bytes, from {} into {} in {elapsed:.2} s", args.package.display(), safe(&dest.display().to_string()));
+    }
+    Ok(ExitCode::SUCCESS)
+}

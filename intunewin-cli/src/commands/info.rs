@@ -1,0 +1,66 @@
+//! `intunewin info`: Detection.xml and sizes, without decrypting.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use intunewin_core::Package;
+
+use crate::json::{self, PackageInfo};
+use crate::ui::{self, safe};
+
+/// Arguments of `intunewin info`.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// The .intunewin package.
+    pub package: PathBuf,
+    /// Print JSON (camelCase, Graph's names; includes the keys).
+    #[arg(long)]
+    pub json: bool,
+    /// Show the encryption and MAC keys in the text output.
+    #[arg(long)]
+    pub show_keys: bool,
+}
+
+/// Runs `intunewin info`.
+pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
+    let pkg = Package::open(&args.package)?;
+    let info = PackageInfo::new(&pkg);
+    if args.json {
+        json::print(&info)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows = [
+        ("package", pkg.path().display().to_string()),
+        ("tool version", info.tool_version.clone()),
+        ("name", safe(&info.name)),
+        ("setup file", safe(&info.setup_file)),
+        ("content entry", safe(&info.file_name)),
+        ("inner zip", format!("{} bytes ({})", info.unencrypted_content_size, ui::size(info.unencrypted_content_size))),
+        ("encrypted", format!("{} bytes", info.encrypted_content_size)),
+        ("package size", format!("{} bytes", info.package_size)),
+        ("file digest", format!("{} ({})", info.file_digest, info.file_digest_algorithm)),
+        ("mac", info.mac.clone()),
+        ("iv", info.initialization_vector.clone()),
+        ("profile", info.profile_identifier.to_string()),
+    ];
+    for (k, v) in rows {
+        println!("{k:>16}: {v}");
+    }
+    if args.show_keys {
+        println!("{:>16}: {}", "encryption key", info.encryption_key);
+        println!("{:>16}: {}", "mac key", info.mac_key);
+    } else {
+        println!("{:>16}: (hidden; --show-keys or --json shows them)", "keys");
+    }
+    if let Some(msi) = &pkg.detection().msi_info {
+        println!("MsiInfo:");
+        for (name, value) in msi.elements() {
+            println!("{name:>30}: {}", safe(&value));
+        }
+    }
+    for w in pkg.warnings() {
+        eprintln!("intunewin: warning: {}", safe(w));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,173 @@
+//! `intunewin pack`: a source folder into a `.intunewin` package.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use intunewin_core::detection::DEFAULT_TOOL_VERSION;
+use intunewin_core::pack::{PackPlan, PackReport, output_file_name};
+use intunewin_core::paths::{PathRules, Severity};
+use intunewin_core::{PackOptions, Progress};
+use serde::Serialize;
+
+use crate::json::{self, FindingJson};
+use crate::ui::{self, Bar, safe};
+
+/// Arguments of `intunewin pack`.
+#[derive(Args, Debug, Clone)]
+pub struct PackArgs {
+    /// The folder to pack; everything in it goes into the package.
+    pub source: PathBuf,
+    /// The setup file: a name or path relative to SOURCE, or a path inside it.
+    #[arg(short, long)]
+    pub setup: PathBuf,
+    /// Output folder, or output file ending in .intunewin [default: current folder].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing package.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Deflate level 0–9 (0 stores everything; IntuneWinAppUtil uses 1).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub level: u32,
+    /// Deflate every file, as IntuneWinAppUtil does, instead of storing files that do not compress.
+    #[arg(long)]
+    pub deflate_all: bool,
+    /// Do not read an .msi setup file; write no MsiInfo.
+    #[arg(long)]
+    pub no_msi_info: bool,
+    /// Pack even when paths would fail on the device (see `intunewin check`).
+    #[arg(long)]
+    pub allow_unsafe_paths: bool,
+    /// Digits of the Intune content version assumed for the device path budget (1–3).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub content_version_digits: u8,
+    /// ToolVersion written to Detection.xml.
+    #[arg(long, default_value = DEFAULT_TOOL_VERSION)]
+    pub tool_version: String,
+}
+
+/// `pack --json` output.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PackJson {
+    output: String,
+    setup_file: String,
+    name: String,
+    file_count: usize,
+    empty_folder_count: usize,
+    stored_file_count: usize,
+    source_size: u64,
+    unencrypted_content_size: u64,
+    encrypted_content_size: u64,
+    package_size: u64,
+    file_digest: String,
+    elapsed_seconds: f64,
+    warnings: Vec<String>,
+    findings: Vec<FindingJson>,
+}
+
+/// Runs `intunewin pack`.
+pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
+    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let options = options(&args, bar.clone());
+    let plan = options.plan()?;
+    let output = resolve_output(args.output.as_deref(), &plan.setup_file)?;
+    if let Some(code) = report_findings(&plan, args.allow_unsafe_paths, args.quiet || args.json) {
+        return Ok(code);
+    }
+    let report = options.pack_plan_to_file(&plan, &output, args.force)?;
+    let elapsed = bar.elapsed().as_secs_f64();
+    if args.json {
+        json::print(&pack_json(&report, &output, elapsed))?;
+    } else if !args.quiet {
+        print_summary(&report, &output, elapsed);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The library options for these arguments.
+pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
+    PackOptions::new(&args.source, &args.setup)
+        .level(args.level)
+        .store_incompressible(!args.deflate_all)
+        .msi_info(!args.no_msi_info)
+        .allow_unsafe_paths(args.allow_unsafe_paths)
+        .tool_version(args.tool_version.clone())
+        .path_rules(PathRules::new().content_version_digits(args.content_version_digits))
+        .progress(progress)
+        .cancel_flag(crate::cancel_flag())
+}
+
+/// Where the package goes: a `.intunewin` file path as given, else `<setup stem>.intunewin`
+/// in the given (or current) folder, which is created when missing.
+pub fn resolve_output(output: Option<&Path>, setup_file: &str) -> anyhow::Result<PathBuf> {
+    let name = output_file_name(setup_file).ok_or_else(|| anyhow::anyhow!("the setup file name has no stem to name the package after, {setup_file}"))?;
+    let Some(out) = output else {
+        return Ok(PathBuf::from(name));
+    };
+    let is_file = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("intunewin")) && !out.is_dir();
+    if is_file {
+        return Ok(out.to_path_buf());
+    }
+    intunewin_core::pack::ensure_dir(out)?;
+    Ok(out.join(name))
+}
+
+/// Prints path findings; returns an exit code when errors stop the pack.
+pub fn report_findings(plan: &PackPlan, allow_unsafe: bool, quiet: bool) -> Option<ExitCode> {
+    let errors = plan.findings.iter().filter(|f| f.severity == Severity::Error).count();
+    for f in &plan.findings {
+        if quiet && f.severity == Severity::Warning {
+            continue;
+        }
+        let code = f.intune_code.map(|c| format!(" (would cause 0x{c:08X} on the device; see `intunewin explain 0x{c:08X}`)")).unwrap_or_default();
+        eprintln!("intunewin: {}: [{}] {}{code}", f.severity, f.rule.id(), safe(&f.message));
+    }
+    for w in &plan.warnings {
+        if !quiet {
+            eprintln!("intunewin: warning: {}", safe(w));
+        }
+    }
+    if errors > 0 && !allow_unsafe {
+        eprintln!("intunewin: error: {errors} path problem(s) would break the package on the device; fix them or pass --allow-unsafe-paths, {}", plan.source_dir.display());
+        return Some(ExitCode::from(crate::EXIT_INVALID));
+    }
+    None
+}
+
+fn pack_json(r: &PackReport, output: &Path, elapsed: f64) -> PackJson {
+    PackJson {
+        output: output.display().to_string(),
+        setup_file: r.detection.setup_file.clone(),
+        name: r.detection.name.clone(),
+        file_count: r.file_count,
+        empty_folder_count: r.dir_count,
+        stored_file_count: r.stored_count,
+        source_size: r.source_bytes,
+        unencrypted_content_size: r.inner_size,
+        encrypted_content_size: r.encrypted_size,
+        package_size: r.package_size,
+        file_digest: ui::b64(&r.detection.encryption.file_digest),
+        elapsed_seconds: elapsed,
+        warnings: r.warnings.clone(),
+        findings: r.findings.iter().map(FindingJson::from).collect(),
+    }
+}
+
+/// Plain lines a CI log can keep: what was packed, sizes, digest, time.
+pub fn print_summary(r: &PackReport, output: &Path, elapsed: f64) {
+    let rate = r.source_bytes as f64 / elapsed.max(1e-6) / 1e6;
+    println!("packed {} file(s), {} empty folder(s), {} ({} stored uncompressed)", r.file_count, r.dir_count, ui::size(r.source_bytes), r.stored_count);
+    println!("setup file: {} (name: {})", safe(&r.detection.setup_file), safe(&r.detection.name));
+    println!("inner zip {}, encrypted {}, package {}", ui::size(r.inner_size), ui::size(r.encrypted_size), ui::size(r.package_size));
+    println!("FileDigest (SHA-256): {}", ui::b64(&r.detection.encryption.file_digest));
+    println!("wrote {} in {elapsed:.2} s ({rate:.0} MB/s)", output.display());
+}

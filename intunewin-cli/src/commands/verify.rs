@@ -1,0 +1,96 @@
+//! `intunewin verify`: everything a package promises, checked (FORMAT.md §7).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use intunewin_core::package::ReadOptions;
+use intunewin_core::paths::{PathRules, Severity};
+use intunewin_core::{Error, Package};
+use serde::Serialize;
+
+use crate::json::{self, FindingJson};
+use crate::ui::{Bar, safe};
+
+/// Arguments of `intunewin verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The .intunewin package.
+    pub package: PathBuf,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyJson {
+    package: String,
+    valid: bool,
+    error: Option<String>,
+    error_kind: Option<String>,
+    entry_count: usize,
+    file_count: usize,
+    unencrypted_content_size: u64,
+    warnings: Vec<String>,
+    findings: Vec<FindingJson>,
+}
+
+/// Runs `intunewin verify`: exit 0 when valid, 1 when not.
+pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let pkg = match Package::open(&args.package) {
+        Ok(p) => p,
+        Err(e) if args.json && e.is_verification_failure() => return invalid_json(&args, &e),
+        Err(e) => return Err(e.into()),
+    };
+    let opts = ReadOptions::default().progress(bar.clone()).cancel_flag(crate::cancel_flag()).path_rules(PathRules::new().junk_warnings(false));
+    match pkg.verify(&opts) {
+        Ok(report) => {
+            let files = report.entries.iter().filter(|e| !e.is_dir).count();
+            if args.json {
+                json::print(&VerifyJson {
+                    package: args.package.display().to_string(),
+                    valid: true,
+                    error: None,
+                    error_kind: None,
+                    entry_count: report.entries.len(),
+                    file_count: files,
+                    unencrypted_content_size: pkg.detection().unencrypted_content_size,
+                    warnings: report.warnings.clone(),
+                    findings: report.findings.iter().map(FindingJson::from).collect(),
+                })?;
+            } else if !args.quiet {
+                for w in &report.warnings {
+                    eprintln!("intunewin: warning: {}", safe(w));
+                }
+                for f in report.findings.iter().filter(|f| f.severity == Severity::Error) {
+                    eprintln!("intunewin: warning: [{}] {} (on the device)", f.rule.id(), safe(&f.message));
+                }
+                println!("OK: {} ({} files, {} entries; MAC, padding, digest, sizes and CRCs verified in {:.2} s)", args.package.display(), files, report.entries.len(), bar.elapsed().as_secs_f64());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.is_verification_failure() && args.json => invalid_json(&args, &e),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn invalid_json(args: &VerifyArgs, e: &Error) -> anyhow::Result<ExitCode> {
+    json::print(&VerifyJson {
+        package: args.package.display().to_string(),
+        valid: false,
+        error: Some(e.to_string()),
+        error_kind: Some(crate::error_kind(e)),
+        entry_count: 0,
+        file_count: 0,
+        unencrypted_content_size: 0,
+        warnings: Vec::new(),
+        findings: Vec::new(),
+    })?;
+    Ok(ExitCode::from(crate::EXIT_INVALID))
+}

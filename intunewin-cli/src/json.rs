@@ -1,0 +1,137 @@
+//! JSON shapes of the CLI's `--json` output: camelCase, Graph's names where Graph has one.
+
+use intunewin_core::detection::{Detection, MsiInfo};
+use intunewin_core::package::Package;
+use serde::Serialize;
+
+use crate::ui::b64;
+
+/// Detection.xml and sizes, as `info --json` prints them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageInfo {
+    /// The package file.
+    pub package: String,
+    pub tool_version: String,
+    pub name: String,
+    pub setup_file: String,
+    pub file_name: String,
+    pub unencrypted_content_size: u64,
+    pub encrypted_content_size: u64,
+    pub package_size: u64,
+    pub encryption_key: String,
+    pub mac_key: String,
+    pub initialization_vector: String,
+    pub mac: String,
+    pub profile_identifier: &'static str,
+    pub file_digest: String,
+    pub file_digest_algorithm: &'static str,
+    pub msi_info: Option<MsiJson>,
+    pub warnings: Vec<String>,
+}
+
+impl PackageInfo {
+    /// From an opened package.
+    pub fn new(pkg: &Package) -> Self {
+        let mut info = Self::from_detection(pkg.detection(), pkg.encrypted_size());
+        info.package = pkg.path().display().to_string();
+        info.package_size = pkg.len();
+        info.warnings = pkg.warnings().to_vec();
+        info
+    }
+
+    /// From Detection.xml values alone.
+    pub fn from_detection(d: &Detection, encrypted_size: u64) -> Self {
+        let e = &d.encryption;
+        PackageInfo {
+            package: String::new(),
+            tool_version: d.tool_version.clone(),
+            name: d.name.clone(),
+            setup_file: d.setup_file.clone(),
+            file_name: d.file_name.clone(),
+            unencrypted_content_size: d.unencrypted_content_size,
+            encrypted_content_size: encrypted_size,
+            package_size: 0,
+            encryption_key: b64(&e.encryption_key),
+            mac_key: b64(&e.mac_key),
+            initialization_vector: b64(&e.iv),
+            mac: b64(&e.mac),
+            profile_identifier: intunewin_core::detection::PROFILE_IDENTIFIER,
+            file_digest: b64(&e.file_digest),
+            file_digest_algorithm: intunewin_core::detection::FILE_DIGEST_ALGORITHM,
+            msi_info: d.msi_info.as_ref().map(MsiJson::from),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// MsiInfo with camelCase names.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MsiJson {
+    pub product_code: Option<String>,
+    pub product_version: Option<String>,
+    pub package_code: Option<String>,
+    pub upgrade_code: Option<String>,
+    pub execution_context: Option<String>,
+    pub requires_logon: Option<bool>,
+    pub requires_reboot: Option<bool>,
+    pub is_machine_install: Option<bool>,
+    pub is_user_install: Option<bool>,
+    pub includes_services: Option<bool>,
+    #[serde(rename = "includesODBCDataSource")]
+    pub includes_odbc_data_source: Option<bool>,
+    pub contains_system_registry_keys: Option<bool>,
+    pub contains_system_folders: Option<bool>,
+    pub publisher: Option<String>,
+}
+
+impl From<&MsiInfo> for MsiJson {
+    fn from(m: &MsiInfo) -> Self {
+        MsiJson {
+            product_code: m.product_code.clone(),
+            product_version: m.product_version.clone(),
+            package_code: m.package_code.clone(),
+            upgrade_code: m.upgrade_code.clone(),
+            execution_context: m.execution_context.clone(),
+            requires_logon: m.requires_logon,
+            requires_reboot: m.requires_reboot,
+            is_machine_install: m.is_machine_install,
+            is_user_install: m.is_user_install,
+            includes_services: m.includes_services,
+            includes_odbc_data_source: m.includes_odbc_data_source,
+            contains_system_registry_keys: m.contains_system_registry_keys,
+            contains_system_folders: m.contains_system_folders,
+            publisher: m.publisher.clone(),
+        }
+    }
+}
+
+/// A path finding as JSON.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingJson {
+    pub rule: &'static str,
+    pub severity: String,
+    pub path: String,
+    pub message: String,
+    pub intune_code: Option<String>,
+}
+
+impl From<&intunewin_core::paths::Finding> for FindingJson {
+    fn from(f: &intunewin_core::paths::Finding) -> Self {
+        FindingJson {
+            rule: f.rule.id(),
+            severity: f.severity.to_string(),
+            path: f.path.clone(),
+            message: f.message.clone(),
+            intune_code: f.intune_code.map(|c| format!("0x{c:08X}")),
+        }
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
