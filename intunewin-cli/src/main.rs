@@ -63,7 +63,11 @@ pub fn cancel_flag() -> CancelFlag {
 /// The name of an error's variant, for JSON output (`HmacMismatch`, ...).
 pub fn error_kind(e: &Error) -> String {
     let debug = format!("{e:?}");
-    debug.split([' ', '{', '(']).next().unwrap_or("Error").to_string()
+    debug
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or("Error")
+        .to_string()
 }
 
 fn main() -> ExitCode {
@@ -85,10 +89,10 @@ fn main() -> ExitCode {
 
 /// Prints an error and picks its exit code.
 fn report(err: &anyhow::Error) -> ExitCode {
-    if let Some(io) = err.downcast_ref::<std::io::Error>() {
-        if io.kind() == std::io::ErrorKind::BrokenPipe {
-            return ExitCode::SUCCESS;
-        }
+    if let Some(io) = err.downcast_ref::<std::io::Error>()
+        && io.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return ExitCode::SUCCESS;
     }
     let core = err.downcast_ref::<Error>();
     if matches!(core, Some(Error::Cancelled)) {

@@ -48,7 +48,11 @@ impl Keys {
             mac_key: [0; 32],
             iv: [0; 16],
         };
-        for buf in [&mut keys.encryption_key[..], &mut keys.mac_key[..], &mut keys.iv[..]] {
+        for buf in [
+            &mut keys.encryption_key[..],
+            &mut keys.mac_key[..],
+            &mut keys.iv[..],
+        ] {
             getrandom::fill(buf).map_err(|e| Error::Random(e.to_string()))?;
         }
         Ok(keys)
@@ -310,7 +314,8 @@ impl<R: Read> DecryptingReader<R> {
         }
         let block = self.held_block.take().ok_or_else(padding_error)?;
         let pad = block[BLOCK - 1] as usize;
-        let valid = (1..=BLOCK).contains(&pad) && block[BLOCK - pad..].iter().all(|&b| b as usize == pad);
+        let valid =
+            (1..=BLOCK).contains(&pad) && block[BLOCK - pad..].iter().all(|&b| b as usize == pad);
         if !valid {
             return Err(padding_error());
         }
@@ -385,9 +390,24 @@ mod tests {
     #[test]
     fn tv0_vectors() {
         let cases: [(&[u8], &str, &str, &str); 3] = [
-            (b"", "974b412738e50f45c7f9db25413f274b", "31URG4ffc1k9CvKiFXHH63m7t2TPSjoQcIE3I0p1LpE=", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
-            (b"0123456789abcdef", "8a61197aed35e47583abcb122f15a14ebb0d94aea1550fe42b3edba63bc2da8b", "tI6Zt/QQflxBKievYs8r92TGn544Vt7hAkb+B6tz1/s=", "n59REfeyengfHx3d5evC3St5a/xzZcnCi1SOVkF2kp8="),
-            (b"Hello, IntuneWin!", "c59edb6ae754b5b8b0113308241b18ad3df19c1b169b278de015f9cb53077d7f", "pj4fZpN1fT/f1JF6lfXZTxmj29KP1X4WK5F6Vkw2fBw=", "xKiTVIZMwx3ebnajqQa85YoQyRHkmAqwIHJNYZ4zdmk="),
+            (
+                b"",
+                "974b412738e50f45c7f9db25413f274b",
+                "31URG4ffc1k9CvKiFXHH63m7t2TPSjoQcIE3I0p1LpE=",
+                "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            ),
+            (
+                b"0123456789abcdef",
+                "8a61197aed35e47583abcb122f15a14ebb0d94aea1550fe42b3edba63bc2da8b",
+                "tI6Zt/QQflxBKievYs8r92TGn544Vt7hAkb+B6tz1/s=",
+                "n59REfeyengfHx3d5evC3St5a/xzZcnCi1SOVkF2kp8=",
+            ),
+            (
+                b"Hello, IntuneWin!",
+                "c59edb6ae754b5b8b0113308241b18ad3df19c1b169b278de015f9cb53077d7f",
+                "pj4fZpN1fT/f1JF6lfXZTxmj29KP1X4WK5F6Vkw2fBw=",
+                "xKiTVIZMwx3ebnajqQa85YoQyRHkmAqwIHJNYZ4zdmk=",
+            ),
         ];
         for (plain, ct_hex, mac, digest) in cases {
             let (out, sealed) = seal(plain);
@@ -400,7 +420,8 @@ mod tests {
 
             let (mac2, _) = mac_stream(&out[..], &tv0_keys().mac_key, |_| {}).unwrap();
             assert!(ct_eq(&mac2, &sealed.mac));
-            let mut reader = DecryptingReader::new(&out[16..], &tv0_keys().encryption_key, &tv0_keys().iv);
+            let mut reader =
+                DecryptingReader::new(&out[16..], &tv0_keys().encryption_key, &tv0_keys().iv);
             let mut back = Vec::new();
             reader.read_to_end(&mut back).unwrap();
             assert_eq!(back, plain);

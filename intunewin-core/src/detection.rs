@@ -146,8 +146,14 @@ impl MsiInfo {
             ("MsiIsMachineInstall", b(self.is_machine_install)),
             ("MsiIsUserInstall", b(self.is_user_install)),
             ("MsiIncludesServices", b(self.includes_services)),
-            ("MsiIncludesODBCDataSource", b(self.includes_odbc_data_source)),
-            ("MsiContainsSystemRegistryKeys", b(self.contains_system_registry_keys)),
+            (
+                "MsiIncludesODBCDataSource",
+                b(self.includes_odbc_data_source),
+            ),
+            (
+                "MsiContainsSystemRegistryKeys",
+                b(self.contains_system_registry_keys),
+            ),
             ("MsiContainsSystemFolders", b(self.contains_system_folders)),
             ("MsiPublisher", self.publisher.clone()),
         ]
@@ -224,9 +230,19 @@ impl Detection {
     /// Fails when a value holds a character XML 1.0 cannot carry.
     pub fn to_xml(&self) -> Result<String> {
         let mut w = XmlLines::default();
-        w.raw(0, &format!("{ROOT_START}{}\">", escape(&self.tool_version, "ToolVersion")?));
+        w.raw(
+            0,
+            &format!(
+                "{ROOT_START}{}\">",
+                escape(&self.tool_version, "ToolVersion")?
+            ),
+        );
         w.leaf(2, "Name", &self.name)?;
-        w.leaf(2, "UnencryptedContentSize", &self.unencrypted_content_size.to_string())?;
+        w.leaf(
+            2,
+            "UnencryptedContentSize",
+            &self.unencrypted_content_size.to_string(),
+        )?;
         w.leaf(2, "FileName", &self.file_name)?;
         w.leaf(2, "SetupFile", &self.setup_file)?;
         w.raw(2, "<EncryptionInfo>");
@@ -257,7 +273,10 @@ impl Detection {
             reason,
         };
         if bytes.len() > MAX_DETECTION_XML_LEN {
-            return Err(fail(format!("{} bytes, over the {MAX_DETECTION_XML_LEN}-byte limit", bytes.len())));
+            return Err(fail(format!(
+                "{} bytes, over the {MAX_DETECTION_XML_LEN}-byte limit",
+                bytes.len()
+            )));
         }
         let raw = parse_fields(bytes).map_err(fail)?;
         raw.into_detection().map_err(fail)
@@ -441,10 +460,10 @@ impl RawFields {
                 *slot = Some(value);
             }
             ["ApplicationInfo", "MsiInfo", leaf] => {
-                if let Some(msi) = self.msi.as_mut() {
-                    if !msi.set(leaf, value.clone()) {
-                        return Err(format!("<{leaf}> is '{value}', not true or false"));
-                    }
+                if let Some(msi) = self.msi.as_mut()
+                    && !msi.set(leaf, value.clone())
+                {
+                    return Err(format!("<{leaf}> is '{value}', not true or false"));
                 }
             }
             _ => {}
@@ -456,19 +475,29 @@ impl RawFields {
         let need = |v: Option<String>, name: &str| v.ok_or_else(|| format!("<{name}> is missing"));
         let profile = need(self.profile, "ProfileIdentifier")?;
         if profile != PROFILE_IDENTIFIER {
-            return Err(format!("ProfileIdentifier is '{profile}', not {PROFILE_IDENTIFIER}"));
+            return Err(format!(
+                "ProfileIdentifier is '{profile}', not {PROFILE_IDENTIFIER}"
+            ));
         }
         let algorithm = need(self.digest_algorithm, "FileDigestAlgorithm")?;
         if algorithm != FILE_DIGEST_ALGORITHM {
-            return Err(format!("FileDigestAlgorithm is '{algorithm}', not {FILE_DIGEST_ALGORITHM}"));
+            return Err(format!(
+                "FileDigestAlgorithm is '{algorithm}', not {FILE_DIGEST_ALGORITHM}"
+            ));
         }
         let size_text = need(self.size, "UnencryptedContentSize")?;
         let size = parse_size(&size_text)
             .ok_or_else(|| format!("UnencryptedContentSize '{size_text}' is not a byte count"))?;
         let encryption = EncryptionInfo {
-            encryption_key: decode_fixed(need(self.encryption_key, "EncryptionKey")?, "EncryptionKey")?,
+            encryption_key: decode_fixed(
+                need(self.encryption_key, "EncryptionKey")?,
+                "EncryptionKey",
+            )?,
             mac_key: decode_fixed(need(self.mac_key, "MacKey")?, "MacKey")?,
-            iv: decode_fixed(need(self.iv, "InitializationVector")?, "InitializationVector")?,
+            iv: decode_fixed(
+                need(self.iv, "InitializationVector")?,
+                "InitializationVector",
+            )?,
             mac: decode_fixed(need(self.mac, "Mac")?, "Mac")?,
             file_digest: decode_fixed(need(self.digest, "FileDigest")?, "FileDigest")?,
         };
@@ -557,7 +586,12 @@ mod tests {
         d.name = "a&b<c>\"".into();
         let xml = d.to_xml().unwrap();
         assert!(xml.contains("<Name>a&amp;b&lt;c&gt;\"</Name>"));
-        assert_eq!(Detection::parse(xml.as_bytes(), Path::new("x")).unwrap().name, d.name);
+        assert_eq!(
+            Detection::parse(xml.as_bytes(), Path::new("x"))
+                .unwrap()
+                .name,
+            d.name
+        );
         d.name = "bad\u{1}".into();
         assert!(matches!(d.to_xml(), Err(Error::InvalidXmlValue { .. })));
     }
@@ -566,10 +600,16 @@ mod tests {
     fn rejects_wrong_key_length_and_profile() {
         let xml = sample().to_xml().unwrap();
         let short = xml.replace(&BASE64.encode([3u8; 16]), &BASE64.encode([3u8; 15]));
-        assert!(matches!(Detection::parse(short.as_bytes(), Path::new("x")), Err(Error::Detection { .. })));
+        assert!(matches!(
+            Detection::parse(short.as_bytes(), Path::new("x")),
+            Err(Error::Detection { .. })
+        ));
         let profile = xml.replace(PROFILE_IDENTIFIER, "ProfileVersion2");
         assert!(Detection::parse(profile.as_bytes(), Path::new("x")).is_err());
-        let unpadded = xml.replace(&BASE64.encode([3u8; 16]), BASE64.encode([3u8; 16]).trim_end_matches('='));
+        let unpadded = xml.replace(
+            &BASE64.encode([3u8; 16]),
+            BASE64.encode([3u8; 16]).trim_end_matches('='),
+        );
         assert!(Detection::parse(unpadded.as_bytes(), Path::new("x")).is_err());
     }
 

@@ -40,7 +40,14 @@ impl DosDateTime {
     }
 
     /// Builds from calendar fields, clamping to the DOS range.
-    pub fn from_fields(year: i32, month: u32, day: u32, hour: u32, min: u32, sec: u32) -> DosDateTime {
+    pub fn from_fields(
+        year: i32,
+        month: u32,
+        day: u32,
+        hour: u32,
+        min: u32,
+        sec: u32,
+    ) -> DosDateTime {
         if year < 1980 {
             return DOS_EPOCH;
         }
@@ -101,7 +108,10 @@ mod tests {
         let t = DosDateTime::from_fields(2020, 10, 16, 18, 32, 15);
         assert_eq!(t.fields(), Some((2020, 10, 16, 18, 32, 14)));
         assert_eq!(DosDateTime::from_fields(1970, 1, 1, 0, 0, 0), DOS_EPOCH);
-        assert_eq!(DosDateTime::from_fields(2200, 1, 1, 0, 0, 0).fields(), Some((2107, 12, 31, 23, 59, 58)));
+        assert_eq!(
+            DosDateTime::from_fields(2200, 1, 1, 0, 0, 0).fields(),
+            Some((2107, 12, 31, 23, 59, 58))
+        );
     }
 
     #[test]

@@ -66,9 +66,17 @@ pub trait EntryVisitor {
 
 /// Parses the inner zip from `reader`, calling `visitor` for each entry. `origin` names the
 /// package in errors. Returns the entries in stored order.
-pub fn read_inner_zip<R: Read>(reader: R, limits: &Limits, origin: &Path, visitor: &mut dyn EntryVisitor) -> Result<Vec<EntryInfo>> {
+pub fn read_inner_zip<R: Read>(
+    reader: R,
+    limits: &Limits,
+    origin: &Path,
+    visitor: &mut dyn EntryVisitor,
+) -> Result<Vec<EntryInfo>> {
     let mut ctx = Parser {
-        input: CountingReader { inner: BufReader::with_capacity(256 * 1024, reader), pos: 0 },
+        input: CountingReader {
+            inner: BufReader::with_capacity(256 * 1024, reader),
+            pos: 0,
+        },
         origin: origin.to_path_buf(),
         limits: limits.clone(),
         entries: Vec::new(),
@@ -87,7 +95,9 @@ pub fn read_inner_zip<R: Read>(reader: R, limits: &Limits, origin: &Path, visito
                 ctx.end_records(at, 0, Some(EOCD_SIG))?;
                 return Ok(ctx.entries);
             }
-            Some(other) => return Err(ctx.bad(format!("unexpected signature {other:08x} at offset {at}"))),
+            Some(other) => {
+                return Err(ctx.bad(format!("unexpected signature {other:08x} at offset {at}")));
+            }
             None => return Err(ctx.bad("truncated: no central directory".into())),
         }
     }
@@ -129,12 +139,17 @@ type ErrorSlot = Arc<Mutex<Option<Error>>>;
 
 impl<R: Read> Parser<R> {
     fn bad(&self, reason: String) -> Error {
-        Error::InnerZip { path: self.origin.clone(), reason }
+        Error::InnerZip {
+            path: self.origin.clone(),
+            reason,
+        }
     }
 
     fn io(&self, e: io::Error) -> Error {
         if crate::crypto::is_padding_error(&e) {
-            Error::BadPadding { path: self.origin.clone() }
+            Error::BadPadding {
+                path: self.origin.clone(),
+            }
         } else if e.kind() == io::ErrorKind::UnexpectedEof {
             self.bad("truncated".into())
         } else {
@@ -154,7 +169,11 @@ impl<R: Read> Parser<R> {
         while got < 4 {
             let n = self.input.read(&mut buf[got..]).map_err(|e| self.io(e))?;
             if n == 0 {
-                return if got == 0 { Ok(None) } else { Err(self.bad("truncated".into())) };
+                return if got == 0 {
+                    Ok(None)
+                } else {
+                    Err(self.bad("truncated".into()))
+                };
             }
             got += n;
         }
@@ -175,7 +194,10 @@ impl<R: Read> Parser<R> {
         let _needed = field(r.u16());
         let flags = field(r.u16());
         let method = field(r.u16());
-        let time = DosDateTime { time: field(r.u16()), date: field(r.u16()) };
+        let time = DosDateTime {
+            time: field(r.u16()),
+            date: field(r.u16()),
+        };
         let crc = r.u32().unwrap_or(0);
         let csize = r.u32().unwrap_or(0);
         let usize = r.u32().unwrap_or(0);
@@ -183,16 +205,27 @@ impl<R: Read> Parser<R> {
         let extra_len = usize::from(field(r.u16()));
         let raw_name = self.read_exact(name_len)?;
         let extra = self.read_exact(extra_len)?;
-        let name = decode_name(&raw_name, flags).ok_or_else(|| self.bad(format!("entry at offset {offset} has a name that is not valid UTF-8")))?;
+        let name = decode_name(&raw_name, flags).ok_or_else(|| {
+            self.bad(format!(
+                "entry at offset {offset} has a name that is not valid UTF-8"
+            ))
+        })?;
         if flags & 1 != 0 {
             return Err(self.bad(format!("entry '{name}' uses zip encryption")));
         }
         if method != 0 && method != 8 {
-            return Err(self.bad(format!("entry '{name}' uses unsupported compression method {method}")));
+            return Err(self.bad(format!(
+                "entry '{name}' uses unsupported compression method {method}"
+            )));
         }
         let has_zip64 = extra_fields(&extra).any(|(id, _)| id == ZIP64_EXTRA_ID);
-        let v = Zip64Values { usize: u64::from(usize), csize: u64::from(csize), offset: 0 };
-        let v = apply_zip64(&extra, v, usize == U32_MAX, csize == U32_MAX, false).ok_or_else(|| self.bad(format!("entry '{name}' lacks its zip64 sizes")))?;
+        let v = Zip64Values {
+            usize: u64::from(usize),
+            csize: u64::from(csize),
+            offset: 0,
+        };
+        let v = apply_zip64(&extra, v, usize == U32_MAX, csize == U32_MAX, false)
+            .ok_or_else(|| self.bad(format!("entry '{name}' lacks its zip64 sizes")))?;
         let descriptor = flags & 0x0008 != 0;
         let mut info = EntryInfo {
             is_dir: name.ends_with('/') || name.ends_with('\\'),
@@ -216,7 +249,11 @@ impl<R: Read> Parser<R> {
             return Err(self.crc_error(&info));
         }
         self.total = self.total.saturating_add(info.size);
-        if self.limits.max_total_size.is_some_and(|max| self.total > max) {
+        if self
+            .limits
+            .max_total_size
+            .is_some_and(|max| self.total > max)
+        {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
                 reason: "the content expands beyond the allowed total size".into(),
@@ -227,27 +264,47 @@ impl<R: Read> Parser<R> {
     }
 
     fn check_ratio(&self, info: &EntryInfo) -> Result<()> {
-        let bound = info.compressed_size.saturating_mul(self.limits.max_ratio).saturating_add(1 << 16);
+        let bound = info
+            .compressed_size
+            .saturating_mul(self.limits.max_ratio)
+            .saturating_add(1 << 16);
         if info.method == 8 && info.size > bound {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
-                reason: format!("entry '{}' claims a compression ratio beyond {}:1", info.name, self.limits.max_ratio),
+                reason: format!(
+                    "entry '{}' claims a compression ratio beyond {}:1",
+                    info.name, self.limits.max_ratio
+                ),
             });
         }
         if info.method == 0 && info.size != info.compressed_size {
-            return Err(self.bad(format!("stored entry '{}' has different compressed and uncompressed sizes", info.name)));
+            return Err(self.bad(format!(
+                "stored entry '{}' has different compressed and uncompressed sizes",
+                info.name
+            )));
         }
         Ok(())
     }
 
     fn crc_error(&self, info: &EntryInfo) -> Error {
-        Error::CrcMismatch { path: self.origin.clone(), entry: info.name.clone() }
+        Error::CrcMismatch {
+            path: self.origin.clone(),
+            entry: info.name.clone(),
+        }
     }
 
     /// Streams an entry's data through the visitor, then checks CRC and sizes.
-    fn entry_data(&mut self, info: &mut EntryInfo, descriptor: bool, visitor: &mut dyn EntryVisitor) -> Result<()> {
+    fn entry_data(
+        &mut self,
+        info: &mut EntryInfo,
+        descriptor: bool,
+        visitor: &mut dyn EntryVisitor,
+    ) -> Result<()> {
         if descriptor && info.method == 0 {
-            return Err(self.bad(format!("stored entry '{}' has a data descriptor, which cannot be read as a stream", info.name)));
+            return Err(self.bad(format!(
+                "stored entry '{}' has a data descriptor, which cannot be read as a stream",
+                info.name
+            )));
         }
         let slot: ErrorSlot = Arc::new(Mutex::new(None));
         // Without a descriptor the declared size bounds the output; with one, the ratio bound does.
@@ -255,9 +312,21 @@ impl<R: Read> Parser<R> {
         let start = self.input.pos;
         let origin = self.origin.clone();
         let (crc, produced, leftover) = {
-            let compressed = (&mut self.input).take(if descriptor { u64::MAX } else { info.compressed_size });
+            let compressed = (&mut self.input).take(if descriptor {
+                u64::MAX
+            } else {
+                info.compressed_size
+            });
             let mut body = EntryBody::new(compressed, info.method);
-            let mut reader = CheckedReader { body: &mut body, crc: crc32fast::Hasher::new(), produced: 0, limit, slot: slot.clone(), origin: origin.clone(), name: info.name.clone() };
+            let mut reader = CheckedReader {
+                body: &mut body,
+                crc: crc32fast::Hasher::new(),
+                produced: 0,
+                limit,
+                slot: slot.clone(),
+                origin: origin.clone(),
+                name: info.name.clone(),
+            };
             let visited = visitor.entry(info, &mut reader);
             if let Some(err) = slot.lock().ok().and_then(|mut s| s.take()) {
                 return Err(err);
@@ -273,17 +342,33 @@ impl<R: Read> Parser<R> {
         if descriptor {
             info.compressed_size = consumed;
             info.size = produced;
-            if produced > consumed.saturating_mul(self.limits.max_ratio).saturating_add(1 << 16) {
-                return Err(Error::LimitExceeded { path: self.origin.clone(), reason: format!("entry '{}' expands beyond a sane compression ratio", info.name) });
+            if produced
+                > consumed
+                    .saturating_mul(self.limits.max_ratio)
+                    .saturating_add(1 << 16)
+            {
+                return Err(Error::LimitExceeded {
+                    path: self.origin.clone(),
+                    reason: format!(
+                        "entry '{}' expands beyond a sane compression ratio",
+                        info.name
+                    ),
+                });
             }
             info.crc = crc; // checked against the descriptor next
             return Ok(());
         }
         if leftover > 0 || consumed != info.compressed_size {
-            return Err(self.bad(format!("entry '{}': compressed data does not match its declared size", info.name)));
+            return Err(self.bad(format!(
+                "entry '{}': compressed data does not match its declared size",
+                info.name
+            )));
         }
         if produced != info.size {
-            return Err(self.bad(format!("entry '{}' is {produced} bytes, its header says {}", info.name, info.size)));
+            return Err(self.bad(format!(
+                "entry '{}' is {produced} bytes, its header says {}",
+                info.name, info.size
+            )));
         }
         if crc != info.crc {
             return Err(self.crc_error(info));
@@ -304,13 +389,19 @@ impl<R: Read> Parser<R> {
         let (csize, usize) = if zip64 {
             (r.u64().unwrap_or(0), r.u64().unwrap_or(0))
         } else {
-            (u64::from(r.u32().unwrap_or(0)), u64::from(r.u32().unwrap_or(0)))
+            (
+                u64::from(r.u32().unwrap_or(0)),
+                u64::from(r.u32().unwrap_or(0)),
+            )
         };
         if word != info.crc {
             return Err(self.crc_error(info));
         }
         if csize != info.compressed_size || usize != info.size {
-            return Err(self.bad(format!("entry '{}': data descriptor sizes disagree with its data", info.name)));
+            return Err(self.bad(format!(
+                "entry '{}': data descriptor sizes disagree with its data",
+                info.name
+            )));
         }
         Ok(())
     }
@@ -325,7 +416,10 @@ impl<R: Read> Parser<R> {
             sig = self.u32_or_eof()?;
         }
         if index != self.entries.len() {
-            return Err(self.bad(format!("the central directory lists {index} entries, the archive holds {}", self.entries.len())));
+            return Err(self.bad(format!(
+                "the central directory lists {index} entries, the archive holds {}",
+                self.entries.len()
+            )));
         }
         let at = self.input.pos - 4;
         self.end_records(at, first_at, sig)
@@ -348,14 +442,37 @@ impl<R: Read> Parser<R> {
         let raw_name = self.read_exact(name_len)?;
         let extra = self.read_exact(extra_len)?;
         self.read_exact(comment_len)?;
-        let v = Zip64Values { usize: u64::from(usize), csize: u64::from(csize), offset: u64::from(offset) };
-        let v = apply_zip64(&extra, v, usize == U32_MAX, csize == U32_MAX, offset == U32_MAX).ok_or_else(|| self.bad("a central header lacks its zip64 values".into()))?;
-        let Some(seen) = self.entries.get(index) else {
-            return Err(self.bad("the central directory lists more entries than the archive holds".into()));
+        let v = Zip64Values {
+            usize: u64::from(usize),
+            csize: u64::from(csize),
+            offset: u64::from(offset),
         };
-        let name_ok = decode_name(&raw_name, 0).is_some_and(|n| n == seen.name) || decode_name(&raw_name, 0x0800).is_some_and(|n| n == seen.name);
-        if !name_ok || method != seen.method || crc != seen.crc || v.csize != seen.compressed_size || v.usize != seen.size || v.offset != seen.offset {
-            return Err(self.bad(format!("central directory entry {index} disagrees with local header of '{}'", seen.name)));
+        let v = apply_zip64(
+            &extra,
+            v,
+            usize == U32_MAX,
+            csize == U32_MAX,
+            offset == U32_MAX,
+        )
+        .ok_or_else(|| self.bad("a central header lacks its zip64 values".into()))?;
+        let Some(seen) = self.entries.get(index) else {
+            return Err(
+                self.bad("the central directory lists more entries than the archive holds".into())
+            );
+        };
+        let name_ok = decode_name(&raw_name, 0).is_some_and(|n| n == seen.name)
+            || decode_name(&raw_name, 0x0800).is_some_and(|n| n == seen.name);
+        if !name_ok
+            || method != seen.method
+            || crc != seen.crc
+            || v.csize != seen.compressed_size
+            || v.usize != seen.size
+            || v.offset != seen.offset
+        {
+            return Err(self.bad(format!(
+                "central directory entry {index} disagrees with local header of '{}'",
+                seen.name
+            )));
         }
         Ok(())
     }
@@ -403,9 +520,14 @@ impl<R: Read> Parser<R> {
 
 fn self_io(origin: &Path, e: io::Error) -> Error {
     if crate::crypto::is_padding_error(&e) {
-        Error::BadPadding { path: origin.to_path_buf() }
+        Error::BadPadding {
+            path: origin.to_path_buf(),
+        }
     } else {
-        Error::InnerZip { path: origin.to_path_buf(), reason: format!("cannot read entry data ({e})") }
+        Error::InnerZip {
+            path: origin.to_path_buf(),
+            reason: format!("cannot read entry data ({e})"),
+        }
     }
 }
 
@@ -460,16 +582,24 @@ impl<R: BufRead> Read for CheckedReader<'_, R> {
             Ok(n) => n,
             Err(e) => {
                 let err = if crate::crypto::is_padding_error(&e) {
-                    Error::BadPadding { path: self.origin.clone() }
+                    Error::BadPadding {
+                        path: self.origin.clone(),
+                    }
                 } else {
-                    Error::InnerZip { path: self.origin.clone(), reason: format!("entry '{}' cannot be decompressed ({e})", self.name) }
+                    Error::InnerZip {
+                        path: self.origin.clone(),
+                        reason: format!("entry '{}' cannot be decompressed ({e})", self.name),
+                    }
                 };
                 return Err(self.fail(err));
             }
         };
         self.produced += n as u64;
         if self.limit.is_some_and(|max| self.produced > max) {
-            let err = Error::LimitExceeded { path: self.origin.clone(), reason: format!("entry '{}' expands beyond its declared size", self.name) };
+            let err = Error::LimitExceeded {
+                path: self.origin.clone(),
+                reason: format!("entry '{}' expands beyond its declared size", self.name),
+            };
             return Err(self.fail(err));
         }
         self.crc.update(&buf[..n]);

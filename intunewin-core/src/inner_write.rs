@@ -52,8 +52,14 @@ impl Compressor {
         if !self.store_incompressible || sample.len() < MIN_STORE_CANDIDATE {
             return DEFLATED;
         }
-        let mut enc = DeflateEncoder::new(Vec::with_capacity(sample.len()), Compression::new(self.level));
-        let compressed = enc.write_all(sample).and_then(|_| enc.finish()).map(|v| v.len());
+        let mut enc = DeflateEncoder::new(
+            Vec::with_capacity(sample.len()),
+            Compression::new(self.level),
+        );
+        let compressed = enc
+            .write_all(sample)
+            .and_then(|_| enc.finish())
+            .map(|v| v.len());
         match compressed {
             Ok(n) if n + sample.len() / MIN_SAVING_DIV < sample.len() => DEFLATED,
             _ => STORED,
@@ -93,7 +99,12 @@ pub fn compress_file(path: &Path, size: u64, c: &Compressor) -> io::Result<Compr
         enc.write_all(&raw)?;
         enc.finish()?
     };
-    Ok(Compressed { method, crc, size, data })
+    Ok(Compressed {
+        method,
+        crc,
+        size,
+        data,
+    })
 }
 
 fn changed_while_packing() -> io::Error {
@@ -155,7 +166,12 @@ impl<W: Write> InnerZipWriter<W> {
     }
 
     /// Adds a file compressed in memory, with CRC and sizes in its local header.
-    pub fn add_compressed(&mut self, name: &str, time: DosDateTime, file: &Compressed) -> io::Result<()> {
+    pub fn add_compressed(
+        &mut self,
+        name: &str,
+        time: DosDateTime,
+        file: &Compressed,
+    ) -> io::Result<()> {
         let rec = CentralRecord {
             name: name.as_bytes().to_vec(),
             flags: FLAG_UTF8,
@@ -205,7 +221,10 @@ impl<W: Write> InnerZipWriter<W> {
         self.put(&header)?;
         let mut crc = crc32fast::Hasher::new();
         let data_start = self.pos;
-        let mut counter = CountingWriter { inner: &mut self.out, count: 0 };
+        let mut counter = CountingWriter {
+            inner: &mut self.out,
+            count: 0,
+        };
         let read = if method == STORED {
             copy_hashing(&sample, &mut file, &mut counter, &mut crc, on_bytes)?
         } else {
@@ -245,7 +264,8 @@ impl<W: Write> InnerZipWriter<W> {
         }
         let cd_len = cd.len() as u64;
         let count = self.records.len() as u64;
-        let zip64 = count >= 0xFFFF || cd_start >= u64::from(U32_MAX) || cd_len >= u64::from(U32_MAX);
+        let zip64 =
+            count >= 0xFFFF || cd_start >= u64::from(U32_MAX) || cd_len >= u64::from(U32_MAX);
         if zip64 {
             let record_at = cd_start + cd_len;
             cd.put_u32(ZIP64_EOCD_SIG);
@@ -263,11 +283,21 @@ impl<W: Write> InnerZipWriter<W> {
             cd.put_u64(record_at);
             cd.put_u32(1);
         }
-        let clamp32 = |v: u64| if v >= u64::from(U32_MAX) { U32_MAX } else { v as u32 };
+        let clamp32 = |v: u64| {
+            if v >= u64::from(U32_MAX) {
+                U32_MAX
+            } else {
+                v as u32
+            }
+        };
         cd.put_u32(EOCD_SIG);
         cd.put_u16(0);
         cd.put_u16(0);
-        let count16 = if count >= 0xFFFF { 0xFFFF } else { count as u16 };
+        let count16 = if count >= 0xFFFF {
+            0xFFFF
+        } else {
+            count as u16
+        };
         cd.put_u16(count16);
         cd.put_u16(count16);
         cd.put_u32(clamp32(cd_len));
@@ -370,7 +400,11 @@ fn central_header(cd: &mut Vec<u8>, rec: &CentralRecord) {
     let clamp = |big: bool, v: u64| if big { U32_MAX } else { v as u32 };
     cd.put_u32(CDH_SIG);
     cd.put_u16(MADE_BY);
-    cd.put_u16(if extra.is_empty() { NEEDED } else { NEEDED_ZIP64 });
+    cd.put_u16(if extra.is_empty() {
+        NEEDED
+    } else {
+        NEEDED_ZIP64
+    });
     cd.put_u16(rec.flags);
     cd.put_u16(rec.method);
     cd.put_u16(rec.time.time);

@@ -158,7 +158,11 @@ impl<W: Write + Seek> OuterZipWriter<W> {
             central_header(&mut cd, e, self.time);
         }
         let cd_len = cd.len() as u64;
-        let needs_zip64 = cd_start >= u64::from(U32_MAX) || self.entries.iter().any(|e| e.size >= u64::from(U32_MAX) || e.offset >= u64::from(U32_MAX));
+        let needs_zip64 = cd_start >= u64::from(U32_MAX)
+            || self
+                .entries
+                .iter()
+                .any(|e| e.size >= u64::from(U32_MAX) || e.offset >= u64::from(U32_MAX));
         if needs_zip64 {
             let record_at = cd_start + cd_len;
             cd.put_u32(ZIP64_EOCD_SIG);
@@ -182,7 +186,11 @@ impl<W: Write + Seek> OuterZipWriter<W> {
         cd.put_u16(self.entries.len() as u16);
         cd.put_u16(self.entries.len() as u16);
         cd.put_u32(cd_len as u32);
-        cd.put_u32(if cd_start >= u64::from(U32_MAX) { U32_MAX } else { cd_start as u32 });
+        cd.put_u32(if cd_start >= u64::from(U32_MAX) {
+            U32_MAX
+        } else {
+            cd_start as u32
+        });
         cd.put_u16(0);
         self.out.write_all(&cd)?;
         self.out.flush()?;
@@ -210,7 +218,11 @@ fn central_header(cd: &mut Vec<u8>, e: &WrittenEntry, time: DosDateTime) {
     let size32 = if big_size { U32_MAX } else { e.size as u32 };
     cd.put_u32(CDH_SIG);
     cd.put_u16(MADE_BY);
-    cd.put_u16(if extra.is_empty() { NEEDED } else { NEEDED_ZIP64 });
+    cd.put_u16(if extra.is_empty() {
+        NEEDED
+    } else {
+        NEEDED_ZIP64
+    });
     cd.put_u16(0);
     cd.put_u16(0);
     cd.put_u16(time.time);
@@ -289,10 +301,11 @@ impl OuterZip {
 
     /// The entry with exactly this name, else one matching it case-insensitively.
     pub fn find(&self, name: &str) -> Option<&OuterEntry> {
-        self.entries
-            .iter()
-            .find(|e| e.name == name)
-            .or_else(|| self.entries.iter().find(|e| e.name.eq_ignore_ascii_case(name)))
+        self.entries.iter().find(|e| e.name == name).or_else(|| {
+            self.entries
+                .iter()
+                .find(|e| e.name.eq_ignore_ascii_case(name))
+        })
     }
 }
 
@@ -305,7 +318,10 @@ fn read_at<R: Read + Seek>(file: &mut R, at: u64, n: usize) -> Result<Vec<u8>, S
 }
 
 /// Locates the EOCD (and zip64 records): returns (CD offset, CD length, entry count).
-fn find_central_directory<R: Read + Seek>(file: &mut R, len: u64) -> Result<(u64, u64, u64), String> {
+fn find_central_directory<R: Read + Seek>(
+    file: &mut R,
+    len: u64,
+) -> Result<(u64, u64, u64), String> {
     if len < 22 {
         return Err(format!("{len} bytes is too short for a zip"));
     }
@@ -314,7 +330,11 @@ fn find_central_directory<R: Read + Seek>(file: &mut R, len: u64) -> Result<(u64
     let sig = EOCD_SIG.to_le_bytes();
     let at = (0..=tail.len() - 22)
         .rev()
-        .find(|&i| tail[i..i + 4] == sig && usize::from(u16::from_le_bytes([tail[i + 20], tail[i + 21]])) == tail.len() - i - 22)
+        .find(|&i| {
+            tail[i..i + 4] == sig
+                && usize::from(u16::from_le_bytes([tail[i + 20], tail[i + 21]]))
+                    == tail.len() - i - 22
+        })
         .ok_or("no end-of-central-directory record (not a zip, or truncated)")?;
     let mut r = LeReader::new(&tail[at + 4..]);
     let (disk, cd_disk) = (r.u16().unwrap_or(1), r.u16().unwrap_or(1));
@@ -383,8 +403,14 @@ fn parse_central_header(r: &mut LeReader<'_>) -> Result<OuterEntry, String> {
         csize: u64::from(csize),
         offset: u64::from(offset),
     };
-    let v = apply_zip64(extra, v, usize == U32_MAX, csize == U32_MAX, offset == U32_MAX)
-        .ok_or_else(|| format!("entry '{name}' lacks its zip64 values"))?;
+    let v = apply_zip64(
+        extra,
+        v,
+        usize == U32_MAX,
+        csize == U32_MAX,
+        offset == U32_MAX,
+    )
+    .ok_or_else(|| format!("entry '{name}' lacks its zip64 values"))?;
     if flags & 1 != 0 {
         return Err(format!("entry '{name}' is encrypted with zip encryption"));
     }
@@ -403,29 +429,58 @@ fn parse_central_header(r: &mut LeReader<'_>) -> Result<OuterEntry, String> {
 }
 
 /// Reads an entry's local header, checks it against the central one and sets its data offset.
-fn check_local_header<R: Read + Seek>(file: &mut R, len: u64, e: &mut OuterEntry) -> Result<(), String> {
-    if e.header_offset.checked_add(LFH_LEN).is_none_or(|end| end > len) {
-        return Err(format!("entry '{}' has its header outside the file", e.name));
+fn check_local_header<R: Read + Seek>(
+    file: &mut R,
+    len: u64,
+    e: &mut OuterEntry,
+) -> Result<(), String> {
+    if e.header_offset
+        .checked_add(LFH_LEN)
+        .is_none_or(|end| end > len)
+    {
+        return Err(format!(
+            "entry '{}' has its header outside the file",
+            e.name
+        ));
     }
     let fixed = read_at(file, e.header_offset, LFH_LEN as usize)?;
     let mut r = LeReader::new(&fixed);
     let bad = || format!("entry '{}' has a truncated local header", e.name);
     if r.u32() != Some(LFH_SIG) {
-        return Err(format!("entry '{}' has no local header at offset {}", e.name, e.header_offset));
+        return Err(format!(
+            "entry '{}' has no local header at offset {}",
+            e.name, e.header_offset
+        ));
     }
     r.bytes(4).ok_or_else(bad)?; // needed, flags
     let method = r.u16().ok_or_else(bad)?;
     r.bytes(16).ok_or_else(bad)?; // time, date, crc, sizes (may be zero with a data descriptor)
     let name_len = u64::from(r.u16().ok_or_else(bad)?);
     let extra_len = u64::from(r.u16().ok_or_else(bad)?);
-    let var = read_at(file, e.header_offset + LFH_LEN, (name_len + extra_len) as usize)?;
-    if method != e.method || var[..name_len as usize] != *e.name.as_bytes() && String::from_utf8_lossy(&var[..name_len as usize]) != e.name {
-        return Err(format!("entry '{}': local header disagrees with the central directory", e.name));
+    let var = read_at(
+        file,
+        e.header_offset + LFH_LEN,
+        (name_len + extra_len) as usize,
+    )?;
+    if method != e.method
+        || var[..name_len as usize] != *e.name.as_bytes()
+            && String::from_utf8_lossy(&var[..name_len as usize]) != e.name
+    {
+        return Err(format!(
+            "entry '{}': local header disagrees with the central directory",
+            e.name
+        ));
     }
     e.has_growth_hint = extra_fields(&var[name_len as usize..]).any(|(id, _)| id == 0xA220);
     e.data_offset = e.header_offset + LFH_LEN + name_len + extra_len;
-    if e.data_offset.checked_add(e.compressed_size).is_none_or(|end| end > len) {
-        return Err(format!("entry '{}' extends past the end of the file (truncated?)", e.name));
+    if e.data_offset
+        .checked_add(e.compressed_size)
+        .is_none_or(|end| end > len)
+    {
+        return Err(format!(
+            "entry '{}' extends past the end of the file (truncated?)",
+            e.name
+        ));
     }
     Ok(())
 }
@@ -442,7 +497,8 @@ mod tests {
         w.begin_entry(&name).unwrap();
         w.output().write_all(blob).unwrap();
         w.advance(blob.len() as u64);
-        w.end_entry(crc32fast::hash(blob), blob.len() as u64).unwrap();
+        w.end_entry(crc32fast::hash(blob), blob.len() as u64)
+            .unwrap();
         w.add_entry(DETECTION_ENTRY, xml).unwrap();
         w.finish().unwrap().into_inner()
     }
@@ -456,7 +512,10 @@ mod tests {
         assert_eq!(&zip[..4], b"PK\x03\x04");
         assert_eq!(&zip[4..6], &[10, 0]);
         assert_eq!(&zip[26..30], &[49, 0, 28, 0]);
-        assert_eq!(&zip[30 + 49..30 + 49 + 6], &[0x20, 0xA2, 0x18, 0x00, 0x28, 0xA0]);
+        assert_eq!(
+            &zip[30 + 49..30 + 49 + 6],
+            &[0x20, 0xA2, 0x18, 0x00, 0x28, 0xA0]
+        );
         let eocd = &zip[zip.len() - 22..];
         assert_eq!(&eocd[..4], b"PK\x05\x06");
         assert_eq!(&eocd[8..12], &[2, 0, 2, 0]);
@@ -473,7 +532,10 @@ mod tests {
     fn truncation_is_an_error() {
         let zip = two_entry_zip(&[1u8; 100], b"<x/>");
         for cut in [0, 10, 50, zip.len() - 23, zip.len() - 1] {
-            assert!(OuterZip::read(&mut Cursor::new(&zip[..cut]), cut as u64).is_err(), "cut {cut}");
+            assert!(
+                OuterZip::read(&mut Cursor::new(&zip[..cut]), cut as u64).is_err(),
+                "cut {cut}"
+            );
         }
     }
 }

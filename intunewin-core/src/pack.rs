@@ -10,7 +10,9 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::crypto::{EncryptingWriter, Keys, MAC_LEN};
-use crate::detection::{CONTENT_FILE_NAME, DEFAULT_TOOL_VERSION, Detection, EncryptionInfo, MsiInfo};
+use crate::detection::{
+    CONTENT_FILE_NAME, DEFAULT_TOOL_VERSION, Detection, EncryptionInfo, MsiInfo,
+};
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
 use crate::inner_write::{Compressor, InnerZipWriter, compress_file};
@@ -70,7 +72,10 @@ impl PackPlan {
 
     /// Number of files to pack.
     pub fn file_count(&self) -> usize {
-        self.entries.iter().filter(|e| e.kind == SourceKind::File).count()
+        self.entries
+            .iter()
+            .filter(|e| e.kind == SourceKind::File)
+            .count()
     }
 }
 
@@ -196,7 +201,9 @@ impl PackOptions {
         let source_dir = canonical_source(&self.source_dir)?;
         let (setup_path, setup_file) = resolve_setup(&source_dir, &self.setup_file)?;
         let exclude = self.exclude.clone();
-        let filter = exclude.as_ref().map(|f| f.as_ref() as &(dyn Fn(&str, bool) -> bool + Sync));
+        let filter = exclude
+            .as_ref()
+            .map(|f| f.as_ref() as &(dyn Fn(&str, bool) -> bool + Sync));
         let entries = source::walk(&source_dir, filter)?;
         if !entries.iter().any(|e| e.kind == SourceKind::File) {
             return Err(Error::BadSource {
@@ -205,7 +212,10 @@ impl PackOptions {
             });
         }
         let setup_rel = setup_file.replace('\\', "/");
-        if !entries.iter().any(|e| e.kind == SourceKind::File && e.rel == setup_rel) {
+        if !entries
+            .iter()
+            .any(|e| e.kind == SourceKind::File && e.rel == setup_rel)
+        {
             return Err(Error::SetupNotFound {
                 setup: setup_file,
                 source_dir,
@@ -225,14 +235,21 @@ impl PackOptions {
         })
     }
 
-    fn msi_metadata(&self, path: &Path, setup_file: &str, warnings: &mut Vec<String>) -> Result<(String, Option<MsiInfo>)> {
+    fn msi_metadata(
+        &self,
+        path: &Path,
+        setup_file: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<(String, Option<MsiInfo>)> {
         if !self.msi_info || !crate::msi::is_msi(setup_file) {
             return Ok((setup_file.to_string(), None));
         }
         let report = crate::msi::read_msi(path)?;
         warnings.extend(report.warnings);
         // FORMAT.md §8.2: Name = ProductName, else Summary Subject, else SetupFile.
-        let name = report.product_name.unwrap_or_else(|| setup_file.to_string());
+        let name = report
+            .product_name
+            .unwrap_or_else(|| setup_file.to_string());
         Ok((name, Some(report.info)))
     }
 
@@ -260,14 +277,28 @@ impl PackOptions {
     }
 
     /// Like [`pack_to_file`](Self::pack_to_file) for a plan already made (and shown to the user).
-    pub fn pack_plan_to_file(&self, plan: &PackPlan, output: &Path, overwrite: bool) -> Result<PackReport> {
-        let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let parent = parent.canonicalize().map_err(|e| Error::io("open the output folder", parent, e))?;
+    pub fn pack_plan_to_file(
+        &self,
+        plan: &PackPlan,
+        output: &Path,
+        overwrite: bool,
+    ) -> Result<PackReport> {
+        let parent = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let parent = parent
+            .canonicalize()
+            .map_err(|e| Error::io("open the output folder", parent, e))?;
         if parent.starts_with(&plan.source_dir) {
-            return Err(Error::OutputInsideSource { path: output.to_path_buf() });
+            return Err(Error::OutputInsideSource {
+                path: output.to_path_buf(),
+            });
         }
         if !overwrite && output.exists() {
-            return Err(Error::OutputExists { path: output.to_path_buf() });
+            return Err(Error::OutputExists {
+                path: output.to_path_buf(),
+            });
         }
         let mut temp = tempfile::Builder::new()
             .prefix(".intunewin-")
@@ -280,10 +311,18 @@ impl PackOptions {
             writer.flush().map_err(|e| Error::io("write", output, e))?;
             report
         };
-        temp.as_file().sync_all().map_err(|e| Error::io("write", output, e))?;
-        let persisted = if overwrite { temp.persist(output) } else { temp.persist_noclobber(output) };
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io("write", output, e))?;
+        let persisted = if overwrite {
+            temp.persist(output)
+        } else {
+            temp.persist_noclobber(output)
+        };
         persisted.map_err(|e| match e.error.kind() {
-            io::ErrorKind::AlreadyExists => Error::OutputExists { path: output.to_path_buf() },
+            io::ErrorKind::AlreadyExists => Error::OutputExists {
+                path: output.to_path_buf(),
+            },
             _ => Error::io("rename the temporary file to", output, e.error),
         })?;
         report.output = Some(output.to_path_buf());
@@ -298,15 +337,19 @@ impl PackOptions {
     }
 
     /// Writes the package for `plan` to `out`; `out_name` names the output in errors.
-    fn write_plan<W: Write + Seek>(&self, plan: &PackPlan, out: &mut W, out_name: &Path) -> Result<PackReport> {
-        if !self.allow_unsafe_paths {
-            if let Some(f) = plan.findings.iter().find(|f| f.severity == Severity::Error) {
-                return Err(Error::UnsafePath {
-                    path: plan.source_dir.clone(),
-                    entry: f.path.clone(),
-                    reason: f.message.clone(),
-                });
-            }
+    fn write_plan<W: Write + Seek>(
+        &self,
+        plan: &PackPlan,
+        out: &mut W,
+        out_name: &Path,
+    ) -> Result<PackReport> {
+        let first_error = plan.findings.iter().find(|f| f.severity == Severity::Error);
+        if let Some(f) = first_error.filter(|_| !self.allow_unsafe_paths) {
+            return Err(Error::UnsafePath {
+                path: plan.source_dir.clone(),
+                entry: f.path.clone(),
+                reason: f.message.clone(),
+            });
         }
         let keys = match &self.keys {
             Some(k) => k.clone(),
@@ -353,14 +396,20 @@ impl PackOptions {
             msi_info: plan.msi_info.clone(),
         };
         let xml = detection.to_xml()?;
-        outer.add_entry(DETECTION_ENTRY, xml.as_bytes()).map_err(out_err)?;
+        outer
+            .add_entry(DETECTION_ENTRY, xml.as_bytes())
+            .map_err(out_err)?;
         let out = outer.finish().map_err(out_err)?;
         let package_size = out.stream_position().map_err(out_err)?;
         Ok(PackReport {
             output: None,
             detection,
             file_count: plan.file_count(),
-            dir_count: plan.entries.iter().filter(|e| e.kind == SourceKind::EmptyDir).count(),
+            dir_count: plan
+                .entries
+                .iter()
+                .filter(|e| e.kind == SourceKind::EmptyDir)
+                .count(),
             stored_count,
             source_bytes: plan.source_bytes(),
             inner_size: sealed.plaintext_len,
@@ -372,7 +421,12 @@ impl PackOptions {
     }
 
     /// Writes every planned entry to the inner zip; returns how many files were stored.
-    fn write_entries<W: Write>(&self, plan: &PackPlan, zip: &mut InnerZipWriter<W>, out_name: &Path) -> Result<usize> {
+    fn write_entries<W: Write>(
+        &self,
+        plan: &PackPlan,
+        zip: &mut InnerZipWriter<W>,
+        out_name: &Path,
+    ) -> Result<usize> {
         let mut stored = 0;
         for entry in &plan.entries {
             if self.cancel.is_cancelled() {
@@ -381,11 +435,16 @@ impl PackOptions {
             let time = DosDateTime::from_system_time(entry.mtime);
             let src_err = |e: io::Error| Error::io("read", &entry.path, e);
             match entry.kind {
-                SourceKind::EmptyDir => zip.add_directory(&format!("{}/", entry.rel), time).map_err(|e| Error::io("write", out_name, e))?,
+                SourceKind::EmptyDir => zip
+                    .add_directory(&format!("{}/", entry.rel), time)
+                    .map_err(|e| Error::io("write", out_name, e))?,
                 SourceKind::File if entry.size <= IN_MEMORY_LIMIT => {
-                    let file = compress_file(&entry.path, entry.size, &self.compressor).map_err(src_err)?;
-                    stored += usize::from(file.method == crate::inner_write::STORED && file.size > 0);
-                    zip.add_compressed(&entry.rel, time, &file).map_err(|e| Error::io("write", out_name, e))?;
+                    let file = compress_file(&entry.path, entry.size, &self.compressor)
+                        .map_err(src_err)?;
+                    stored +=
+                        usize::from(file.method == crate::inner_write::STORED && file.size > 0);
+                    zip.add_compressed(&entry.rel, time, &file)
+                        .map_err(|e| Error::io("write", out_name, e))?;
                     self.progress.advance(entry.size);
                 }
                 SourceKind::File => {
@@ -394,12 +453,22 @@ impl PackOptions {
                     let mut on_bytes = |n: u64| {
                         progress.advance(n);
                         if cancel.is_cancelled() {
-                            return Err(io::Error::new(io::ErrorKind::Interrupted, CancelledMarker));
+                            return Err(io::Error::new(
+                                io::ErrorKind::Interrupted,
+                                CancelledMarker,
+                            ));
                         }
                         Ok(())
                     };
                     let method = zip
-                        .add_streamed(&entry.rel, time, &entry.path, entry.size, &self.compressor, &mut on_bytes)
+                        .add_streamed(
+                            &entry.rel,
+                            time,
+                            &entry.path,
+                            entry.size,
+                            &self.compressor,
+                            &mut on_bytes,
+                        )
                         .map_err(|e| {
                             if e.get_ref().is_some_and(|r| r.is::<CancelledMarker>()) {
                                 Error::Cancelled
@@ -464,14 +533,21 @@ fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, String)> {
         candidates.push(source.join(setup));
         candidates.push(setup.to_path_buf());
     }
-    let found = candidates.into_iter().find(|c| c.is_file()).ok_or_else(|| Error::SetupNotFound {
-        setup: setup.display().to_string(),
-        source_dir: source.to_path_buf(),
-    })?;
-    let canonical = found.canonicalize().map_err(|e| Error::io("open the setup file", &found, e))?;
+    let found = candidates
+        .into_iter()
+        .find(|c| c.is_file())
+        .ok_or_else(|| Error::SetupNotFound {
+            setup: setup.display().to_string(),
+            source_dir: source.to_path_buf(),
+        })?;
+    let canonical = found
+        .canonicalize()
+        .map_err(|e| Error::io("open the setup file", &found, e))?;
     let rel = canonical
         .strip_prefix(source)
-        .map_err(|_| Error::SetupOutsideSource { setup: found.clone() })?;
+        .map_err(|_| Error::SetupOutsideSource {
+            setup: found.clone(),
+        })?;
     let parts: Vec<String> = rel
         .components()
         .filter_map(|c| match c {
@@ -493,17 +569,28 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn output_names_follow_get_file_name_without_extension() {
-        assert_eq!(output_file_name("setup.exe").as_deref(), Some("setup.intunewin"));
-        assert_eq!(output_file_name("Foo.2.0.AppxBundle").as_deref(), Some("Foo.2.0.intunewin"));
-        assert_eq!(output_file_name("build\\setup.exe").as_deref(), Some("setup.intunewin"));
-        assert_eq!(output_file_name("noext").as_deref(), Some("noext.intunewin"));
+        assert_eq!(
+            output_file_name("setup.exe").as_deref(),
+            Some("setup.intunewin")
+        );
+        assert_eq!(
+            output_file_name("Foo.2.0.AppxBundle").as_deref(),
+            Some("Foo.2.0.intunewin")
+        );
+        assert_eq!(
+            output_file_name("build\\setup.exe").as_deref(),
+            Some("setup.intunewin")
+        );
+        assert_eq!(
+            output_file_name("noext").as_deref(),
+            Some("noext.intunewin")
+        );
         assert_eq!(output_file_name(".x"), None);
     }
 }

@@ -129,17 +129,39 @@ impl Package {
     pub fn open(path: impl AsRef<Path>) -> Result<Package> {
         let path = path.as_ref().to_path_buf();
         let mut file = File::open(&path).map_err(|e| Error::io("open", &path, e))?;
-        let len = file.metadata().map_err(|e| Error::io("read metadata of", &path, e))?.len();
-        let outer = OuterZip::read(&mut file, len).map_err(|reason| Error::OuterZip { path: path.clone(), reason })?;
-        let xml_entry = outer.find(DETECTION_ENTRY).ok_or_else(|| Error::MissingEntry { path: path.clone(), entry: DETECTION_ENTRY.into() })?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("read metadata of", &path, e))?
+            .len();
+        let outer = OuterZip::read(&mut file, len).map_err(|reason| Error::OuterZip {
+            path: path.clone(),
+            reason,
+        })?;
+        let xml_entry = outer
+            .find(DETECTION_ENTRY)
+            .ok_or_else(|| Error::MissingEntry {
+                path: path.clone(),
+                entry: DETECTION_ENTRY.into(),
+            })?;
         if xml_entry.size > crate::detection::MAX_DETECTION_XML_LEN as u64 {
-            return Err(Error::LimitExceeded { path, reason: format!("Detection.xml is {} bytes", xml_entry.size) });
+            return Err(Error::LimitExceeded {
+                path,
+                reason: format!("Detection.xml is {} bytes", xml_entry.size),
+            });
         }
         let detection_xml = read_small_entry(&mut file, xml_entry, &path)?;
         let detection = Detection::parse(&detection_xml, &path)?;
         let mut warnings = layout_warnings(&outer);
         let content = locate_content(&outer, &detection, &path, &mut warnings)?;
-        Ok(Package { path, len, outer, content, detection, detection_xml, warnings })
+        Ok(Package {
+            path,
+            len,
+            outer,
+            content,
+            detection,
+            detection_xml,
+            warnings,
+        })
     }
 
     /// The package file.
@@ -190,12 +212,18 @@ impl Package {
     /// A reader of the encrypted content blob (inflated if the outer entry is deflated).
     pub fn content_reader(&self) -> Result<Box<dyn Read + Send>> {
         let mut file = File::open(&self.path).map_err(|e| Error::io("open", &self.path, e))?;
-        file.seek(SeekFrom::Start(self.content.data_offset)).map_err(|e| Error::io("read", &self.path, e))?;
+        file.seek(SeekFrom::Start(self.content.data_offset))
+            .map_err(|e| Error::io("read", &self.path, e))?;
         let raw = BufReader::with_capacity(1 << 20, file).take(self.content.compressed_size);
         Ok(match self.content.method {
             0 => Box::new(raw),
             8 => Box::new(flate2::read::DeflateDecoder::new(raw).take(self.content.size)),
-            m => return Err(Error::OuterZip { path: self.path.clone(), reason: format!("content entry uses compression method {m}") }),
+            m => {
+                return Err(Error::OuterZip {
+                    path: self.path.clone(),
+                    reason: format!("content entry uses compression method {m}"),
+                });
+            }
         })
     }
 
@@ -204,46 +232,82 @@ impl Package {
     pub fn authenticate(&self, opts: &ReadOptions) -> Result<()> {
         let n = self.detection.unencrypted_content_size;
         let actual = self.content.size;
-        if actual < 64 || (actual - HEADER_LEN as u64) % 16 != 0 || actual != blob_len_for(n) {
-            return Err(Error::BlobLength { path: self.path.clone(), expected: blob_len_for(n), actual });
+        if actual < 64 || !(actual - HEADER_LEN as u64).is_multiple_of(16) || actual != blob_len_for(n) {
+            return Err(Error::BlobLength {
+                path: self.path.clone(),
+                expected: blob_len_for(n),
+                actual,
+            });
         }
         let mut reader = self.content_reader()?;
         let mut header = [0u8; HEADER_LEN];
-        reader.read_exact(&mut header).map_err(|e| Error::io("read", &self.path, e))?;
+        reader
+            .read_exact(&mut header)
+            .map_err(|e| Error::io("read", &self.path, e))?;
         let enc = &self.detection.encryption;
         if !crypto::ct_eq(&header[..MAC_LEN], &enc.mac) {
-            return Err(Error::MacFieldMismatch { path: self.path.clone() });
+            return Err(Error::MacFieldMismatch {
+                path: self.path.clone(),
+            });
         }
         if header[MAC_LEN..] != enc.iv {
-            return Err(Error::IvMismatch { path: self.path.clone() });
+            return Err(Error::IvMismatch {
+                path: self.path.clone(),
+            });
         }
         opts.progress.begin(Stage::Authenticate, actual);
         let cancel = &opts.cancel;
         let progress = &opts.progress;
         let rest = (&header[MAC_LEN..]).chain(reader);
-        let (mac, rest_crc) = crypto::mac_stream(CancelReader { inner: rest, cancel }, &enc.mac_key, |b| progress.advance(b)).map_err(|e| map_read_error(e, &self.path))?;
+        let (mac, rest_crc) = crypto::mac_stream(
+            CancelReader {
+                inner: rest,
+                cancel,
+            },
+            &enc.mac_key,
+            |b| progress.advance(b),
+        )
+        .map_err(|e| map_read_error(e, &self.path))?;
         opts.progress.end();
         if !crypto::ct_eq(&mac, &enc.mac) {
-            return Err(Error::HmacMismatch { path: self.path.clone() });
+            return Err(Error::HmacMismatch {
+                path: self.path.clone(),
+            });
         }
         let mut crc = crc32fast::Hasher::new();
         crc.update(&header[..MAC_LEN]);
         crc.combine(&rest_crc);
         if crc.finalize() != self.content.crc {
-            return Err(Error::OuterCrcMismatch { path: self.path.clone(), entry: self.content.name.clone() });
+            return Err(Error::OuterCrcMismatch {
+                path: self.path.clone(),
+                entry: self.content.name.clone(),
+            });
         }
         Ok(())
     }
 
     /// Authenticates, then decrypts and parses the inner zip, handing each entry to `visitor`;
     /// finally checks padding, FileDigest and UnencryptedContentSize.
-    pub fn read_entries(&self, opts: &ReadOptions, stage: Stage, visitor: &mut dyn EntryVisitor) -> Result<Vec<EntryInfo>> {
+    pub fn read_entries(
+        &self,
+        opts: &ReadOptions,
+        stage: Stage,
+        visitor: &mut dyn EntryVisitor,
+    ) -> Result<Vec<EntryInfo>> {
         self.authenticate(opts)?;
         let mut reader = self.content_reader()?;
-        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink()).map_err(|e| Error::io("read", &self.path, e))?;
+        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink())
+            .map_err(|e| Error::io("read", &self.path, e))?;
         let enc = &self.detection.encryption;
-        opts.progress.begin(stage, self.detection.unencrypted_content_size);
-        let progress = ProgressReader { inner: CancelReader { inner: reader, cancel: &opts.cancel }, progress: opts.progress.as_ref() };
+        opts.progress
+            .begin(stage, self.detection.unencrypted_content_size);
+        let progress = ProgressReader {
+            inner: CancelReader {
+                inner: reader,
+                cancel: &opts.cancel,
+            },
+            progress: opts.progress.as_ref(),
+        };
         let mut decrypting = DecryptingReader::new(progress, &enc.encryption_key, &enc.iv);
         let entries = read_inner_zip(&mut decrypting, &opts.limits, &self.path, visitor);
         // Read to the end so padding and digest cover the whole content even after an inner error.
@@ -257,10 +321,16 @@ impl Package {
         }
         let (digest, len) = decrypting.finish();
         if len != self.detection.unencrypted_content_size {
-            return Err(Error::ContentSizeMismatch { path: self.path.clone(), expected: self.detection.unencrypted_content_size, actual: len });
+            return Err(Error::ContentSizeMismatch {
+                path: self.path.clone(),
+                expected: self.detection.unencrypted_content_size,
+                actual: len,
+            });
         }
         if !crypto::ct_eq(&digest, &enc.file_digest) {
-            return Err(Error::DigestMismatch { path: self.path.clone() });
+            return Err(Error::DigestMismatch {
+                path: self.path.clone(),
+            });
         }
         entries
     }
@@ -271,34 +341,62 @@ impl Package {
         let entries = self.read_entries(opts, Stage::Decrypt, &mut visitor)?;
         let mut warnings = self.warnings.clone();
         if !setup_present(&entries, &self.detection.setup_file) {
-            warnings.push(format!("SetupFile '{}' is not in the content", self.detection.setup_file));
+            warnings.push(format!(
+                "SetupFile '{}' is not in the content",
+                self.detection.setup_file
+            ));
         }
         let findings = inner_findings(&entries, &opts.path_rules);
-        Ok(VerifyReport { entries, findings, warnings })
+        Ok(VerifyReport {
+            entries,
+            findings,
+            warnings,
+        })
     }
 
     /// Lists the inner entries with the SHA-256 of each, decrypting as a stream; writes nothing.
     pub fn list(&self, opts: &ReadOptions) -> Result<Vec<ListedEntry>> {
-        let mut visitor = Hashing { origin: &self.path, hashes: Vec::new() };
+        let mut visitor = Hashing {
+            origin: &self.path,
+            hashes: Vec::new(),
+        };
         let entries = self.read_entries(opts, Stage::Decrypt, &mut visitor)?;
-        Ok(entries.into_iter().zip(visitor.hashes).map(|(info, sha256)| ListedEntry { info, sha256 }).collect())
+        Ok(entries
+            .into_iter()
+            .zip(visitor.hashes)
+            .map(|(info, sha256)| ListedEntry { info, sha256 })
+            .collect())
     }
 
     /// Writes the decrypted inner zip to `out` after authenticating it; checks it fully.
     pub fn decrypt_to<W: Write>(&self, out: W, opts: &ReadOptions) -> Result<u64> {
         self.authenticate(opts)?;
         let mut reader = self.content_reader()?;
-        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink()).map_err(|e| Error::io("read", &self.path, e))?;
+        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink())
+            .map_err(|e| Error::io("read", &self.path, e))?;
         let enc = &self.detection.encryption;
-        let mut decrypting = DecryptingReader::new(CancelReader { inner: reader, cancel: &opts.cancel }, &enc.encryption_key, &enc.iv);
+        let mut decrypting = DecryptingReader::new(
+            CancelReader {
+                inner: reader,
+                cancel: &opts.cancel,
+            },
+            &enc.encryption_key,
+            &enc.iv,
+        );
         let mut out = out;
         let n = io::copy(&mut decrypting, &mut out).map_err(|e| map_read_error(e, &self.path))?;
         let (digest, len) = decrypting.finish();
         if len != self.detection.unencrypted_content_size {
-            return Err(Error::ContentSizeMismatch { path: self.path.clone(), expected: self.detection.unencrypted_content_size, actual: len });
+            return Err(Error::ContentSizeMismatch {
+                path: self.path.clone(),
+                expected: self.detection.unencrypted_content_size,
+                actual: len,
+            });
         }
         if !crypto::ct_eq(&digest, &enc.file_digest) {
-            return Err(Error::DigestMismatch { path: self.path.clone() });
+            return Err(Error::DigestMismatch {
+                path: self.path.clone(),
+            });
         }
         Ok(n)
     }
@@ -310,7 +408,9 @@ impl Package {
     /// leaves nothing behind. No entry can land outside the destination.
     pub fn extract(&self, dest: &Path, opts: &ExtractOptions) -> Result<Vec<EntryInfo>> {
         if dest.exists() && !opts.overwrite {
-            return Err(Error::OutputExists { path: dest.to_path_buf() });
+            return Err(Error::OutputExists {
+                path: dest.to_path_buf(),
+            });
         }
         self.authenticate(&opts.read)?;
         let parent = match dest.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -322,7 +422,11 @@ impl Package {
             .prefix(".intunewin-extract-")
             .tempdir_in(&parent)
             .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
-        let mut visitor = Extractor { origin: &self.path, root: temp.path(), dirs: Vec::new() };
+        let mut visitor = Extractor {
+            origin: &self.path,
+            root: temp.path(),
+            dirs: Vec::new(),
+        };
         let entries = self.read_entries(&opts.read, Stage::Extract, &mut visitor)?;
         visitor.restore_dir_times();
         replace_dir(temp, dest, opts.overwrite)?;
@@ -331,9 +435,12 @@ impl Package {
 }
 
 fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<Vec<u8>> {
-    file.seek(SeekFrom::Start(entry.data_offset)).map_err(|e| Error::io("read", path, e))?;
+    file.seek(SeekFrom::Start(entry.data_offset))
+        .map_err(|e| Error::io("read", path, e))?;
     let mut raw = Vec::new();
-    file.take(entry.compressed_size).read_to_end(&mut raw).map_err(|e| Error::io("read", path, e))?;
+    file.take(entry.compressed_size)
+        .read_to_end(&mut raw)
+        .map_err(|e| Error::io("read", path, e))?;
     let data = match entry.method {
         0 => raw,
         8 => {
@@ -341,13 +448,24 @@ fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<
             flate2::read::DeflateDecoder::new(&raw[..])
                 .take(crate::detection::MAX_DETECTION_XML_LEN as u64 + 1)
                 .read_to_end(&mut out)
-                .map_err(|e| Error::OuterZip { path: path.to_path_buf(), reason: format!("cannot inflate {}: {e}", entry.name) })?;
+                .map_err(|e| Error::OuterZip {
+                    path: path.to_path_buf(),
+                    reason: format!("cannot inflate {}: {e}", entry.name),
+                })?;
             out
         }
-        m => return Err(Error::OuterZip { path: path.to_path_buf(), reason: format!("{} uses compression method {m}", entry.name) }),
+        m => {
+            return Err(Error::OuterZip {
+                path: path.to_path_buf(),
+                reason: format!("{} uses compression method {m}", entry.name),
+            });
+        }
     };
     if data.len() as u64 != entry.size || crc32fast::hash(&data) != entry.crc {
-        return Err(Error::OuterCrcMismatch { path: path.to_path_buf(), entry: entry.name.clone() });
+        return Err(Error::OuterCrcMismatch {
+            path: path.to_path_buf(),
+            entry: entry.name.clone(),
+        });
     }
     Ok(data)
 }
@@ -356,32 +474,61 @@ fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<
 fn layout_warnings(outer: &OuterZip) -> Vec<String> {
     let mut out = Vec::new();
     if outer.entries.len() != 2 {
-        out.push(format!("the outer zip has {} entries, Microsoft's tool writes 2", outer.entries.len()));
+        out.push(format!(
+            "the outer zip has {} entries, Microsoft's tool writes 2",
+            outer.entries.len()
+        ));
     }
     for e in &outer.entries {
         if e.method != 0 {
-            out.push(format!("outer entry '{}' is compressed; the portal expects stored entries", e.name));
+            out.push(format!(
+                "outer entry '{}' is compressed; the portal expects stored entries",
+                e.name
+            ));
         }
         if !e.has_growth_hint {
-            out.push(format!("outer entry '{}' lacks the 0xA220 extra field Microsoft's tool writes", e.name));
+            out.push(format!(
+                "outer entry '{}' lacks the 0xA220 extra field Microsoft's tool writes",
+                e.name
+            ));
         }
     }
     out
 }
 
 /// Finds the content entry through `FileName`, else the only entry under Contents/.
-fn locate_content(outer: &OuterZip, detection: &Detection, path: &Path, warnings: &mut Vec<String>) -> Result<OuterEntry> {
+fn locate_content(
+    outer: &OuterZip,
+    detection: &Detection,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<OuterEntry> {
     let by_name = format!("{CONTENTS_DIR}{}", detection.file_name);
     if let Some(e) = outer.find(&by_name) {
         return Ok(e.clone());
     }
-    let under: Vec<&OuterEntry> = outer.entries.iter().filter(|e| e.name.to_ascii_lowercase().starts_with(&CONTENTS_DIR.to_ascii_lowercase()) && !e.name.ends_with('/')).collect();
+    let under: Vec<&OuterEntry> = outer
+        .entries
+        .iter()
+        .filter(|e| {
+            e.name
+                .to_ascii_lowercase()
+                .starts_with(&CONTENTS_DIR.to_ascii_lowercase())
+                && !e.name.ends_with('/')
+        })
+        .collect();
     match under.as_slice() {
         [only] => {
-            warnings.push(format!("no entry named after FileName '{}'; using '{}'", detection.file_name, only.name));
+            warnings.push(format!(
+                "no entry named after FileName '{}'; using '{}'",
+                detection.file_name, only.name
+            ));
             Ok((*only).clone())
         }
-        _ => Err(Error::MissingEntry { path: path.to_path_buf(), entry: by_name }),
+        _ => Err(Error::MissingEntry {
+            path: path.to_path_buf(),
+            entry: by_name,
+        }),
     }
 }
 
@@ -394,14 +541,23 @@ fn setup_present(entries: &[EntryInfo], setup: &str) -> bool {
 fn inner_findings(entries: &[EntryInfo], rules: &PathRules) -> Vec<Finding> {
     let mut checker = PathChecker::new(rules.clone());
     for e in entries {
-        checker.add(&e.name, if e.is_dir { EntryKind::Dir } else { EntryKind::File });
+        checker.add(
+            &e.name,
+            if e.is_dir {
+                EntryKind::Dir
+            } else {
+                EntryKind::File
+            },
+        );
     }
     checker.finish()
 }
 
 fn map_read_error(e: io::Error, path: &Path) -> Error {
     if crypto::is_padding_error(&e) {
-        Error::BadPadding { path: path.to_path_buf() }
+        Error::BadPadding {
+            path: path.to_path_buf(),
+        }
     } else if e.get_ref().is_some_and(|r| r.is::<Cancelled>()) {
         Error::Cancelled
     } else {
@@ -410,7 +566,11 @@ fn map_read_error(e: io::Error, path: &Path) -> Error {
 }
 
 fn unsafe_entry(origin: &Path, info: &EntryInfo, finding: Finding) -> Error {
-    Error::UnsafePath { path: origin.to_path_buf(), entry: info.name.clone(), reason: finding.message }
+    Error::UnsafePath {
+        path: origin.to_path_buf(),
+        entry: info.name.clone(),
+        reason: finding.message,
+    }
 }
 
 /// Checks that every name is safe to create; reads (and so checks) all data.
@@ -435,7 +595,10 @@ impl EntryVisitor for Hashing<'_> {
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = data.read(&mut buf).map_err(|e| Error::InnerZip { path: self.origin.to_path_buf(), reason: e.to_string() })?;
+            let n = data.read(&mut buf).map_err(|e| Error::InnerZip {
+                path: self.origin.to_path_buf(),
+                reason: e.to_string(),
+            })?;
             if n == 0 {
                 break;
             }
@@ -455,7 +618,8 @@ struct Extractor<'a> {
 
 impl EntryVisitor for Extractor<'_> {
     fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
-        let (parts, is_dir) = split_entry_name(&info.name).map_err(|f| unsafe_entry(self.origin, info, f))?;
+        let (parts, is_dir) =
+            split_entry_name(&info.name).map_err(|f| unsafe_entry(self.origin, info, f))?;
         let mut target = self.root.to_path_buf();
         target.extend(&parts);
         if is_dir || info.is_dir {
@@ -467,10 +631,18 @@ impl EntryVisitor for Extractor<'_> {
             fs::create_dir_all(parent).map_err(|e| Error::io("create the folder", parent, e))?;
         }
         // create_new: a duplicate or case-colliding name fails instead of overwriting.
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&target).map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists => Error::UnsafePath { path: self.origin.to_path_buf(), entry: info.name.clone(), reason: "duplicate entry, or a name that collides with another".into() },
-            _ => Error::io("create", &target, e),
-        })?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => Error::UnsafePath {
+                    path: self.origin.to_path_buf(),
+                    entry: info.name.clone(),
+                    reason: "duplicate entry, or a name that collides with another".into(),
+                },
+                _ => Error::io("create", &target, e),
+            })?;
         io::copy(data, &mut file).map_err(|e| Error::io("write", &target, e))?;
         drop(file);
         if let Some(t) = info.time.to_system_time() {
@@ -494,8 +666,14 @@ impl Extractor<'_> {
 /// Moves the completed temporary folder to `dest`, replacing an existing one when asked.
 fn replace_dir(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<()> {
     let backup = if overwrite && dest.exists() {
-        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let holder = tempfile::Builder::new().prefix(".intunewin-old-").tempdir_in(parent).map_err(|e| Error::io("create a temporary folder in", parent, e))?;
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let holder = tempfile::Builder::new()
+            .prefix(".intunewin-old-")
+            .tempdir_in(parent)
+            .map_err(|e| Error::io("create a temporary folder in", parent, e))?;
         let moved = holder.path().join("old");
         fs::rename(dest, &moved).map_err(|e| Error::io("move aside", dest, e))?;
         Some(holder)

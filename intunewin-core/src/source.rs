@@ -71,12 +71,20 @@ fn list_sorted(dir: &Path, rel: &str, exclude: Option<ExcludeFn<'_>>) -> Result<
     let read = fs::read_dir(dir).map_err(|e| Error::io("read the folder", dir, e))?;
     for item in read {
         let item = item.map_err(|e| Error::io("read the folder", dir, e))?;
-        let name = item.file_name().into_string().map_err(|raw| Error::BadSource {
-            path: dir.join(&raw),
-            reason: "a file name is not valid Unicode".into(),
-        })?;
-        let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
-        let meta = fs::symlink_metadata(item.path()).map_err(|e| Error::io("read metadata of", item.path(), e))?;
+        let name = item
+            .file_name()
+            .into_string()
+            .map_err(|raw| Error::BadSource {
+                path: dir.join(&raw),
+                reason: "a file name is not valid Unicode".into(),
+            })?;
+        let child_rel = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let meta = fs::symlink_metadata(item.path())
+            .map_err(|e| Error::io("read metadata of", item.path(), e))?;
         if exclude.is_some_and(|f| f(&child_rel, meta.is_dir())) {
             continue;
         }
@@ -170,7 +178,19 @@ mod tests {
         fs::write(root.join("AppDeployToolkit/a.ps1"), b"a").unwrap();
         fs::create_dir(root.join("SupportFiles")).unwrap();
         fs::write(root.join("Deploy.exe"), b"d").unwrap();
-        let rels: Vec<String> = walk(root, None).unwrap().into_iter().map(|e| e.rel).collect();
-        assert_eq!(rels, ["Deploy.exe", "SupportFiles", "AppDeployToolkit/a.ps1", "AppDeployToolkit/sub/x.txt"]);
+        let rels: Vec<String> = walk(root, None)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.rel)
+            .collect();
+        assert_eq!(
+            rels,
+            [
+                "Deploy.exe",
+                "SupportFiles",
+                "AppDeployToolkit/a.ps1",
+                "AppDeployToolkit/sub/x.txt"
+            ]
+        );
     }
 }

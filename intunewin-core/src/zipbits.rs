@@ -71,12 +71,15 @@ impl<'a> LeReader<'a> {
 
     /// Next u32.
     pub fn u32(&mut self) -> Option<u32> {
-        self.bytes(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.bytes(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     /// Next u64.
     pub fn u64(&mut self) -> Option<u64> {
-        self.bytes(8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
+        self.bytes(8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
     }
 }
 
@@ -104,7 +107,13 @@ pub struct Zip64Values {
 
 /// Resolves 32-bit fields that hold `0xFFFFFFFF` from the zip64 extra (APPNOTE 4.5.3).
 /// Returns `None` when a needed value is missing.
-pub fn apply_zip64(extra: &[u8], mut v: Zip64Values, usize_ff: bool, csize_ff: bool, offset_ff: bool) -> Option<Zip64Values> {
+pub fn apply_zip64(
+    extra: &[u8],
+    mut v: Zip64Values,
+    usize_ff: bool,
+    csize_ff: bool,
+    offset_ff: bool,
+) -> Option<Zip64Values> {
     if !(usize_ff || csize_ff || offset_ff) {
         return Some(v);
     }

@@ -47,11 +47,22 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.quiet || args.json));
     let pkg = Package::open(&args.package)?;
     let dest = args.output.clone().unwrap_or_else(|| {
-        let stem = args.package.file_stem().map(|s| s.to_os_string()).unwrap_or_else(|| "content".into());
+        let stem = args
+            .package
+            .file_stem()
+            .map(|s| s.to_os_string())
+            .unwrap_or_else(|| "content".into());
         PathBuf::from(stem)
     });
-    let read = ReadOptions::default().progress(bar.clone()).cancel_flag(crate::cancel_flag());
-    let entries = pkg.extract(&dest, &ExtractOptions::default().overwrite(args.force).read_options(read))?;
+    let read = ReadOptions::default()
+        .progress(bar.clone())
+        .cancel_flag(crate::cancel_flag());
+    let entries = pkg.extract(
+        &dest,
+        &ExtractOptions::default()
+            .overwrite(args.force)
+            .read_options(read),
+    )?;
     let files = entries.iter().filter(|e| !e.is_dir).count();
     let size: u64 = entries.iter().map(|e| e.size).sum();
     let elapsed = bar.elapsed().as_secs_f64();
@@ -65,7 +76,11 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
             elapsed_seconds: elapsed,
         })?;
     } else if !args.quiet {
-        println!("extracted {files} file(s), {size} bytes, from {} into {} in {elapsed:.2} s", args.package.display(), safe(&dest.display().to_string()));
+        println!(
+            "extracted {files} file(s), {size} bytes, from {} into {} in {elapsed:.2} s",
+            args.package.display(),
+            safe(&dest.display().to_string())
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -36,10 +36,23 @@ pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
         ("name", safe(&info.name)),
         ("setup file", safe(&info.setup_file)),
         ("content entry", safe(&info.file_name)),
-        ("inner zip", format!("{} bytes ({})", info.unencrypted_content_size, ui::size(info.unencrypted_content_size))),
-        ("encrypted", format!("{} bytes", info.encrypted_content_size)),
+        (
+            "inner zip",
+            format!(
+                "{} bytes ({})",
+                info.unencrypted_content_size,
+                ui::size(info.unencrypted_content_size)
+            ),
+        ),
+        (
+            "encrypted",
+            format!("{} bytes", info.encrypted_content_size),
+        ),
         ("package size", format!("{} bytes", info.package_size)),
-        ("file digest", format!("{} ({})", info.file_digest, info.file_digest_algorithm)),
+        (
+            "file digest",
+            format!("{} ({})", info.file_digest, info.file_digest_algorithm),
+        ),
         ("mac", info.mac.clone()),
         ("iv", info.initialization_vector.clone()),
         ("profile", info.profile_identifier.to_string()),

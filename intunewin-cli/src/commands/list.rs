@@ -39,7 +39,11 @@ struct EntryJson {
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.json));
     let pkg = Package::open(&args.package)?;
-    let entries = pkg.list(&ReadOptions::default().progress(bar).cancel_flag(crate::cancel_flag()))?;
+    let entries = pkg.list(
+        &ReadOptions::default()
+            .progress(bar)
+            .cancel_flag(crate::cancel_flag()),
+    )?;
     let rows: Vec<EntryJson> = entries
         .iter()
         .map(|e| EntryJson {
@@ -47,7 +51,11 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
             is_directory: e.info.is_dir,
             size: e.info.size,
             compressed_size: e.info.compressed_size,
-            method: if e.info.method == 8 { "deflate" } else { "stored" },
+            method: if e.info.method == 8 {
+                "deflate"
+            } else {
+                "stored"
+            },
             modified: e.info.time.display(),
             crc32: format!("{:08x}", e.info.crc),
             sha256: hex(&e.sha256),
@@ -57,10 +65,21 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
         json::print(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:>12} {:>12} {:>7} {:19} {:64} name", "size", "compressed", "method", "modified", "sha256");
+    println!(
+        "{:>12} {:>12} {:>7} {:19} {:64} name",
+        "size", "compressed", "method", "modified", "sha256"
+    );
     for r in &rows {
         let sha = if r.is_directory { "-" } else { &r.sha256 };
-        println!("{:>12} {:>12} {:>7} {:19} {:64} {}", r.size, r.compressed_size, r.method, r.modified, sha, safe(&r.name));
+        println!(
+            "{:>12} {:>12} {:>7} {:19} {:64} {}",
+            r.size,
+            r.compressed_size,
+            r.method,
+            r.modified,
+            sha,
+            safe(&r.name)
+        );
     }
     let total: u64 = rows.iter().map(|r| r.size).sum();
     println!("{} entries, {} bytes", rows.len(), total);

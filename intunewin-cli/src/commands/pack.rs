@@ -109,11 +109,16 @@ pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
 /// Where the package goes: a `.intunewin` file path as given, else `<setup stem>.intunewin`
 /// in the given (or current) folder, which is created when missing.
 pub fn resolve_output(output: Option<&Path>, setup_file: &str) -> anyhow::Result<PathBuf> {
-    let name = output_file_name(setup_file).ok_or_else(|| anyhow::anyhow!("the setup file name has no stem to name the package after, {setup_file}"))?;
+    let name = output_file_name(setup_file).ok_or_else(|| {
+        anyhow::anyhow!("the setup file name has no stem to name the package after, {setup_file}")
+    })?;
     let Some(out) = output else {
         return Ok(PathBuf::from(name));
     };
-    let is_file = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("intunewin")) && !out.is_dir();
+    let is_file = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("intunewin"))
+        && !out.is_dir();
     if is_file {
         return Ok(out.to_path_buf());
     }
@@ -123,13 +128,27 @@ pub fn resolve_output(output: Option<&Path>, setup_file: &str) -> anyhow::Result
 
 /// Prints path findings; returns an exit code when errors stop the pack.
 pub fn report_findings(plan: &PackPlan, allow_unsafe: bool, quiet: bool) -> Option<ExitCode> {
-    let errors = plan.findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let errors = plan
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     for f in &plan.findings {
         if quiet && f.severity == Severity::Warning {
             continue;
         }
-        let code = f.intune_code.map(|c| format!(" (would cause 0x{c:08X} on the device; see `intunewin explain 0x{c:08X}`)")).unwrap_or_default();
-        eprintln!("intunewin: {}: [{}] {}{code}", f.severity, f.rule.id(), safe(&f.message));
+        let code = f
+            .intune_code
+            .map(|c| {
+                format!(" (would cause 0x{c:08X} on the device; see `intunewin explain 0x{c:08X}`)")
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "intunewin: {}: [{}] {}{code}",
+            f.severity,
+            f.rule.id(),
+            safe(&f.message)
+        );
     }
     for w in &plan.warnings {
         if !quiet {
@@ -137,7 +156,10 @@ pub fn report_findings(plan: &PackPlan, allow_unsafe: bool, quiet: bool) -> Opti
         }
     }
     if errors > 0 && !allow_unsafe {
-        eprintln!("intunewin: error: {errors} path problem(s) would break the package on the device; fix them or pass --allow-unsafe-paths, {}", plan.source_dir.display());
+        eprintln!(
+            "intunewin: error: {errors} path problem(s) would break the package on the device; fix them or pass --allow-unsafe-paths, {}",
+            plan.source_dir.display()
+        );
         return Some(ExitCode::from(crate::EXIT_INVALID));
     }
     None
@@ -165,9 +187,30 @@ fn pack_json(r: &PackReport, output: &Path, elapsed: f64) -> PackJson {
 /// Plain lines a CI log can keep: what was packed, sizes, digest, time.
 pub fn print_summary(r: &PackReport, output: &Path, elapsed: f64) {
     let rate = r.source_bytes as f64 / elapsed.max(1e-6) / 1e6;
-    println!("packed {} file(s), {} empty folder(s), {} ({} stored uncompressed)", r.file_count, r.dir_count, ui::size(r.source_bytes), r.stored_count);
-    println!("setup file: {} (name: {})", safe(&r.detection.setup_file), safe(&r.detection.name));
-    println!("inner zip {}, encrypted {}, package {}", ui::size(r.inner_size), ui::size(r.encrypted_size), ui::size(r.package_size));
-    println!("FileDigest (SHA-256): {}", ui::b64(&r.detection.encryption.file_digest));
-    println!("wrote {} in {elapsed:.2} s ({rate:.0} MB/s)", output.display());
+    println!(
+        "packed {} file(s), {} empty folder(s), {} ({} stored uncompressed)",
+        r.file_count,
+        r.dir_count,
+        ui::size(r.source_bytes),
+        r.stored_count
+    );
+    println!(
+        "setup file: {} (name: {})",
+        safe(&r.detection.setup_file),
+        safe(&r.detection.name)
+    );
+    println!(
+        "inner zip {}, encrypted {}, package {}",
+        ui::size(r.inner_size),
+        ui::size(r.encrypted_size),
+        ui::size(r.package_size)
+    );
+    println!(
+        "FileDigest (SHA-256): {}",
+        ui::b64(&r.detection.encryption.file_digest)
+    );
+    println!(
+        "wrote {} in {elapsed:.2} s ({rate:.0} MB/s)",
+        output.display()
+    );
 }

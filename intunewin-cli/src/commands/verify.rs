@@ -48,7 +48,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         Err(e) if args.json && e.is_verification_failure() => return invalid_json(&args, &e),
         Err(e) => return Err(e.into()),
     };
-    let opts = ReadOptions::default().progress(bar.clone()).cancel_flag(crate::cancel_flag()).path_rules(PathRules::new().junk_warnings(false));
+    let opts = ReadOptions::default()
+        .progress(bar.clone())
+        .cancel_flag(crate::cancel_flag())
+        .path_rules(PathRules::new().junk_warnings(false));
     match pkg.verify(&opts) {
         Ok(report) => {
             let files = report.entries.iter().filter(|e| !e.is_dir).count();
@@ -68,10 +71,24 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 for w in &report.warnings {
                     eprintln!("intunewin: warning: {}", safe(w));
                 }
-                for f in report.findings.iter().filter(|f| f.severity == Severity::Error) {
-                    eprintln!("intunewin: warning: [{}] {} (on the device)", f.rule.id(), safe(&f.message));
+                for f in report
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                {
+                    eprintln!(
+                        "intunewin: warning: [{}] {} (on the device)",
+                        f.rule.id(),
+                        safe(&f.message)
+                    );
                 }
-                println!("OK: {} ({} files, {} entries; MAC, padding, digest, sizes and CRCs verified in {:.2} s)", args.package.display(), files, report.entries.len(), bar.elapsed().as_secs_f64());
+                println!(
+                    "OK: {} ({} files, {} entries; MAC, padding, digest, sizes and CRCs verified in {:.2} s)",
+                    args.package.display(),
+                    files,
+                    report.entries.len(),
+                    bar.elapsed().as_secs_f64()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
