@@ -83,25 +83,36 @@ pub struct Compressed {
     pub data: Vec<u8>,
 }
 
-/// Reads a whole file of known `size` and compresses it in memory.
+/// Reads a whole file of known `size` and compresses it in memory, holding only the output
+/// (the raw data streams through the encoder).
 pub fn compress_file(path: &Path, size: u64, c: &Compressor) -> io::Result<Compressed> {
-    let mut raw = Vec::with_capacity(size as usize);
-    File::open(path)?.take(size + 1).read_to_end(&mut raw)?;
-    if raw.len() as u64 != size {
+    let mut file = File::open(path)?;
+    let mut sample = vec![0u8; SAMPLE_LEN.min(size as usize)];
+    file.read_exact(&mut sample)?;
+    let method = c.method_for(&sample);
+    let mut crc = crc32fast::Hasher::new();
+    let mut rest = (&mut file).take(size + 1 - sample.len() as u64);
+    let (data, read) = if method == STORED {
+        let mut data = sample;
+        data.reserve_exact(size as usize - data.len());
+        crc.update(&data);
+        let start = data.len();
+        rest.read_to_end(&mut data)?;
+        crc.update(&data[start..]);
+        let n = data.len() as u64;
+        (data, n)
+    } else {
+        let mut enc = c.encoder(Vec::with_capacity((size / 2) as usize));
+        let mut noop = |_| Ok(());
+        let n = copy_hashing(&sample, &mut rest, &mut enc, &mut crc, &mut noop)?;
+        (enc.finish()?, n)
+    };
+    if read != size {
         return Err(changed_while_packing());
     }
-    let crc = crc32fast::hash(&raw);
-    let method = c.method_for(&raw[..raw.len().min(SAMPLE_LEN)]);
-    let data = if method == STORED {
-        raw
-    } else {
-        let mut enc = c.encoder(Vec::with_capacity(raw.len() / 2));
-        enc.write_all(&raw)?;
-        enc.finish()?
-    };
     Ok(Compressed {
         method,
-        crc,
+        crc: crc.finalize(),
         size,
         data,
     })
@@ -311,7 +322,7 @@ impl<W: Write> InnerZipWriter<W> {
 /// Copies `first` then the rest of `src` into `dst`, hashing; returns the bytes copied.
 fn copy_hashing(
     first: &[u8],
-    src: &mut File,
+    src: &mut dyn Read,
     dst: &mut dyn Write,
     crc: &mut crc32fast::Hasher,
     on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
@@ -320,7 +331,7 @@ fn copy_hashing(
     dst.write_all(first)?;
     on_bytes(first.len() as u64)?;
     let mut total = first.len() as u64;
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = src.read(&mut buf)?;
         if n == 0 {

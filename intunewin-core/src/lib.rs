@@ -14,6 +14,7 @@ pub mod outer;
 pub mod pack;
 pub mod package;
 pub mod paths;
+mod pipeline;
 pub mod progress;
 pub mod source;
 mod zipbits;

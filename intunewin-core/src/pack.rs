@@ -9,15 +9,16 @@ use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use crate::crypto::{EncryptingWriter, Keys, MAC_LEN};
+use crate::crypto::{Keys, MAC_LEN};
 use crate::detection::{
     CONTENT_FILE_NAME, DEFAULT_TOOL_VERSION, Detection, EncryptionInfo, MsiInfo,
 };
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
-use crate::inner_write::{Compressor, InnerZipWriter, compress_file};
+use crate::inner_write::{Compressor, InnerZipWriter, STORED};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
 use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Severity};
+use crate::pipeline::{Job, with_compression_pool, with_encryption_thread};
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
 use crate::source::{self, SourceEntry, SourceKind};
 
@@ -43,6 +44,7 @@ pub struct PackOptions {
     exclude: Option<ExcludeFilter>,
     progress: Arc<dyn Progress>,
     cancel: CancelFlag,
+    threads: usize,
 }
 
 /// Everything decided before writing: resolved inputs, entries and findings.
@@ -127,7 +129,14 @@ impl PackOptions {
             exclude: None,
             progress: Arc::new(NoProgress),
             cancel: CancelFlag::new(),
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
+    }
+
+    /// Number of compression threads (default: the available cores; at least 1).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     /// Sets the `ToolVersion` written to Detection.xml.
@@ -330,14 +339,14 @@ impl PackOptions {
     }
 
     /// Packs into any seekable writer (the package starts at its current position).
-    pub fn pack_to_writer<W: Write + Seek>(&self, mut out: W) -> Result<(W, PackReport)> {
+    pub fn pack_to_writer<W: Write + Seek + Send>(&self, mut out: W) -> Result<(W, PackReport)> {
         let plan = self.plan()?;
         let report = self.write_plan(&plan, &mut out, Path::new("<output>"))?;
         Ok((out, report))
     }
 
     /// Writes the package for `plan` to `out`; `out_name` names the output in errors.
-    fn write_plan<W: Write + Seek>(
+    fn write_plan<W: Write + Seek + Send>(
         &self,
         plan: &PackPlan,
         out: &mut W,
@@ -364,11 +373,13 @@ impl PackOptions {
         outer.output().write_all(&[0u8; MAC_LEN]).map_err(out_err)?;
 
         self.progress.begin(Stage::Pack, plan.source_bytes());
-        let encrypting = EncryptingWriter::new(outer.output(), &keys).map_err(out_err)?;
-        let mut zip = InnerZipWriter::new(encrypting);
-        let stored_count = self.write_entries(plan, &mut zip, out_name)?;
-        let encrypting = zip.finish().map_err(out_err)?;
-        let (_, sealed) = encrypting.finish().map_err(out_err)?;
+        let (stored_count, sealed) = with_encryption_thread(outer.output(), &keys, |channel| {
+            let mut zip = InnerZipWriter::new(channel);
+            let stored = self.write_entries(plan, &mut zip)?;
+            zip.finish()?.close()?;
+            Ok(stored)
+        })
+        .map_err(|e| self.map_write_error(e, out_name))?;
         self.progress.end();
 
         let blob_len = MAC_LEN as u64 + sealed.written_len;
@@ -420,73 +431,140 @@ impl PackOptions {
         })
     }
 
-    /// Writes every planned entry to the inner zip; returns how many files were stored.
+    /// Writes every planned entry to the inner zip, small files compressed in parallel ahead of
+    /// the writer; returns how many files were stored uncompressed.
     fn write_entries<W: Write>(
         &self,
         plan: &PackPlan,
         zip: &mut InnerZipWriter<W>,
-        out_name: &Path,
-    ) -> Result<usize> {
-        let mut stored = 0;
-        for entry in &plan.entries {
-            if self.cancel.is_cancelled() {
-                return Err(Error::Cancelled);
-            }
-            let time = DosDateTime::from_system_time(entry.mtime);
-            let src_err = |e: io::Error| Error::io("read", &entry.path, e);
-            match entry.kind {
-                SourceKind::EmptyDir => zip
-                    .add_directory(&format!("{}/", entry.rel), time)
-                    .map_err(|e| Error::io("write", out_name, e))?,
-                SourceKind::File if entry.size <= IN_MEMORY_LIMIT => {
-                    let file = compress_file(&entry.path, entry.size, &self.compressor)
-                        .map_err(src_err)?;
-                    stored +=
-                        usize::from(file.method == crate::inner_write::STORED && file.size > 0);
-                    zip.add_compressed(&entry.rel, time, &file)
-                        .map_err(|e| Error::io("write", out_name, e))?;
-                    self.progress.advance(entry.size);
-                }
-                SourceKind::File => {
-                    let progress = &self.progress;
-                    let cancel = &self.cancel;
-                    let mut on_bytes = |n: u64| {
-                        progress.advance(n);
-                        if cancel.is_cancelled() {
-                            return Err(io::Error::new(
-                                io::ErrorKind::Interrupted,
-                                CancelledMarker,
-                            ));
+    ) -> io::Result<usize> {
+        let jobs: Vec<Job> = plan
+            .entries
+            .iter()
+            .filter(|e| is_in_memory(e))
+            .map(|e| Job {
+                path: e.path.clone(),
+                size: e.size,
+            })
+            .collect();
+        with_compression_pool(
+            &jobs,
+            &self.compressor,
+            self.threads,
+            &self.cancel,
+            |next| {
+                let mut stored = 0;
+                for entry in &plan.entries {
+                    self.check_cancel()?;
+                    let time = DosDateTime::from_system_time(entry.mtime);
+                    let method = match entry.kind {
+                        SourceKind::EmptyDir => {
+                            zip.add_directory(&format!("{}/", entry.rel), time)?;
+                            continue;
                         }
-                        Ok(())
-                    };
-                    let method = zip
-                        .add_streamed(
-                            &entry.rel,
-                            time,
-                            &entry.path,
-                            entry.size,
-                            &self.compressor,
-                            &mut on_bytes,
-                        )
-                        .map_err(|e| {
-                            if e.get_ref().is_some_and(|r| r.is::<CancelledMarker>()) {
-                                Error::Cancelled
+                        SourceKind::File if is_in_memory(entry) => {
+                            let file = next().map_err(|e| SourceError::wrap(e, &entry.path))?;
+                            zip.add_compressed(&entry.rel, time, &file)?;
+                            self.progress.advance(entry.size);
+                            if file.size == 0 {
+                                continue;
                             } else {
-                                Error::io("pack", &entry.path, e)
+                                file.method
                             }
-                        })?;
-                    stored += usize::from(method == crate::inner_write::STORED);
+                        }
+                        SourceKind::File => self.add_streamed(zip, entry, time)?,
+                        // Only reached with allow_unsafe_paths: links and devices are left out.
+                        SourceKind::Symlink | SourceKind::Special => continue,
+                    };
+                    stored += usize::from(method == STORED);
                 }
-                SourceKind::Symlink | SourceKind::Special => {
-                    // Only reached with allow_unsafe_paths: such entries cannot be packed faithfully.
-                    continue;
-                }
-            }
+                Ok(stored)
+            },
+        )
+    }
+
+    fn add_streamed<W: Write>(
+        &self,
+        zip: &mut InnerZipWriter<W>,
+        entry: &SourceEntry,
+        time: DosDateTime,
+    ) -> io::Result<u16> {
+        let mut on_bytes = |n: u64| {
+            self.progress.advance(n);
+            self.check_cancel()
+        };
+        zip.add_streamed(
+            &entry.rel,
+            time,
+            &entry.path,
+            entry.size,
+            &self.compressor,
+            &mut on_bytes,
+        )
+        .map_err(|e| SourceError::wrap(e, &entry.path))
+    }
+
+    fn check_cancel(&self) -> io::Result<()> {
+        if self.cancel.is_cancelled() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, CancelledMarker));
         }
-        Ok(stored)
+        Ok(())
+    }
+
+    /// Turns a pipeline error into the library error naming the right file.
+    fn map_write_error(&self, e: io::Error, out_name: &Path) -> Error {
+        if self.cancel.is_cancelled() || e.get_ref().is_some_and(|r| r.is::<CancelledMarker>()) {
+            return Error::Cancelled;
+        }
+        if let Some(src) = e.get_ref().and_then(|r| r.downcast_ref::<SourceError>()) {
+            return Error::io(
+                "read",
+                &src.path,
+                io::Error::new(src.kind, src.message.clone()),
+            );
+        }
+        Error::io("write", out_name, e)
     }
 }
+
+fn is_in_memory(e: &SourceEntry) -> bool {
+    e.kind == SourceKind::File && e.size <= IN_MEMORY_LIMIT
+}
+
+/// An error reading a source file, carried through the pipeline's `io::Error`s.
+#[derive(Debug)]
+struct SourceError {
+    path: PathBuf,
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl SourceError {
+    fn wrap(e: io::Error, path: &Path) -> io::Error {
+        if e.get_ref().is_some_and(|r| r.is::<CancelledMarker>())
+            || e.kind() == io::ErrorKind::BrokenPipe
+        {
+            return e;
+        }
+        let kind = e.kind();
+        io::Error::new(
+            kind,
+            SourceError {
+                path: path.to_path_buf(),
+                kind,
+                message: e.to_string(),
+            },
+        )
+    }
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for SourceError {}
 
 #[derive(Debug)]
 struct CancelledMarker;

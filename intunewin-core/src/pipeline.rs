@@ -1,0 +1,207 @@
+//! The packing pipeline's threads (issue 6): files are compressed by a pool of workers while
+//! the inner zip is written in order, and encryption runs on its own thread behind a bounded
+//! channel. Memory stays bounded: workers never run more than a window of files or a byte
+//! budget ahead of the writer, and the channel holds a few fixed-size chunks.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Condvar, Mutex};
+
+use crate::crypto::{EncryptingWriter, Keys, Sealed};
+use crate::inner_write::{Compressed, Compressor, compress_file};
+use crate::progress::CancelFlag;
+
+/// Size of the plaintext chunks sent to the encryption thread.
+const CHUNK: usize = 1024 * 1024;
+/// Chunks that may wait in the channel.
+const CHANNEL_DEPTH: usize = 4;
+/// Source bytes the workers may hold compressed ahead of the writer.
+const AHEAD_BUDGET: u64 = 24 * 1024 * 1024;
+
+/// A `Write` that hands fixed-size chunks to another thread. Call [`close`](Self::close).
+pub(crate) struct ChannelWriter {
+    tx: Option<SyncSender<Vec<u8>>>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        tx.send(chunk).map_err(|_| stopped())
+    }
+
+    /// Sends what is buffered and ends the stream.
+    pub(crate) fn close(mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.send()?;
+        }
+        self.tx = None;
+        Ok(())
+    }
+}
+
+fn stopped() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the encryption thread stopped")
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `produce` with a writer whose bytes are encrypted on another thread into `out`.
+/// Returns `produce`'s value and the sealed values; the first error of either side wins,
+/// preferring the encryption side's (a full disk shows up there).
+pub(crate) fn with_encryption_thread<W, T>(
+    out: &mut W,
+    keys: &Keys,
+    produce: impl FnOnce(ChannelWriter) -> io::Result<T>,
+) -> io::Result<(T, Sealed)>
+where
+    W: Write + Send,
+{
+    let (tx, rx) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH);
+    std::thread::scope(|scope| {
+        let crypto = scope.spawn(move || -> io::Result<Sealed> {
+            let mut enc = EncryptingWriter::new(out, keys)?;
+            for chunk in rx {
+                enc.write_all(&chunk)?;
+            }
+            Ok(enc.finish()?.1)
+        });
+        let writer = ChannelWriter {
+            tx: Some(tx),
+            buf: Vec::with_capacity(CHUNK),
+        };
+        let produced = produce(writer);
+        let sealed = crypto
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the encryption thread panicked")));
+        match (produced, sealed) {
+            (_, Err(e)) => Err(e),
+            (Err(e), Ok(_)) => Err(e),
+            (Ok(t), Ok(s)) => Ok((t, s)),
+        }
+    })
+}
+
+/// One file for the compression pool.
+pub(crate) struct Job {
+    /// File to read.
+    pub path: PathBuf,
+    /// Its size, checked while reading.
+    pub size: u64,
+}
+
+struct Slots {
+    ready: HashMap<usize, io::Result<Compressed>>,
+    /// Index of the next result the writer will take.
+    consumed: usize,
+    /// Source bytes claimed by workers and not yet taken by the writer.
+    ahead: u64,
+    stop: bool,
+}
+
+/// Compresses `jobs` on `threads` workers while `consume` takes the results in order through
+/// the `next` function it is given.
+pub(crate) fn with_compression_pool<T>(
+    jobs: &[Job],
+    compressor: &Compressor,
+    threads: usize,
+    cancel: &CancelFlag,
+    consume: impl FnOnce(&mut dyn FnMut() -> io::Result<Compressed>) -> T,
+) -> T {
+    let state = (
+        Mutex::new(Slots {
+            ready: HashMap::new(),
+            consumed: 0,
+            ahead: 0,
+            stop: false,
+        }),
+        Condvar::new(),
+    );
+    let claim = AtomicUsize::new(0);
+    let window = threads * 4;
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| worker(jobs, compressor, cancel, &state, &claim, window));
+        }
+        let mut taken = 0usize;
+        let mut next = || -> io::Result<Compressed> {
+            let (lock, cvar) = &state;
+            let mut slots = lock.lock().map_err(|_| poisoned())?;
+            loop {
+                if let Some(result) = slots.ready.remove(&taken) {
+                    slots.consumed = taken + 1;
+                    slots.ahead -= jobs[taken].size;
+                    taken += 1;
+                    cvar.notify_all();
+                    return result;
+                }
+                slots = cvar.wait(slots).map_err(|_| poisoned())?;
+            }
+        };
+        let out = consume(&mut next);
+        if let Ok(mut slots) = state.0.lock() {
+            slots.stop = true;
+        }
+        state.1.notify_all();
+        out
+    })
+}
+
+fn poisoned() -> io::Error {
+    io::Error::other("a compression worker panicked")
+}
+
+fn worker(
+    jobs: &[Job],
+    compressor: &Compressor,
+    cancel: &CancelFlag,
+    state: &(Mutex<Slots>, Condvar),
+    claim: &AtomicUsize,
+    window: usize,
+) {
+    let (lock, cvar) = state;
+    loop {
+        let k = claim.fetch_add(1, Ordering::SeqCst);
+        let Some(job) = jobs.get(k) else { return };
+        {
+            let Ok(mut slots) = lock.lock() else { return };
+            // Wait while too far ahead; the job the writer needs next always proceeds.
+            while !slots.stop
+                && k != slots.consumed
+                && (k >= slots.consumed + window || slots.ahead + job.size > AHEAD_BUDGET)
+            {
+                let Ok(s) = cvar.wait(slots) else { return };
+                slots = s;
+            }
+            if slots.stop {
+                return;
+            }
+            slots.ahead += job.size;
+        }
+        let result = if cancel.is_cancelled() {
+            Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
+        } else {
+            compress_file(&job.path, job.size, compressor)
+        };
+        let Ok(mut slots) = lock.lock() else { return };
+        slots.ready.insert(k, result);
+        cvar.notify_all();
+    }
+}
