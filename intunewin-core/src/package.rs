@@ -232,7 +232,10 @@ impl Package {
     pub fn authenticate(&self, opts: &ReadOptions) -> Result<()> {
         let n = self.detection.unencrypted_content_size;
         let actual = self.content.size;
-        if actual < 64 || !(actual - HEADER_LEN as u64).is_multiple_of(16) || actual != blob_len_for(n) {
+        if actual < 64
+            || !(actual - HEADER_LEN as u64).is_multiple_of(16)
+            || actual != blob_len_for(n)
+        {
             return Err(Error::BlobLength {
                 path: self.path.clone(),
                 expected: blob_len_for(n),
