@@ -250,9 +250,20 @@ def cpu_busy_seconds() -> float:
 
 
 def busy_processes() -> list[str]:
-    res = subprocess.run(["pgrep", "-fa", BUSY_PATTERN], capture_output=True, text=True)
-    mine = {str(os.getpid()), str(os.getppid())}
-    return [l for l in res.stdout.splitlines() if l and l.split()[0] not in mine]
+    """Builds and fuzzers: processes whose executable path (argv[0]) matches BUSY_PATTERN.
+    Whole command lines would also match unrelated processes that mention cargo in their
+    arguments or environment."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
+        except OSError:
+            continue
+        if re.search(BUSY_PATTERN, argv0):
+            found.append(f"{entry.name} {argv0}")
+    return found
 
 
 def load1() -> float:
