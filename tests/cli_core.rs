@@ -1052,7 +1052,6 @@ fn snapshot_settings(fx: &Fixture) -> insta::Settings {
     settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "[TIME]");
     settings.add_filter(r"in \d+\.\d+ s", "in [ELAPSED] s");
     settings.add_filter(r"\(\d+ MB/s\)", "([RATE] MB/s)");
-    settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     settings
 }
