@@ -484,8 +484,8 @@ fn ime_log_decrypt_info_opens_with_the_device_certificate() {
         .unwrap();
     assert!(listed.status.success());
     let text = String::from_utf8_lossy(&listed.stdout);
-    for n in 0..3 {
-        assert!(text.contains(ids[n]), "{text}");
+    for (n, id) in ids.iter().enumerate() {
+        assert!(text.contains(id), "{text}");
         assert!(text.contains(&url(n)), "{text}");
     }
     let listed = json_of(&[

@@ -557,8 +557,14 @@ mod cert {
             let field = Any::decode(&mut reader).map_err(bad)?;
             let inner = AlgorithmIdentifierOwned::from_der(field.value()).map_err(bad)?;
             match field.tag() {
-                Tag::ContextSpecific { number, .. } if number == TagNumber(0) => hash = inner.oid,
-                Tag::ContextSpecific { number, .. } if number == TagNumber(1) => {
+                Tag::ContextSpecific {
+                    number: TagNumber(0),
+                    ..
+                } => hash = inner.oid,
+                Tag::ContextSpecific {
+                    number: TagNumber(1),
+                    ..
+                } => {
                     if inner.oid != MGF1 {
                         return Err(format!("unsupported OAEP mask generation {}", inner.oid));
                     }
@@ -572,7 +578,10 @@ mod cert {
                         .map_err(bad)?
                         .oid;
                 }
-                Tag::ContextSpecific { number, .. } if number == TagNumber(2) => {
+                Tag::ContextSpecific {
+                    number: TagNumber(2),
+                    ..
+                } => {
                     if let Some(p) = inner.parameters.as_ref() {
                         label = OctetString::from_der(&p.to_der().map_err(bad)?)
                             .map_err(bad)?
