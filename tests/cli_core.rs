@@ -74,10 +74,15 @@ fn assert_error(out: &Output, code: i32, file: &str) {
         stdout(out)
     );
     assert!(!err.contains("panicked"), "panic: {err}");
-    // Nothing but the tool's own lines (no backtrace, no stray output).
+    assert!(!err.contains("stack backtrace"), "backtrace: {err}");
+    // Warnings may come first; the first other line is the error.
+    let first = err
+        .lines()
+        .find(|l| !l.starts_with("intunewin: warning:"))
+        .unwrap_or_default();
     assert!(
-        err.lines().all(|l| l.starts_with("intunewin: ")),
-        "unexpected stderr:\n{err}"
+        first.starts_with("intunewin: error:"),
+        "stderr does not start with the error:\n{err}"
     );
     let errors: Vec<&str> = err
         .lines()
