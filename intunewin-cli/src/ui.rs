@@ -1,11 +1,16 @@
-//! Terminal plumbing: names made safe to print, sizes, progress bars.
+//! Terminal plumbing: names made safe to print, sizes, progress bars, prompts, error hints.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use intunewin_core::Error;
 use intunewin_core::progress::{Progress, Stage};
+
+/// Test-only: when set to `1`, stdin counts as interactive even when it is a pipe, so tests can
+/// answer prompts by writing to stdin.
+pub const ASSUME_TTY_ENV: &str = "INTUNEWIN_ASSUME_TTY";
 
 /// Makes text from a package (which anyone can craft) safe for a terminal: control characters,
 /// escape sequences and bidirectional overrides are shown escaped instead of interpreted.
@@ -101,4 +106,53 @@ impl Progress for Bar {
             bar.finish_and_clear();
         }
     }
+}
+
+/// Whether prompts may read from stdin: stdin is a terminal (or the test-only
+/// [`ASSUME_TTY_ENV`] says to treat it as one). Otherwise the CLI never waits for input.
+pub fn stdin_is_interactive() -> bool {
+    std::env::var_os(ASSUME_TTY_ENV).is_some_and(|v| v == "1") || std::io::stdin().is_terminal()
+}
+
+/// Shows `prompt` on stderr (so stdout stays a clean log) and reads one line from stdin,
+/// without its line ending; `None` at end of input.
+pub fn ask(prompt: &str) -> std::io::Result<Option<String>> {
+    let mut err = std::io::stderr().lock();
+    err.write_all(prompt.as_bytes())?;
+    err.flush()?;
+    drop(err);
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()))
+}
+
+/// Asks a Y/N question; only an answer starting with `y` or `Y` is yes, end of input is no.
+pub fn confirm(prompt: &str) -> std::io::Result<bool> {
+    Ok(ask(prompt)?.is_some_and(|a| a.trim_start().starts_with(['y', 'Y'])))
+}
+
+/// What to do about an error the user can fix, shown as a `hint:` line under it.
+pub fn hint(err: &Error) -> Option<String> {
+    let text = match err {
+        Error::SetupNotFound { source_dir, .. } => format!(
+            "give the setup file's name or its path relative to the source folder '{}', or a full path inside it",
+            safe(&source_dir.display().to_string())
+        ),
+        Error::SetupOutsideSource { .. } => "the setup file must be one of the files packed: \
+             move it into the source folder or pick a source folder that contains it"
+            .into(),
+        Error::OutputInsideSource { .. } => "everything in the source folder is packed, so the \
+             package cannot be written there: choose an output folder outside it"
+            .into(),
+        Error::BadSource { .. } => "the source folder must exist and hold the setup file and \
+             everything it needs"
+            .into(),
+        Error::EmptySetupStem { .. } => "the package is named after the setup file without its \
+             extension, which is empty here: rename the setup file"
+            .into(),
+        _ => return None,
+    };
+    Some(text)
 }
