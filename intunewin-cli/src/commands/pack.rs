@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use clap::Args;
+use globset::{GlobBuilder, GlobMatcher};
 use intunewin_core::detection::DEFAULT_TOOL_VERSION;
-use intunewin_core::pack::{PackPlan, PackReport, output_file_name};
+use intunewin_core::pack::{ExcludeFilter, PackPlan, PackReport, output_file_name};
 use intunewin_core::paths::{PathRules, Severity};
-use intunewin_core::{PackOptions, Progress};
+use intunewin_core::{Error, PackOptions, Progress};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};
@@ -52,6 +54,11 @@ pub struct PackArgs {
     /// ToolVersion written to Detection.xml.
     #[arg(long, default_value = DEFAULT_TOOL_VERSION)]
     pub tool_version: String,
+    /// Leave out files and folders matching GLOB (repeatable). Without a `/`, GLOB matches a
+    /// name at any depth (`*.pdb`, `.git`); with one, the path from the source folder
+    /// (`docs/**/*.md`). A trailing `/` matches folders only. Case-insensitive.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
 /// `pack --json` output.
@@ -77,8 +84,11 @@ struct PackJson {
 /// Runs `intunewin pack`.
 pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.quiet || args.json));
-    let options = options(&args, bar.clone());
-    let plan = options.plan()?;
+    let excludes = ExcludeSet::new(&args.exclude)?;
+    let options = options(&args, bar.clone()).exclude(excludes.filter());
+    let plan = options
+        .plan()
+        .map_err(|e| excludes.explain(e, &args.source, &args.setup))?;
     let output = resolve_output(args.output.as_deref(), &plan.setup_file)?;
     if let Some(code) = report_findings(&plan, args.allow_unsafe_paths, args.quiet || args.json) {
         return Ok(code);
@@ -104,6 +114,108 @@ pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
         .path_rules(PathRules::new().content_version_digits(args.content_version_digits))
         .progress(progress)
         .cancel_flag(crate::cancel_flag())
+}
+
+/// `--exclude` patterns (gitignore-like, see [`PackArgs::exclude`]).
+#[derive(Clone, Debug, Default)]
+pub struct ExcludeSet {
+    patterns: Vec<ExcludePattern>,
+}
+
+#[derive(Clone, Debug)]
+struct ExcludePattern {
+    text: String,
+    matcher: GlobMatcher,
+    /// No `/` inside: matched against the last path component only.
+    by_name: bool,
+    /// Trailing `/`: folders only.
+    dirs_only: bool,
+}
+
+impl ExcludeSet {
+    /// Compiles the patterns; an invalid one is a usage error naming it.
+    pub fn new(patterns: &[String]) -> anyhow::Result<Self> {
+        let patterns = patterns
+            .iter()
+            .map(|text| ExcludePattern::new(text))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(ExcludeSet { patterns })
+    }
+
+    /// The first pattern that leaves out `rel` (a `/`-separated path from the source folder).
+    pub fn matching(&self, rel: &str, is_dir: bool) -> Option<&str> {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        self.patterns
+            .iter()
+            .filter(|p| is_dir || !p.dirs_only)
+            .find(|p| p.matcher.is_match(if p.by_name { name } else { rel }))
+            .map(|p| p.text.as_str())
+    }
+
+    /// The filter for [`PackOptions::exclude`]; a filter that keeps everything when empty.
+    pub fn filter(&self) -> ExcludeFilter {
+        let set = self.clone();
+        Arc::new(move |rel: &str, is_dir: bool| set.matching(rel, is_dir).is_some())
+    }
+
+    /// Turns "setup file not found" into "your --exclude left it out" when that is the cause.
+    pub fn explain(&self, err: Error, source: &Path, setup: &Path) -> anyhow::Error {
+        if !matches!(err, Error::SetupNotFound { .. }) || self.patterns.is_empty() {
+            return err.into();
+        }
+        let Some(rel) = setup_relative(source, setup) else {
+            return err.into();
+        };
+        // A folder left out takes the files under it along.
+        let parts: Vec<&str> = rel.split('/').collect();
+        let culprit = (1..=parts.len()).find_map(|n| {
+            let prefix = parts[..n].join("/");
+            self.matching(&prefix, n < parts.len())
+                .map(|p| (prefix.clone(), p.to_string()))
+        });
+        match culprit {
+            Some((path, pattern)) => anyhow::anyhow!(
+                "the setup file cannot be excluded: --exclude '{pattern}' leaves out '{path}', {}",
+                setup.display()
+            ),
+            None => err.into(),
+        }
+    }
+}
+
+impl ExcludePattern {
+    fn new(text: &str) -> anyhow::Result<Self> {
+        let dirs_only = text.ends_with('/');
+        let trimmed = text.trim_end_matches('/');
+        let by_name = !trimmed.contains('/');
+        let glob = GlobBuilder::new(trimmed.trim_start_matches('/'))
+            .literal_separator(true)
+            .case_insensitive(true)
+            .build()
+            .with_context(|| format!("invalid --exclude pattern '{text}'"))?;
+        Ok(ExcludePattern {
+            text: text.to_string(),
+            matcher: glob.compile_matcher(),
+            by_name,
+            dirs_only,
+        })
+    }
+}
+
+/// The setup file's `/`-separated path relative to the source folder, when it exists there.
+fn setup_relative(source: &Path, setup: &Path) -> Option<String> {
+    let source = source.canonicalize().ok()?;
+    let full = [source.join(setup), setup.to_path_buf()]
+        .into_iter()
+        .find(|p| p.is_file())?
+        .canonicalize()
+        .ok()?;
+    let rel = full.strip_prefix(&source).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// Where the package goes: a `.intunewin` file path as given, else `<setup stem>.intunewin`
