@@ -1,0 +1,1083 @@
+//! The IntuneWinAppUtil command line (`intunewin -c … -s … -o … -q`), prompts, exit codes,
+//! `pack --exclude`, completions, man page, Ctrl-C and safe names, through the real binary
+//! (issue 3, FORMAT.md §10).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::util::intunewin;
+
+/// Makes stdin count as a terminal so prompts can be answered by writing to stdin.
+const ASSUME_TTY: &str = "INTUNEWIN_ASSUME_TTY";
+
+/// A hang must fail the test, not the CI job.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+const PROMPTS: [&str; 4] = [
+    "Please specify the source folder: ",
+    "Please specify the setup file: ",
+    "Please specify the output folder: ",
+    "Do you want to specify catalog folder (Y/N)?",
+];
+
+/// A temp folder holding `src/` with `setup.exe`, `readme.txt` and `sub/setup.exe`.
+struct Fixture {
+    dir: TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("sub")).expect("mkdir");
+        fs::write(src.join("setup.exe"), b"MZ root setup").expect("write");
+        fs::write(src.join("readme.txt"), b"read me").expect("write");
+        fs::write(src.join("sub").join("setup.exe"), b"MZ sub setup").expect("write");
+        Fixture { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The binary in the fixture's folder, stdin closed unless a test writes to it.
+    fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = intunewin();
+        cmd.current_dir(self.dir.path())
+            .env_remove(ASSUME_TTY)
+            .timeout(TIMEOUT)
+            .args(args);
+        cmd
+    }
+
+    /// The binary told that stdin is a terminal, fed `answers`.
+    fn interactive(&self, args: &[&str], answers: &str) -> assert_cmd::Command {
+        let mut cmd = self.cmd(args);
+        cmd.env(ASSUME_TTY, "1").write_stdin(answers.to_string());
+        cmd
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn info_json(package: &Path) -> Value {
+    let out = intunewin()
+        .arg("info")
+        .arg(package)
+        .arg("--json")
+        .timeout(TIMEOUT)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("info prints JSON")
+}
+
+fn list_names(package: &Path) -> Vec<String> {
+    let out = intunewin()
+        .arg("list")
+        .arg(package)
+        .arg("--json")
+        .timeout(TIMEOUT)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows: Value = serde_json::from_slice(&out.stdout).expect("list prints JSON");
+    rows.as_array()
+        .expect("an array")
+        .iter()
+        .map(|r| r["name"].as_str().expect("a name").to_string())
+        .collect()
+}
+
+fn assert_verifies(package: &Path) {
+    intunewin()
+        .arg("verify")
+        .arg(package)
+        .timeout(TIMEOUT)
+        .assert()
+        .code(0);
+}
+
+/// Runs and returns (exit code, stdout, stderr).
+fn run(mut cmd: assert_cmd::Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().expect("runs");
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+// --- The IntuneWinAppUtil-shaped command line ---
+
+#[test]
+fn intunewinapputil_command_line_makes_a_package_verify_accepts() {
+    let fx = Fixture::new();
+    let src = fx.path("src");
+    let out = fx.path("out");
+    fs::create_dir(&out).expect("mkdir");
+    let (code, stdout, stderr) = run(fx.cmd(&[
+        "-c",
+        src.to_str().expect("utf-8"),
+        "-s",
+        "setup.exe",
+        "-o",
+        out.to_str().expect("utf-8"),
+        "-q",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with("INFO   Validating parameters\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("INFO   Done!!!\n"), "{stdout}");
+    let package = out.join("setup.intunewin");
+    assert_verifies(&package);
+    let info = info_json(&package);
+    assert_eq!(info["setupFile"], "setup.exe");
+    assert_eq!(info["fileName"], "IntunePackage.intunewin");
+    assert_eq!(
+        fs::read_dir(&out).expect("read").count(),
+        1,
+        "only the package is left in the output folder"
+    );
+}
+
+#[test]
+fn setup_in_a_subfolder_is_written_with_a_backslash() {
+    let fx = Fixture::new();
+    let (code, _, stderr) = run(fx.cmd(&["-c", "src", "-s", "sub/setup.exe", "-o", "out", "-q"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let package = fx.path("out/setup.intunewin");
+    assert_verifies(&package);
+    assert_eq!(info_json(&package)["setupFile"], "sub\\setup.exe");
+}
+
+#[test]
+fn setup_given_as_a_full_path_inside_the_source() {
+    let fx = Fixture::new();
+    let setup = fx.path("src/sub/setup.exe");
+    let (code, _, stderr) = run(fx.cmd(&[
+        "-s",
+        setup.to_str().expect("utf-8"),
+        "-o",
+        "out",
+        "-c",
+        "src",
+        "-q",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        info_json(&fx.path("out/setup.intunewin"))["setupFile"],
+        "sub\\setup.exe"
+    );
+}
+
+#[test]
+fn setup_given_with_a_windows_separator_on_any_os() {
+    let fx = Fixture::new();
+    let (code, _, stderr) = run(fx.cmd(&["-c", "src", "-s", "sub\\setup.exe", "-o", "out", "-q"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        info_json(&fx.path("out/setup.intunewin"))["setupFile"],
+        "sub\\setup.exe"
+    );
+}
+
+#[test]
+fn output_is_named_after_the_setup_stem_with_case_kept() {
+    let fx = Fixture::new();
+    fs::write(fx.path("src/My.App.2.0.MSIX"), b"not really").expect("write");
+    let (code, _, stderr) = run(fx.cmd(&["-c", "src", "-s", "My.App.2.0.MSIX", "-o", "out", "-q"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(fx.path("out/My.App.2.0.intunewin").is_file());
+}
+
+// --- Switches ---
+
+#[test]
+fn dash_v_prints_the_version() {
+    let fx = Fixture::new();
+    let (code, stdout, _) = run(fx.cmd(&["-v"]));
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.starts_with(&format!("intunewin {}", env!("CARGO_PKG_VERSION"))),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1.8.7.0"), "{stdout}");
+}
+
+#[test]
+fn every_help_switch_lists_every_switch() {
+    let fx = Fixture::new();
+    for switch in ["-h", "-?", "/?"] {
+        let (code, stdout, stderr) = run(fx.cmd(&[switch]));
+        assert_eq!(code, Some(0), "{switch}");
+        assert!(stderr.is_empty(), "{switch}: {stderr}");
+        for listed in [
+            "-c <source_folder>",
+            "-s <setup_file>",
+            "-o <output_folder>",
+            "-a <catalog_folder>",
+            "-q ",
+            "-qq ",
+            "-v ",
+            "-h, -?, /?",
+        ] {
+            assert!(stdout.contains(listed), "{switch} lacks {listed}");
+        }
+    }
+}
+
+#[test]
+fn help_text_snapshot() {
+    let fx = Fixture::new();
+    let (_, stdout, _) = run(fx.cmd(&["-h"]));
+    insta::with_settings!({filters => vec![(r"intunewin \d+\.\d+\.\d+", "intunewin [VERSION]")]}, {
+        insta::assert_snapshot!("compat_help", stdout);
+    });
+}
+
+#[test]
+fn dash_q_never_asks_and_logs() {
+    let fx = Fixture::new();
+    // The output folder is missing: -q creates it without asking, even on a "terminal".
+    let (code, stdout, stderr) =
+        run(fx.interactive(&["-c", "src", "-s", "setup.exe", "-o", "new/out", "-q"], ""));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("(Y/N)"), "{stderr}");
+    assert!(stdout.contains("INFO   Done!!!"), "{stdout}");
+    assert!(fx.path("new/out/setup.intunewin").is_file());
+}
+
+#[test]
+fn dash_qq_prints_nothing_on_stdout() {
+    let fx = Fixture::new();
+    for order in [["-q", "-qq"], ["-qq", "-q"]] {
+        let mut args = vec!["-c", "src", "-s", "setup.exe", "-o", "out"];
+        args.extend(order);
+        let (code, stdout, stderr) = run(fx.cmd(&args));
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(stdout, "", "{order:?}");
+        assert_eq!(stderr, "", "{order:?}");
+        assert!(fx.path("out/setup.intunewin").is_file());
+    }
+}
+
+#[test]
+fn switches_are_accepted_in_any_order() {
+    let fx = Fixture::new();
+    let (code, _, stderr) = run(fx.cmd(&["-q", "-o", "out", "-s", "setup.exe", "-c", "src"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(fx.path("out/setup.intunewin").is_file());
+}
+
+#[test]
+fn successful_run_log_snapshot() {
+    let fx = Fixture::new();
+    fs::create_dir(fx.path("out")).expect("mkdir");
+    let (code, stdout, _) = run(fx.cmd(&["-c", "src", "-s", "sub/setup.exe", "-o", "out", "-q"]));
+    assert_eq!(code, Some(0));
+    let root = fx.dir.path().canonicalize().expect("canonical");
+    let stdout = stdout.replace(root.to_str().expect("utf-8"), "[TMP]");
+    insta::with_settings!({filters => vec![
+        (r"within \d+ milliseconds", "within [N] milliseconds"),
+        (r"base64\) [A-Za-z0-9+/=]{44}", "base64) [DIGEST]"),
+    ]}, {
+        insta::assert_snapshot!("compat_success_log", stdout);
+    });
+}
+
+// --- Prompts (stdin treated as a terminal) ---
+
+#[test]
+fn no_arguments_on_a_terminal_asks_the_four_prompts_in_order() {
+    let fx = Fixture::new();
+    fs::create_dir(fx.path("out")).expect("mkdir");
+    let (code, stdout, stderr) = run(fx.interactive(&[], "src\nsub/setup.exe\nout\nN\n"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        PROMPTS.concat(),
+        "exactly the four prompts, in order"
+    );
+    assert!(stdout.ends_with("INFO   Done!!!\n"), "{stdout}");
+    assert_eq!(
+        info_json(&fx.path("out/setup.intunewin"))["setupFile"],
+        "sub\\setup.exe"
+    );
+}
+
+/// The same dialogue on a real pseudo-terminal, without the test-only variable: stdin is
+/// detected as a terminal, and the missing output folder is offered for creation.
+#[cfg(unix)]
+#[test]
+fn prompts_on_a_real_pseudo_terminal() {
+    let fx = Fixture::new();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_intunewin"));
+    cmd.current_dir(fx.dir.path()).env_remove(ASSUME_TTY);
+    let mut pty = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawns in a pty");
+    for (prompt, answer) in PROMPTS.iter().zip(["src", "sub/setup.exe", "newout", "N"]) {
+        pty.exp_string(prompt).expect(prompt);
+        pty.send_line(answer).expect("types");
+    }
+    pty.exp_string("The output foder 'newout' does not exist. Do you want to create it (Y/N)?")
+        .expect("create-folder prompt");
+    pty.send_line("Y").expect("types");
+    let rest = pty.exp_eof().expect("ends");
+    assert!(rest.contains("INFO   Done!!!"), "{rest}");
+    let status = format!("{:?}", pty.process().wait().expect("waits"));
+    assert!(
+        status.starts_with("Exited(") && status.ends_with(", 0)"),
+        "{status}"
+    );
+    assert_eq!(
+        info_json(&fx.path("newout/setup.intunewin"))["setupFile"],
+        "sub\\setup.exe"
+    );
+}
+
+#[test]
+fn prompted_paths_may_be_quoted() {
+    let fx = Fixture::new();
+    fs::create_dir(fx.path("out")).expect("mkdir");
+    let (code, _, stderr) = run(fx.interactive(&[], "\"src\"\n\"setup.exe\"\n\"out\"\nn\n"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(fx.path("out/setup.intunewin").is_file());
+}
+
+#[test]
+fn catalog_answer_yes_asks_for_the_folder_then_refuses_it() {
+    let fx = Fixture::new();
+    fs::create_dir(fx.path("out")).expect("mkdir");
+    fs::create_dir(fx.path("cats")).expect("mkdir");
+    fs::write(fx.path("cats/app.cat"), b"catalog").expect("write");
+    let (code, stdout, stderr) = run(fx.interactive(&[], "src\nsetup.exe\nout\nY\ncats\n"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "{}Please specify the catalog folder: ",
+            PROMPTS.concat()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not supported yet"), "{stderr}");
+    assert!(!stdout.contains("Done!!!"), "{stdout}");
+    assert!(!fx.path("out/setup.intunewin").exists());
+}
+
+#[test]
+fn missing_switches_are_asked_for_on_a_terminal() {
+    let fx = Fixture::new();
+    fs::create_dir(fx.path("out")).expect("mkdir");
+    let (code, _, stderr) = run(fx.interactive(&["-c", "src", "-o", "out"], "setup.exe\n"));
+    assert_eq!(code, Some(0), "{stderr}");
+    // Only the missing value is asked for, and no catalog question.
+    assert_eq!(stderr, "Please specify the setup file: ");
+    assert!(fx.path("out/setup.intunewin").is_file());
+}
+
+#[test]
+fn end_of_input_while_asking_fails_without_hanging() {
+    let fx = Fixture::new();
+    let (code, stdout, stderr) = run(fx.interactive(&[], "src\n"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("end of input"), "{stderr}");
+    assert!(!stdout.contains("Done!!!"));
+}
+
+#[test]
+fn create_folder_prompt_yes_creates_it() {
+    let fx = Fixture::new();
+    let (code, stdout, stderr) =
+        run(fx.interactive(&["-c", "src", "-s", "setup.exe", "-o", "newout"], "Y\n"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        "The output foder 'newout' does not exist. Do you want to create it (Y/N)?"
+    );
+    assert!(stdout.ends_with("INFO   Done!!!\n"));
+    assert!(fx.path("newout/setup.intunewin").is_file());
+}
+
+#[test]
+fn create_folder_prompt_no_writes_nothing() {
+    let fx = Fixture::new();
+    let (code, stdout, stderr) =
+        run(fx.interactive(&["-c", "src", "-s", "setup.exe", "-o", "newout"], "N\n"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("does not exist. Do you want to create it (Y/N)?"));
+    assert!(
+        stderr.contains("ERROR  the output folder was not created"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("Done!!!"));
+    assert!(!fx.path("newout").exists());
+}
+
+#[test]
+fn missing_output_folder_without_a_terminal_or_q_fails_with_a_hint() {
+    let fx = Fixture::new();
+    let (code, _, stderr) = run(fx.cmd(&["-c", "src", "-s", "setup.exe", "-o", "newout"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("hint: pass -q"), "{stderr}");
+    assert!(!fx.path("newout").exists());
+}
+
+/// Packs once with -q so that `out/setup.intunewin` exists; returns its bytes.
+fn existing_package(fx: &Fixture) -> Vec<u8> {
+    let (code, _, stderr) = run(fx.cmd(&["-c", "src", "-s", "setup.exe", "-o", "out", "-qq"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    fs::read(fx.path("out/setup.intunewin")).expect("package")
+}
+
+#[test]
+fn overwrite_prompt_yes_replaces_the_package() {
+    let fx = Fixture::new();
+    let before = existing_package(&fx);
+    let (code, stdout, stderr) =
+        run(fx.interactive(&["-c", "src", "-s", "setup.exe", "-o", "out"], "y\n"));
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected = format!(
+        "The file '{}' already exists. Do you want to overwrite it (Y/N)?",
+        Path::new("out").join("setup.intunewin").display()
+    );
+    assert_eq!(stderr, expected);
+    assert!(stdout.ends_with("INFO   Done!!!\n"));
+    // Fresh random keys: a new package differs from the old one.
+    assert_ne!(
+        fs::read(fx.path("out/setup.intunewin")).expect("package"),
+        before
+    );
+    assert_verifies(&fx.path("out/setup.intunewin"));
+}
+
+#[test]
+fn overwrite_prompt_no_keeps_the_package() {
+    let fx = Fixture::new();
+    let before = existing_package(&fx);
+    let (code, stdout, stderr) =
+        run(fx.interactive(&["-c", "src", "-s", "setup.exe", "-o", "out"], "N\n"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("ERROR  kept the existing file"), "{stderr}");
+    assert!(!stdout.contains("Done!!!"));
+    assert_eq!(
+        fs::read(fx.path("out/setup.intunewin")).expect("package"),
+        before
+    );
+}
+
+#[test]
+fn overwrite_with_q_replaces_without_asking() {
+    let fx = Fixture::new();
+    let before = existing_package(&fx);
+    let (code, _, stderr) = run(fx.cmd(&["-c", "src", "-s", "setup.exe", "-o", "out", "-q"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("(Y/N)"));
+    assert_ne!(
+        fs::read(fx.path("out/setup.intunewin")).expect("package"),
+        before
+    );
+}
+
+#[test]
+fn overwrite_without_q_or_a_terminal_fails_and_keeps_the_package() {
+    let fx = Fixture::new();
+    let before = existing_package(&fx);
+    let (code, stdout, stderr) = run(fx.cmd(&["-c", "src", "-s", "setup.exe", "-o", "out"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert!(stderr.contains("hint: pass -q to overwrite"), "{stderr}");
+    assert!(!stdout.contains("Done!!!"));
+    assert_eq!(
+        fs::read(fx.path("out/setup.intunewin")).expect("package"),
+        before
+    );
+}
+
+// --- Never waiting without a terminal ---
+
+#[test]
+fn missing_switches_without_a_terminal_exit_2_at_once() {
+    let fx = Fixture::new();
+    let cases: [(&[&str], &str); 4] = [
+        (&[], "-c <source_folder>"),
+        (&["-s", "setup.exe", "-o", "out"], "-c <source_folder>"),
+        (&["-c", "src", "-o", "out"], "-s <setup_file>"),
+        (&["-c", "src", "-s", "setup.exe"], "-o <output_folder>"),
+    ];
+    for (args, missing) in cases {
+        let started = Instant::now();
+        let mut cmd = fx.cmd(args);
+        cmd.timeout(Duration::from_secs(10)).write_stdin(Vec::new());
+        let (code, stdout, stderr) = run(cmd);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{args:?}");
+        assert!(
+            stderr.contains(&format!("missing {missing}")),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("Usage:"), "usage on stderr: {stderr}");
+        assert!(!stdout.contains("Done!!!"));
+    }
+    assert!(!fx.path("out").exists());
+}
+
+#[test]
+fn missing_switches_with_q_are_not_asked_even_on_a_terminal() {
+    let fx = Fixture::new();
+    let (code, _, stderr) = run(fx.interactive(&["-c", "src", "-q"], "setup.exe\nout\n"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!stderr.contains("Please specify"), "{stderr}");
+    assert!(stderr.contains("-q never asks"), "{stderr}");
+}
+
+// --- Failures: non-zero, a hint, never "Done!!!" ---
+
+/// Asserts a failed run: the code, `needle` in stderr, and no success line.
+fn assert_fails(fx: &Fixture, args: &[&str], code: i32, needle: &str) -> String {
+    let (got, stdout, stderr) = run(fx.cmd(args));
+    assert_eq!(got, Some(code), "{args:?}: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    assert!(!stdout.contains("Done!!!"), "{args:?}: {stdout}");
+    stderr
+}
+
+#[test]
+fn setup_outside_the_source_is_refused_with_a_hint() {
+    let fx = Fixture::new();
+    fs::write(fx.path("outside.exe"), b"MZ").expect("write");
+    let outside = fx.path("outside.exe");
+    let stderr = assert_fails(
+        &fx,
+        &[
+            "-c",
+            "src",
+            "-s",
+            outside.to_str().expect("utf-8"),
+            "-o",
+            "out",
+            "-q",
+        ],
+        2,
+        "must be inside the source folder",
+    );
+    assert!(stderr.contains("\nhint: "), "{stderr}");
+    assert!(!fx.path("out").exists(), "nothing created");
+}
+
+#[test]
+fn output_inside_the_source_is_refused_before_creating_it() {
+    let fx = Fixture::new();
+    let stderr = assert_fails(
+        &fx,
+        &["-c", "src", "-s", "setup.exe", "-o", "src/out", "-q"],
+        2,
+        "must not be inside the source folder",
+    );
+    assert!(stderr.contains("\nhint: "), "{stderr}");
+    assert!(
+        !fx.path("src/out").exists(),
+        "nothing created in the source"
+    );
+}
+
+#[test]
+fn empty_source_is_refused_with_a_hint() {
+    let fx = Fixture::new();
+    fs::create_dir(fx.path("empty")).expect("mkdir");
+    let stderr = assert_fails(
+        &fx,
+        &["-c", "empty", "-s", "setup.exe", "-o", "out", "-q"],
+        2,
+        "ERROR  ",
+    );
+    assert!(stderr.contains("\nhint: "), "{stderr}");
+}
+
+#[test]
+fn missing_source_and_missing_setup_fail() {
+    let fx = Fixture::new();
+    assert_fails(
+        &fx,
+        &["-c", "nope", "-s", "setup.exe", "-o", "out", "-q"],
+        2,
+        "hint: ",
+    );
+    assert_fails(
+        &fx,
+        &["-c", "src", "-s", "nope.exe", "-o", "out", "-q"],
+        2,
+        "was not found",
+    );
+}
+
+#[test]
+fn catalog_switch_is_checked_and_refused() {
+    let fx = Fixture::new();
+    let args = |cat: &'static str| ["-c", "src", "-s", "setup.exe", "-o", "out", "-a", cat, "-q"];
+    assert_fails(&fx, &args("nocats"), 2, "catalog folder cannot be accessed");
+    fs::create_dir(fx.path("emptycats")).expect("mkdir");
+    assert_fails(&fx, &args("emptycats"), 2, "catalog folder is empty");
+    fs::write(fx.path("src/sub/app.cat"), b"cat").expect("write");
+    assert_fails(
+        &fx,
+        &args("src/sub"),
+        2,
+        "must not be inside the source folder",
+    );
+    fs::create_dir(fx.path("cats")).expect("mkdir");
+    fs::write(fx.path("cats/app.cat"), b"cat").expect("write");
+    assert_fails(&fx, &args("cats"), 2, "not supported yet");
+    assert!(!fx.path("out/setup.intunewin").exists());
+}
+
+#[test]
+fn bad_command_lines_exit_2_with_usage() {
+    let fx = Fixture::new();
+    for (args, needle) in [
+        (&["-c", "src", "-s"][..], "-s needs a value"),
+        (&["-c", "src", "-c", "src"][..], "-c is given twice"),
+        (&["-c", "src", "--bogus"][..], "unknown argument '--bogus'"),
+    ] {
+        let stderr = assert_fails(&fx, args, 2, needle);
+        assert!(stderr.contains("Usage:"), "{stderr}");
+    }
+}
+
+#[test]
+fn unsafe_paths_are_refused_with_exit_1() {
+    let fx = Fixture::new();
+    // A trailing dot cannot exist on Windows (FORMAT.md §12.2).
+    fs::write(fx.path("src/bad."), b"x").expect("write");
+    assert_fails(
+        &fx,
+        &["-c", "src", "-s", "setup.exe", "-o", "out", "-q"],
+        1,
+        "error: [",
+    );
+    let (code, _, stderr) = run(fx.cmd(&[
+        "-c",
+        "src",
+        "-s",
+        "setup.exe",
+        "-o",
+        "out",
+        "-q",
+        "--allow-unsafe-paths",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn failure_output_snapshot() {
+    let fx = Fixture::new();
+    fs::write(fx.path("outside.exe"), b"MZ").expect("write");
+    let (_, stdout, stderr) =
+        run(fx.cmd(&["-c", "src", "-s", "../outside.exe", "-o", "out", "-q"]));
+    let root = fx.dir.path().canonicalize().expect("canonical");
+    let all = format!("--- stdout\n{stdout}--- stderr\n{stderr}")
+        .replace(root.to_str().expect("utf-8"), "[TMP]");
+    insta::assert_snapshot!("compat_setup_outside_source", all);
+}
+
+// --- --exclude ---
+
+#[test]
+fn pack_exclude_leaves_out_names_paths_and_folders() {
+    let fx = Fixture::new();
+    let src = fx.path("src");
+    fs::write(src.join("app.pdb"), b"symbols").expect("write");
+    fs::write(src.join("sub/deep.PDB"), b"symbols").expect("write");
+    fs::create_dir_all(src.join("logs/old")).expect("mkdir");
+    fs::write(src.join("logs/old/a.log"), b"log").expect("write");
+    fs::create_dir_all(src.join("docs/api")).expect("mkdir");
+    fs::write(src.join("docs/keep.md"), b"doc").expect("write");
+    fs::write(src.join("docs/api/drop.md"), b"doc").expect("write");
+    // `logs` as a file elsewhere is kept: the trailing `/` means folders only.
+    fs::write(src.join("sub/logs"), b"a file named logs").expect("write");
+    let (code, _, stderr) = run(fx.cmd(&[
+        "pack",
+        "src",
+        "--setup",
+        "setup.exe",
+        "--output",
+        "out",
+        "--quiet",
+        "--exclude",
+        "*.pdb",
+        "--exclude",
+        "logs/",
+        "--exclude",
+        "docs/*/*.md",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut names = list_names(&fx.path("out/setup.intunewin"));
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "docs/api/",
+            "docs/keep.md",
+            "readme.txt",
+            "setup.exe",
+            "sub/logs",
+            "sub/setup.exe"
+        ]
+    );
+}
+
+#[test]
+fn compat_form_accepts_exclude_too() {
+    let fx = Fixture::new();
+    let (code, _, stderr) = run(fx.cmd(&[
+        "-c",
+        "src",
+        "-s",
+        "setup.exe",
+        "-o",
+        "out",
+        "-qq",
+        "--exclude",
+        "readme.*",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let names = list_names(&fx.path("out/setup.intunewin"));
+    assert!(!names.iter().any(|n| n == "readme.txt"), "{names:?}");
+    assert!(names.iter().any(|n| n == "setup.exe"), "{names:?}");
+}
+
+#[test]
+fn excluding_the_setup_file_is_a_clear_error() {
+    let fx = Fixture::new();
+    let (code, _, stderr) = run(fx.cmd(&[
+        "pack",
+        "src",
+        "--setup",
+        "sub/setup.exe",
+        "--output",
+        "out",
+        "--exclude",
+        "sub",
+    ]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the setup file cannot be excluded: --exclude 'sub' leaves out 'sub'"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(fx.cmd(&[
+        "-c",
+        "src",
+        "-s",
+        "setup.exe",
+        "-o",
+        "out",
+        "-q",
+        "--exclude",
+        "*.EXE",
+    ]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--exclude '*.EXE' leaves out 'setup.exe'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn invalid_exclude_pattern_is_a_usage_error() {
+    let fx = Fixture::new();
+    let (code, _, stderr) = run(fx.cmd(&[
+        "pack",
+        "src",
+        "--setup",
+        "setup.exe",
+        "--output",
+        "out",
+        "--exclude",
+        "a[",
+    ]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid --exclude pattern 'a['"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn pack_errors_carry_a_hint() {
+    let fx = Fixture::new();
+    let (code, _, stderr) =
+        run(fx.cmd(&["pack", "src", "--setup", "setup.exe", "--output", "src/out"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("\nhint: "), "{stderr}");
+}
+
+// --- completions and man page ---
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = intunewin()
+            .args(["completions", shell])
+            .timeout(TIMEOUT)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = text(&out.stdout);
+        assert!(script.contains("intunewin"), "{shell}");
+        for sub in ["pack", "verify", "extract", "completions"] {
+            assert!(script.contains(sub), "{shell} lacks {sub}");
+        }
+    }
+    let bash = text(
+        &intunewin()
+            .args(["completions", "bash"])
+            .output()
+            .expect("runs")
+            .stdout,
+    );
+    assert!(
+        bash.contains("complete -F _intunewin"),
+        "a bash completion function"
+    );
+    assert!(bash.contains("--exclude"), "pack's options are completed");
+}
+
+#[test]
+fn unknown_shell_is_a_usage_error() {
+    intunewin()
+        .args(["completions", "cmd.exe"])
+        .timeout(TIMEOUT)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn man_pages_are_roff() {
+    let page = intunewin()
+        .arg("man")
+        .timeout(TIMEOUT)
+        .output()
+        .expect("runs");
+    assert_eq!(page.status.code(), Some(0));
+    let page = text(&page.stdout);
+    assert!(page.starts_with(".ie"), "roff preamble");
+    assert!(page.contains(".TH intunewin 1"), "{page}");
+    assert!(
+        page.contains("intunewin\\-pack(1)"),
+        "subcommands are listed"
+    );
+    let pack = text(
+        &intunewin()
+            .args(["man", "pack"])
+            .output()
+            .expect("runs")
+            .stdout,
+    );
+    assert!(pack.contains(".TH intunewin-pack 1"), "{pack}");
+    assert!(
+        pack.contains(&format!("\"intunewin {}\"", env!("CARGO_PKG_VERSION"))),
+        "{pack}"
+    );
+    assert!(pack.contains("\\-\\-exclude"), "{pack}");
+    intunewin()
+        .args(["man", "nope"])
+        .timeout(TIMEOUT)
+        .assert()
+        .code(2);
+}
+
+// --- Names from packages are shown escaped ---
+
+#[cfg(unix)]
+#[test]
+fn escape_sequences_in_entry_names_are_shown_escaped() {
+    let fx = Fixture::new();
+    fs::write(fx.path("src/red\x1b[31mtext.txt"), b"x").expect("write");
+    let (code, _, stderr) = run(fx.cmd(&[
+        "pack",
+        "src",
+        "--setup",
+        "setup.exe",
+        "--output",
+        "out",
+        "--quiet",
+        "--allow-unsafe-paths",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stdout, stderr) = run(fx.cmd(&["list", "out/setup.intunewin"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        !stdout.contains('\x1b'),
+        "no raw escape reaches the terminal"
+    );
+    assert!(stdout.contains("red\\u{1b}[31mtext.txt"), "{stdout}");
+    // JSON keeps the real name (escaped by JSON itself).
+    assert!(
+        list_names(&fx.path("out/setup.intunewin")).contains(&"red\x1b[31mtext.txt".to_string())
+    );
+}
+
+// --- Ctrl-C ---
+
+/// Writes `count` incompressible files of `mib` MiB each: a 1 MiB xorshift block repeated
+/// (deflate's 32 KiB window cannot see the repetition), cheap to generate.
+fn write_large_source(dir: &Path, count: usize, mib: usize) {
+    fs::create_dir_all(dir).expect("mkdir");
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let block: Vec<u8> = (0..(1 << 17))
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()
+        })
+        .collect();
+    let data = block.repeat(mib);
+    for i in 0..count {
+        fs::write(dir.join(format!("data{i:02}.bin")), &data).expect("write");
+    }
+    fs::write(dir.join("setup.exe"), b"MZ").expect("write");
+}
+
+/// Starts the binary, sends SIGINT once `started` says the work is under way, returns its code.
+#[cfg(unix)]
+fn interrupt(args: &[&Path], cwd: &Path, started: impl Fn() -> bool) -> Option<i32> {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_intunewin"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + TIMEOUT;
+    while !started() {
+        assert!(Instant::now() < deadline, "the work never started");
+        if let Some(status) = child.try_wait().expect("waits") {
+            panic!("finished before it could be interrupted: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The Ctrl-C handler is installed before any work starts; let some bytes flow first.
+    std::thread::sleep(Duration::from_millis(20));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("waits");
+    status.code()
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_pack_leaves_nothing_and_exits_130() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_large_source(&dir.path().join("src"), 15, 20);
+    let out = dir.path().join("out");
+    fs::create_dir(&out).expect("mkdir");
+    let started = || names_in(&out).iter().any(|n| n.ends_with(".tmp"));
+    let code = interrupt(
+        &[
+            Path::new("pack"),
+            Path::new("src"),
+            Path::new("--setup"),
+            Path::new("setup.exe"),
+            Path::new("--output"),
+            Path::new("out"),
+        ],
+        dir.path(),
+        started,
+    );
+    assert_eq!(code, Some(130));
+    assert_eq!(
+        names_in(&out),
+        Vec::<String>::new(),
+        "no package, no temporary file"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_compat_pack_exits_130() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_large_source(&dir.path().join("src"), 15, 20);
+    let out = dir.path().join("out");
+    let started = || names_in(&out).iter().any(|n| n.ends_with(".tmp"));
+    let code = interrupt(
+        &[
+            Path::new("-c"),
+            Path::new("src"),
+            Path::new("-s"),
+            Path::new("setup.exe"),
+            Path::new("-o"),
+            Path::new("out"),
+            Path::new("-q"),
+        ],
+        dir.path(),
+        started,
+    );
+    assert_eq!(code, Some(130));
+    assert!(
+        !out.exists(),
+        "the output folder made for this run is removed again"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_extract_leaves_nothing_and_exits_130() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_large_source(&dir.path().join("src"), 8, 20);
+    let (code, _, stderr) = run({
+        let mut cmd = intunewin();
+        cmd.current_dir(dir.path())
+            .args([
+                "pack",
+                "src",
+                "--setup",
+                "setup.exe",
+                "--output",
+                "pkg",
+                "--quiet",
+            ])
+            .timeout(Duration::from_secs(300));
+        cmd
+    });
+    assert_eq!(code, Some(0), "{stderr}");
+    let pkg = dir.path().join("pkg");
+    let started = || {
+        names_in(&pkg)
+            .iter()
+            .any(|n| n.starts_with(".intunewin-extract-"))
+    };
+    let code = interrupt(
+        &[
+            Path::new("extract"),
+            Path::new("pkg/setup.intunewin"),
+            Path::new("--output"),
+            Path::new("pkg/content"),
+        ],
+        dir.path(),
+        started,
+    );
+    assert_eq!(code, Some(130));
+    assert_eq!(
+        names_in(&pkg),
+        ["setup.intunewin"],
+        "no destination, no temporary folder"
+    );
+}
