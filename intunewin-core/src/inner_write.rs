@@ -86,6 +86,17 @@ pub struct Compressed {
 /// Reads a whole file of known `size` and compresses it in memory, holding only the output
 /// (the raw data streams through the encoder).
 pub fn compress_file(path: &Path, size: u64, c: &Compressor) -> io::Result<Compressed> {
+    compress_file_into(path, size, c, Vec::new())
+}
+
+/// Like [`compress_file`], reusing `buf`'s allocation for the output.
+pub fn compress_file_into(
+    path: &Path,
+    size: u64,
+    c: &Compressor,
+    mut buf: Vec<u8>,
+) -> io::Result<Compressed> {
+    buf.clear();
     let mut file = File::open(path)?;
     let mut sample = vec![0u8; SAMPLE_LEN.min(size as usize)];
     file.read_exact(&mut sample)?;
@@ -93,8 +104,9 @@ pub fn compress_file(path: &Path, size: u64, c: &Compressor) -> io::Result<Compr
     let mut crc = crc32fast::Hasher::new();
     let mut rest = (&mut file).take(size + 1 - sample.len() as u64);
     let (data, read) = if method == STORED {
-        let mut data = sample;
-        data.reserve_exact(size as usize - data.len());
+        let mut data = buf;
+        data.reserve_exact(size as usize);
+        data.extend_from_slice(&sample);
         crc.update(&data);
         let start = data.len();
         rest.read_to_end(&mut data)?;
@@ -102,7 +114,8 @@ pub fn compress_file(path: &Path, size: u64, c: &Compressor) -> io::Result<Compr
         let n = data.len() as u64;
         (data, n)
     } else {
-        let mut enc = c.encoder(Vec::with_capacity((size / 2) as usize));
+        buf.reserve_exact((size / 2) as usize);
+        let mut enc = c.encoder(buf);
         let mut noop = |_| Ok(());
         let n = copy_hashing(&sample, &mut rest, &mut enc, &mut crc, &mut noop)?;
         (enc.finish()?, n)
@@ -201,9 +214,13 @@ impl<W: Write> InnerZipWriter<W> {
         Ok(())
     }
 
-    /// Adds a large file by streaming it through the compressor; CRC and sizes follow the data
-    /// in a data descriptor. `on_bytes` is told of each chunk of source data read.
-    /// Returns the compression method chosen.
+    /// Adds a file too large to compress in memory, streaming it; returns the method chosen.
+    ///
+    /// A file that does not compress is stored with its exact local header, as the real tool
+    /// writes it: its CRC is computed in a first pass (cheap, and usually served from the page
+    /// cache) and checked again while copying. A file that compresses is deflated as a stream
+    /// and its CRC and sizes follow the data in a data descriptor (FORMAT.md §5.3).
+    /// `on_bytes` is told of each chunk of source data written.
     pub fn add_streamed(
         &mut self,
         name: &str,
@@ -216,12 +233,74 @@ impl<W: Write> InnerZipWriter<W> {
         let mut file = File::open(path)?;
         let mut sample = vec![0u8; SAMPLE_LEN.min(size as usize)];
         file.read_exact(&mut sample)?;
-        let method = c.method_for(&sample);
+        if c.method_for(&sample) == STORED {
+            self.add_stored_file(name, time, path, size, on_bytes)?;
+            return Ok(STORED);
+        }
+        self.add_deflated_stream(name, time, (sample, file), size, c, on_bytes)?;
+        Ok(DEFLATED)
+    }
+
+    /// Stores a large file: CRC first, then the data under an exact local header.
+    fn add_stored_file(
+        &mut self,
+        name: &str,
+        time: DosDateTime,
+        path: &Path,
+        size: u64,
+        on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut crc = crc32fast::Hasher::new();
+        let mut noop = |_| Ok(());
+        let first = copy_hashing(
+            &[],
+            &mut File::open(path)?,
+            &mut io::sink(),
+            &mut crc,
+            &mut noop,
+        )?;
+        let expected = crc.finalize();
+        if first != size {
+            return Err(changed_while_packing());
+        }
+        let rec = CentralRecord {
+            name: name.as_bytes().to_vec(),
+            flags: FLAG_UTF8,
+            method: STORED,
+            time,
+            crc: expected,
+            csize: size,
+            usize: size,
+            offset: self.pos,
+        };
+        let header = local_header(&rec, size >= u64::from(U32_MAX));
+        self.put(&header)?;
+        let mut again = crc32fast::Hasher::new();
+        let mut src = File::open(path)?.take(size);
+        let copied = copy_hashing(&[], &mut src, &mut self.out, &mut again, on_bytes)?;
+        self.pos += copied;
+        if copied != size || again.finalize() != expected {
+            return Err(changed_while_packing());
+        }
+        self.records.push(rec);
+        Ok(())
+    }
+
+    /// Deflates a large file as a stream, followed by a data descriptor.
+    fn add_deflated_stream(
+        &mut self,
+        name: &str,
+        time: DosDateTime,
+        (sample, mut file): (Vec<u8>, File),
+        size: u64,
+        c: &Compressor,
+        on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
+    ) -> io::Result<()> {
         let zip64 = size >= ZIP64_STREAM_THRESHOLD;
         let mut rec = CentralRecord {
             name: name.as_bytes().to_vec(),
             flags: FLAG_UTF8 | FLAG_DESCRIPTOR,
-            method,
+            method: DEFLATED,
             time,
             crc: 0,
             csize: 0,
@@ -231,25 +310,20 @@ impl<W: Write> InnerZipWriter<W> {
         let header = local_header(&rec, zip64);
         self.put(&header)?;
         let mut crc = crc32fast::Hasher::new();
-        let data_start = self.pos;
         let mut counter = CountingWriter {
             inner: &mut self.out,
             count: 0,
         };
-        let read = if method == STORED {
-            copy_hashing(&sample, &mut file, &mut counter, &mut crc, on_bytes)?
-        } else {
-            let mut enc = c.encoder(&mut counter);
-            let n = copy_hashing(&sample, &mut file, &mut enc, &mut crc, on_bytes)?;
-            enc.finish()?;
-            n
-        };
+        let mut enc = c.encoder(&mut counter);
+        let read = copy_hashing(&sample, &mut file, &mut enc, &mut crc, on_bytes)?;
+        enc.finish()?;
+        let written = counter.count;
+        self.pos += written;
         if read != size {
             return Err(changed_while_packing());
         }
-        self.pos = data_start + counter.count;
         rec.crc = crc.finalize();
-        rec.csize = counter.count;
+        rec.csize = written;
         rec.usize = size;
         let mut desc = Vec::with_capacity(24);
         desc.put_u32(DESCRIPTOR_SIG);
@@ -263,7 +337,7 @@ impl<W: Write> InnerZipWriter<W> {
         }
         self.put(&desc)?;
         self.records.push(rec);
-        Ok(method)
+        Ok(())
     }
 
     /// Writes the central directory and end records; returns the output.

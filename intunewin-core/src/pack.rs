@@ -452,7 +452,7 @@ impl PackOptions {
             &self.compressor,
             self.threads,
             &self.cancel,
-            |next| {
+            |next, pool| {
                 let mut stored = 0;
                 for entry in &plan.entries {
                     self.check_cancel()?;
@@ -466,11 +466,12 @@ impl PackOptions {
                             let file = next().map_err(|e| SourceError::wrap(e, &entry.path))?;
                             zip.add_compressed(&entry.rel, time, &file)?;
                             self.progress.advance(entry.size);
-                            if file.size == 0 {
+                            let method = file.method;
+                            pool.give(file.data);
+                            if entry.size == 0 {
                                 continue;
-                            } else {
-                                file.method
                             }
+                            method
                         }
                         SourceKind::File => self.add_streamed(zip, entry, time)?,
                         // Only reached with allow_unsafe_paths: links and devices are left out.

@@ -11,7 +11,7 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Condvar, Mutex};
 
 use crate::crypto::{EncryptingWriter, Keys, Sealed};
-use crate::inner_write::{Compressed, Compressor, compress_file};
+use crate::inner_write::{Compressed, Compressor, compress_file_into};
 use crate::progress::CancelFlag;
 
 /// Size of the plaintext chunks sent to the encryption thread.
@@ -19,7 +19,7 @@ const CHUNK: usize = 1024 * 1024;
 /// Chunks that may wait in the channel.
 const CHANNEL_DEPTH: usize = 4;
 /// Source bytes the workers may hold compressed ahead of the writer.
-const AHEAD_BUDGET: u64 = 24 * 1024 * 1024;
+const AHEAD_BUDGET: u64 = 12 * 1024 * 1024;
 
 /// A `Write` that hands fixed-size chunks to another thread. Call [`close`](Self::close).
 pub(crate) struct ChannelWriter {
@@ -116,15 +116,47 @@ struct Slots {
     stop: bool,
 }
 
+/// Output buffers handed back by the writer for reuse. Recycling the few multi-MiB buffers in
+/// flight keeps peak memory flat: freeing and reallocating them across threads fragments the
+/// allocator's heap and lets the resident size creep up.
+pub(crate) struct BufferPool {
+    free: Mutex<Vec<Vec<u8>>>,
+    keep: usize,
+}
+
+impl BufferPool {
+    fn take(&self) -> Vec<u8> {
+        self.free
+            .lock()
+            .ok()
+            .and_then(|mut f| f.pop())
+            .unwrap_or_default()
+    }
+
+    /// Returns a buffer for reuse.
+    pub(crate) fn give(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < self.keep
+        {
+            free.push(buf);
+        }
+    }
+}
+
 /// Compresses `jobs` on `threads` workers while `consume` takes the results in order through
-/// the `next` function it is given.
+/// the `next` function it is given, handing each output buffer back to the pool when written.
 pub(crate) fn with_compression_pool<T>(
     jobs: &[Job],
     compressor: &Compressor,
     threads: usize,
     cancel: &CancelFlag,
-    consume: impl FnOnce(&mut dyn FnMut() -> io::Result<Compressed>) -> T,
+    consume: impl FnOnce(&mut dyn FnMut() -> io::Result<Compressed>, &BufferPool) -> T,
 ) -> T {
+    let pool = BufferPool {
+        free: Mutex::new(Vec::new()),
+        keep: threads,
+    };
     let state = (
         Mutex::new(Slots {
             ready: HashMap::new(),
@@ -138,7 +170,7 @@ pub(crate) fn with_compression_pool<T>(
     let window = threads * 4;
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
-            scope.spawn(|| worker(jobs, compressor, cancel, &state, &claim, window));
+            scope.spawn(|| worker(jobs, compressor, cancel, &state, &claim, window, &pool));
         }
         let mut taken = 0usize;
         let mut next = || -> io::Result<Compressed> {
@@ -155,7 +187,7 @@ pub(crate) fn with_compression_pool<T>(
                 slots = cvar.wait(slots).map_err(|_| poisoned())?;
             }
         };
-        let out = consume(&mut next);
+        let out = consume(&mut next, &pool);
         if let Ok(mut slots) = state.0.lock() {
             slots.stop = true;
         }
@@ -175,6 +207,7 @@ fn worker(
     state: &(Mutex<Slots>, Condvar),
     claim: &AtomicUsize,
     window: usize,
+    pool: &BufferPool,
 ) {
     let (lock, cvar) = state;
     loop {
@@ -198,7 +231,7 @@ fn worker(
         let result = if cancel.is_cancelled() {
             Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
         } else {
-            compress_file(&job.path, job.size, compressor)
+            compress_file_into(&job.path, job.size, compressor, pool.take())
         };
         let Ok(mut slots) = lock.lock() else { return };
         slots.ready.insert(k, result);
