@@ -5,6 +5,7 @@
 //! `intunewin: error: <what>, <which file>` on stderr.
 
 mod commands;
+mod compat;
 mod json;
 mod ui;
 
@@ -25,7 +26,15 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Pack, inspect, verify and extract Microsoft Intune .intunewin packages.
 #[derive(Parser, Debug)]
-#[command(name = "intunewin", version, about, propagate_version = true)]
+#[command(
+    name = "intunewin",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "IntuneWinAppUtil's command line works too: \
+        intunewin -c <source_folder> -s <setup_file> -o <output_folder> [-q | -qq]; \
+        `intunewin -h` lists its switches."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,6 +54,16 @@ enum Command {
     Extract(commands::extract::ExtractArgs),
     /// Explain an Intune Win32 app error code: phase, cause and what to check.
     Explain(commands::explain::ExplainArgs),
+    /// Decrypt a bare encrypted blob (e.g. what the IME downloaded) with keys from any source.
+    Decrypt(Box<commands::decrypt::DecryptArgs>),
+    /// Write a package's encrypted content (the blob Graph uploads) to a file.
+    ExtractContent(commands::extract_content::ExtractContentArgs),
+    /// Compare two packages' files and metadata; exit 1 when they differ.
+    Diff(commands::diff::DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the man page (roff), of intunewin or of one subcommand.
+    Man(commands::completions::ManArgs),
 }
 
 /// The process-wide cancellation flag, set by Ctrl-C.
@@ -71,6 +90,12 @@ pub fn error_kind(e: &Error) -> String {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    // FORMAT.md §10: IntuneWinAppUtil's switches are recognised before clap sees them.
+    if compat::is_compat(&args) {
+        cancel_flag();
+        return compat::run(&args);
+    }
     let cli = Cli::parse();
     cancel_flag();
     let result = match cli.command {
@@ -80,6 +105,11 @@ fn main() -> ExitCode {
         Command::List(args) => commands::list::run(args),
         Command::Extract(args) => commands::extract::run(args),
         Command::Explain(args) => commands::explain::run(args),
+        Command::Decrypt(args) => commands::decrypt::run(*args),
+        Command::ExtractContent(args) => commands::extract_content::run(args),
+        Command::Diff(args) => commands::diff::run(args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::completions::man(args),
     };
     match result {
         Ok(code) => code,
@@ -100,6 +130,9 @@ fn report(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(EXIT_INTERRUPTED);
     }
     eprintln!("intunewin: error: {}", ui::safe(&format!("{err:#}")));
+    if let Some(hint) = core.and_then(ui::hint) {
+        eprintln!("hint: {hint}");
+    }
     match core {
         Some(e) if e.is_verification_failure() => ExitCode::from(EXIT_INVALID),
         _ => ExitCode::from(EXIT_ERROR),

@@ -2,11 +2,15 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod blob;
 pub mod crypto;
 pub mod detection;
+pub mod diff;
 pub mod dostime;
 pub mod error;
 pub mod explain;
+pub mod graph;
+pub mod ime;
 pub mod inner_read;
 pub mod inner_write;
 pub mod msi;

@@ -1,7 +1,11 @@
 //! One module per subcommand, each mapping its arguments to the library.
 
+pub mod completions;
+pub mod decrypt;
+pub mod diff;
 pub mod explain;
 pub mod extract;
+pub mod extract_content;
 pub mod info;
 pub mod list;
 pub mod pack;
