@@ -4,3 +4,8 @@ mod util;
 mod explain;
 mod msi;
 mod corpus;
+mod roundtrip;
+mod layout;
+mod cli_core;
+mod cli_compat;
+mod beyond;
