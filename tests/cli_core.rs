@@ -671,7 +671,6 @@ fn pack_output_file_inside_the_source() {
 }
 
 #[test]
-#[ignore = "bug: `pack src -o src/out` creates src/out (resolve_output calls ensure_dir before the inside-source check), changing the source"]
 fn pack_output_folder_inside_the_source() {
     let fx = Fixture::new();
     assert_pack_fails(
@@ -706,7 +705,6 @@ fn pack_with_unsafe_paths_exits_1_and_writes_nothing() {
 }
 
 #[test]
-#[ignore = "bug: a pack stopped by path errors (exit 1) leaves the output folder it created"]
 fn pack_failure_leaves_no_new_output_folder() {
     let fx = Fixture::new();
     // A reserved device name is an error finding (FORMAT.md §12.2): the pack stops with exit 1.
@@ -965,7 +963,6 @@ fn a_nonexistent_package() {
 }
 
 #[test]
-#[ignore = "bug: I/O errors print their cause twice and end with it, not with the file: `intunewin: error: cannot open: No such file or directory (os error 2), absent.intunewin: No such file or directory (os error 2)` (main.rs prints `{err:#}`, which appends the #[source] that Error::Io's message already contains)"]
 fn io_errors_end_with_the_file() {
     let fx = Fixture::new();
     let err = stderr(&fx.run(&["verify", "absent.intunewin"]));
@@ -1007,7 +1004,6 @@ fn extract_into_an_existing_folder_needs_force() {
 }
 
 #[test]
-#[ignore = "bug: a failed extract leaves the parent folders of --output it created (Package::extract calls create_dir_all(parent) before decrypting)"]
 fn failed_extract_leaves_no_parent_folders() {
     let fx = Fixture::new();
     let name = rebuild_with_detection(&fx, "key.intunewin", |xml| change_b64(xml, "EncryptionKey"));

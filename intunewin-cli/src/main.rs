@@ -129,7 +129,12 @@ fn report(err: &anyhow::Error) -> ExitCode {
         eprintln!("intunewin: interrupted; no partial output was left");
         return ExitCode::from(EXIT_INTERRUPTED);
     }
-    eprintln!("intunewin: error: {}", ui::safe(&format!("{err:#}")));
+    // Core errors already name their cause and file; anyhow's `{:#}` would repeat the cause.
+    let message = match core {
+        Some(e) => e.to_string(),
+        None => format!("{err:#}"),
+    };
+    eprintln!("intunewin: error: {}", ui::safe(&message));
     if let Some(hint) = core.and_then(ui::hint) {
         eprintln!("hint: {hint}");
     }

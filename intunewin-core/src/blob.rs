@@ -8,7 +8,7 @@
 //! integrity is unchecked, which [`BlobReport::mac_verified`] records. [`save_content`] writes a
 //! package's blob to a file after authenticating it.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -16,12 +16,11 @@ use zeroize::Zeroize;
 
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN};
 use crate::detection::{Detection, blob_len_for};
-use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
-use crate::inner_read::{EntryInfo, EntryVisitor, read_inner_zip};
+use crate::inner_read::{EntryInfo, read_inner_zip};
 use crate::package::{ExtractOptions, Package, ReadOptions};
-use crate::paths::split_entry_name;
-use crate::progress::{CancelFlag, Progress, Stage};
+use crate::progress::Stage;
+use crate::staging::{Metered, StagedFolder, map_read_error, write_atomically};
 
 /// Keys for a bare blob. Only the AES key and IV are required; the rest, when known, adds
 /// checks: the MAC (before decrypting), the stored MAC field, FileDigest and the plaintext size.
@@ -473,212 +472,10 @@ impl<R: Read, W: Write> Read for Tee<'_, R, W> {
 }
 
 /// Runs `write` on a temporary file beside `output`, then renames it to `output`.
-fn write_atomically<T>(
-    output: &Path,
-    overwrite: bool,
-    write: impl FnOnce(&mut File) -> Result<T>,
-) -> Result<T> {
-    let parent = parent_or_dot(output);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".intunewin-")
-        .suffix(".tmp")
-        .tempfile_in(parent)
-        .map_err(|e| Error::io("create a temporary file in", parent, e))?;
-    let value = write(temp.as_file_mut())?;
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("write", output, e))?;
-    let persisted = if overwrite {
-        temp.persist(output)
-    } else {
-        temp.persist_noclobber(output)
-    };
-    persisted.map_err(|e| match e.error.kind() {
-        io::ErrorKind::AlreadyExists => Error::OutputExists {
-            path: output.to_path_buf(),
-        },
-        _ => Error::io("rename the temporary file to", output, e.error),
-    })?;
-    Ok(value)
-}
-
-fn parent_or_dot(path: &Path) -> &Path {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// An extraction into a temporary folder beside the destination, moved into place by
-/// [`commit`](Self::commit); dropped without it, the folder and everything in it is removed.
-///
-/// It is the [`EntryVisitor`] that writes each entry, refusing unsafe names (FORMAT.md §12)
-/// and duplicates, and restoring modification times.
-pub struct StagedFolder {
-    origin: PathBuf,
-    dest: PathBuf,
-    overwrite: bool,
-    temp: tempfile::TempDir,
-    dirs: Vec<(PathBuf, DosDateTime)>,
-}
-
-impl StagedFolder {
-    /// Creates the temporary folder beside `dest`. `origin` names the source in errors.
-    pub fn new(dest: &Path, overwrite: bool, origin: &Path) -> Result<Self> {
-        if dest.exists() && !overwrite {
-            return Err(Error::OutputExists {
-                path: dest.to_path_buf(),
-            });
-        }
-        let parent = parent_or_dot(dest);
-        fs::create_dir_all(parent).map_err(|e| Error::io("create the folder", parent, e))?;
-        let temp = tempfile::Builder::new()
-            .prefix(".intunewin-extract-")
-            .tempdir_in(parent)
-            .map_err(|e| Error::io("create a temporary folder in", parent, e))?;
-        Ok(StagedFolder {
-            origin: origin.to_path_buf(),
-            dest: dest.to_path_buf(),
-            overwrite,
-            temp,
-            dirs: Vec::new(),
-        })
-    }
-
-    /// Sets folder times, then moves the folder to its destination (replacing an existing one
-    /// only when overwriting was allowed).
-    pub fn commit(self) -> Result<()> {
-        // Folder times last: creating files inside a folder changes its time.
-        for (dir, time) in &self.dirs {
-            if let Some(t) = time.to_system_time() {
-                let _ = filetime::set_file_mtime(dir, filetime::FileTime::from_system_time(t));
-            }
-        }
-        replace_dir(self.temp, &self.dest, self.overwrite)
-    }
-
-    fn unsafe_entry(&self, info: &EntryInfo, reason: String) -> Error {
-        Error::UnsafePath {
-            path: self.origin.clone(),
-            entry: info.name.clone(),
-            reason,
-        }
-    }
-}
-
-impl EntryVisitor for StagedFolder {
-    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
-        let (parts, is_dir) =
-            split_entry_name(&info.name).map_err(|f| self.unsafe_entry(info, f.message))?;
-        let mut target = self.temp.path().to_path_buf();
-        target.extend(&parts);
-        if is_dir || info.is_dir {
-            fs::create_dir_all(&target).map_err(|e| Error::io("create the folder", &target, e))?;
-            self.dirs.push((target, info.time));
-            return Ok(());
-        }
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io("create the folder", parent, e))?;
-        }
-        // create_new: a duplicate or case-colliding name fails instead of overwriting.
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&target)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::AlreadyExists => self.unsafe_entry(
-                    info,
-                    "duplicate entry, or a name that collides with another".into(),
-                ),
-                _ => Error::io("create", &target, e),
-            })?;
-        io::copy(data, &mut file).map_err(|e| Error::io("write", &target, e))?;
-        drop(file);
-        if let Some(t) = info.time.to_system_time() {
-            let _ = filetime::set_file_mtime(&target, filetime::FileTime::from_system_time(t));
-        }
-        Ok(())
-    }
-}
-
-/// Moves the completed temporary folder to `dest`, replacing an existing one when asked.
-fn replace_dir(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<()> {
-    let backup = if overwrite && dest.exists() {
-        let holder = tempfile::Builder::new()
-            .prefix(".intunewin-old-")
-            .tempdir_in(parent_or_dot(dest))
-            .map_err(|e| Error::io("create a temporary folder in", parent_or_dot(dest), e))?;
-        fs::rename(dest, holder.path().join("old"))
-            .map_err(|e| Error::io("move aside", dest, e))?;
-        Some(holder)
-    } else {
-        None
-    };
-    let staged = temp.keep();
-    if let Err(e) = fs::rename(&staged, dest) {
-        let _ = fs::remove_dir_all(&staged);
-        if let Some(holder) = &backup {
-            let _ = fs::rename(holder.path().join("old"), dest);
-        }
-        return Err(Error::io("rename the extracted folder to", dest, e));
-    }
-    drop(backup); // removes the replaced folder
-    Ok(())
-}
-
-/// Marker carried in an `io::Error` when the cancel flag stopped a read.
-#[derive(Debug)]
-struct Cancelled;
-
-impl std::fmt::Display for Cancelled {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("cancelled")
-    }
-}
-
-impl std::error::Error for Cancelled {}
-
-/// A reader that reports progress and stops once the cancel flag is set.
-struct Metered<'a, R: Read> {
-    inner: R,
-    progress: &'a dyn Progress,
-    cancel: &'a CancelFlag,
-}
-
-impl<'a, R: Read> Metered<'a, R> {
-    fn new(inner: R, opts: &'a ReadOptions) -> Self {
-        Metered {
-            inner,
-            progress: opts.progress.as_ref(),
-            cancel: &opts.cancel,
-        }
-    }
-}
-
-impl<R: Read> Read for Metered<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.cancel.is_cancelled() {
-            return Err(io::Error::other(Cancelled));
-        }
-        let n = self.inner.read(buf)?;
-        self.progress.advance(n as u64);
-        Ok(n)
-    }
-}
-
-fn map_read_error(e: io::Error, path: &Path) -> Error {
-    if crypto::is_padding_error(&e) {
-        Error::BadPadding {
-            path: path.to_path_buf(),
-        }
-    } else if e.get_ref().is_some_and(|r| r.is::<Cancelled>()) {
-        Error::Cancelled
-    } else {
-        Error::io("read", path, e)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use crate::crypto::{EncryptingWriter, Keys};
 

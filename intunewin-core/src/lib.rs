@@ -21,6 +21,7 @@ pub mod paths;
 mod pipeline;
 pub mod progress;
 pub mod source;
+pub mod staging;
 mod zipbits;
 
 pub use detection::{Detection, EncryptionInfo, MsiInfo};

@@ -4,7 +4,6 @@
 //! can be known before writing (setup file, entries, MSI metadata, path findings), and
 //! [`PackOptions::pack_to_file`] writes the package to a temporary file renamed on success.
 
-use std::fs;
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +20,7 @@ use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Severity};
 use crate::pipeline::{Job, with_compression_pool, with_encryption_thread};
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
 use crate::source::{self, SourceEntry, SourceKind};
+use crate::staging::{parent_or_dot, resolve_lexically, write_atomically};
 
 /// Files up to this size are compressed in memory so their local header carries the exact CRC
 /// and sizes, as the real tool writes them; larger files stream with a data descriptor.
@@ -292,47 +292,17 @@ impl PackOptions {
         output: &Path,
         overwrite: bool,
     ) -> Result<PackReport> {
-        let parent = output
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let parent = parent
-            .canonicalize()
-            .map_err(|e| Error::io("open the output folder", parent, e))?;
+        let parent = resolve_lexically(parent_or_dot(output))?;
         if parent.starts_with(&plan.source_dir) {
             return Err(Error::OutputInsideSource {
                 path: output.to_path_buf(),
             });
         }
-        if !overwrite && output.exists() {
-            return Err(Error::OutputExists {
-                path: output.to_path_buf(),
-            });
-        }
-        let mut temp = tempfile::Builder::new()
-            .prefix(".intunewin-")
-            .suffix(".tmp")
-            .tempfile_in(&parent)
-            .map_err(|e| Error::io("create a temporary file in", &parent, e))?;
-        let mut report = {
-            let mut writer = BufWriter::with_capacity(1 << 20, temp.as_file_mut());
+        let mut report = write_atomically(output, overwrite, |file| {
+            let mut writer = BufWriter::with_capacity(1 << 20, file);
             let report = self.write_plan(plan, &mut writer, output)?;
             writer.flush().map_err(|e| Error::io("write", output, e))?;
-            report
-        };
-        temp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io("write", output, e))?;
-        let persisted = if overwrite {
-            temp.persist(output)
-        } else {
-            temp.persist_noclobber(output)
-        };
-        persisted.map_err(|e| match e.error.kind() {
-            io::ErrorKind::AlreadyExists => Error::OutputExists {
-                path: output.to_path_buf(),
-            },
-            _ => Error::io("rename the temporary file to", output, e.error),
+            Ok(report)
         })?;
         report.output = Some(output.to_path_buf());
         Ok(report)
@@ -641,11 +611,6 @@ fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, String)> {
         return Err(Error::EmptySetupStem { setup: found });
     }
     Ok((canonical, parts.join("\\")))
-}
-
-/// Creates `dir` (and parents) if it does not exist.
-pub fn ensure_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! [`Package::decrypt_to`] authenticate the content first (FORMAT.md §7), then decrypt it as a
 //! stream.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,12 +12,12 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN};
 use crate::detection::{Detection, blob_len_for};
-use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
 use crate::paths::{EntryKind, Finding, PathChecker, PathRules, split_entry_name};
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
+use crate::staging::{Metered, StagedFolder, map_read_error};
 
 /// Options for reading the content of a package.
 #[derive(Clone)]
@@ -259,18 +259,9 @@ impl Package {
             });
         }
         opts.progress.begin(Stage::Authenticate, actual);
-        let cancel = &opts.cancel;
-        let progress = &opts.progress;
         let rest = (&header[MAC_LEN..]).chain(reader);
-        let (mac, rest_crc) = crypto::mac_stream(
-            CancelReader {
-                inner: rest,
-                cancel,
-            },
-            &enc.mac_key,
-            |b| progress.advance(b),
-        )
-        .map_err(|e| map_read_error(e, &self.path))?;
+        let (mac, rest_crc) = crypto::mac_stream(Metered::new(rest, opts), &enc.mac_key, |_| {})
+            .map_err(|e| map_read_error(e, &self.path))?;
         opts.progress.end();
         if !crypto::ct_eq(&mac, &enc.mac) {
             return Err(Error::HmacMismatch {
@@ -298,20 +289,9 @@ impl Package {
         visitor: &mut dyn EntryVisitor,
     ) -> Result<Vec<EntryInfo>> {
         self.authenticate(opts)?;
-        let mut reader = self.content_reader()?;
-        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink())
-            .map_err(|e| Error::io("read", &self.path, e))?;
-        let enc = &self.detection.encryption;
         opts.progress
             .begin(stage, self.detection.unencrypted_content_size);
-        let progress = ProgressReader {
-            inner: CancelReader {
-                inner: reader,
-                cancel: &opts.cancel,
-            },
-            progress: opts.progress.as_ref(),
-        };
-        let mut decrypting = DecryptingReader::new(progress, &enc.encryption_key, &enc.iv);
+        let mut decrypting = self.decrypting_reader(opts)?;
         let entries = read_inner_zip(&mut decrypting, &opts.limits, &self.path, visitor);
         // Read to the end so padding and digest cover the whole content even after an inner error.
         let drained = io::copy(&mut decrypting, &mut io::sink());
@@ -323,18 +303,7 @@ impl Package {
             return Err(map_read_error(e, &self.path));
         }
         let (digest, len) = decrypting.finish();
-        if len != self.detection.unencrypted_content_size {
-            return Err(Error::ContentSizeMismatch {
-                path: self.path.clone(),
-                expected: self.detection.unencrypted_content_size,
-                actual: len,
-            });
-        }
-        if !crypto::ct_eq(&digest, &enc.file_digest) {
-            return Err(Error::DigestMismatch {
-                path: self.path.clone(),
-            });
-        }
+        self.check_plaintext(&digest, len)?;
         entries
     }
 
@@ -372,23 +341,33 @@ impl Package {
     }
 
     /// Writes the decrypted inner zip to `out` after authenticating it; checks it fully.
-    pub fn decrypt_to<W: Write>(&self, out: W, opts: &ReadOptions) -> Result<u64> {
+    pub fn decrypt_to<W: Write>(&self, mut out: W, opts: &ReadOptions) -> Result<u64> {
         self.authenticate(opts)?;
+        let mut decrypting = self.decrypting_reader(opts)?;
+        let n = io::copy(&mut decrypting, &mut out).map_err(|e| map_read_error(e, &self.path))?;
+        let (digest, len) = decrypting.finish();
+        self.check_plaintext(&digest, len)?;
+        Ok(n)
+    }
+
+    /// A decrypting reader over the ciphertext (past MAC ‖ IV), metered by `opts`.
+    fn decrypting_reader<'a>(
+        &self,
+        opts: &'a ReadOptions,
+    ) -> Result<DecryptingReader<Metered<'a, Box<dyn Read + Send>>>> {
         let mut reader = self.content_reader()?;
         io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink())
             .map_err(|e| Error::io("read", &self.path, e))?;
         let enc = &self.detection.encryption;
-        let mut decrypting = DecryptingReader::new(
-            CancelReader {
-                inner: reader,
-                cancel: &opts.cancel,
-            },
+        Ok(DecryptingReader::new(
+            Metered::new(reader, opts),
             &enc.encryption_key,
             &enc.iv,
-        );
-        let mut out = out;
-        let n = io::copy(&mut decrypting, &mut out).map_err(|e| map_read_error(e, &self.path))?;
-        let (digest, len) = decrypting.finish();
+        ))
+    }
+
+    /// Checks the decrypted length and SHA-256 against Detection.xml (FORMAT.md §7 step 7).
+    fn check_plaintext(&self, digest: &[u8; 32], len: u64) -> Result<()> {
         if len != self.detection.unencrypted_content_size {
             return Err(Error::ContentSizeMismatch {
                 path: self.path.clone(),
@@ -396,12 +375,12 @@ impl Package {
                 actual: len,
             });
         }
-        if !crypto::ct_eq(&digest, &enc.file_digest) {
+        if !crypto::ct_eq(digest, &self.detection.encryption.file_digest) {
             return Err(Error::DigestMismatch {
                 path: self.path.clone(),
             });
         }
-        Ok(n)
+        Ok(())
     }
 
     /// Extracts the content into `dest` (a folder that must not exist unless overwriting).
@@ -416,23 +395,9 @@ impl Package {
             });
         }
         self.authenticate(&opts.read)?;
-        let parent = match dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-            Some(p) => p.to_path_buf(),
-            None => PathBuf::from("."),
-        };
-        fs::create_dir_all(&parent).map_err(|e| Error::io("create the folder", &parent, e))?;
-        let temp = tempfile::Builder::new()
-            .prefix(".intunewin-extract-")
-            .tempdir_in(&parent)
-            .map_err(|e| Error::io("create a temporary folder in", &parent, e))?;
-        let mut visitor = Extractor {
-            origin: &self.path,
-            root: temp.path(),
-            dirs: Vec::new(),
-        };
-        let entries = self.read_entries(&opts.read, Stage::Extract, &mut visitor)?;
-        visitor.restore_dir_times();
-        replace_dir(temp, dest, opts.overwrite)?;
+        let mut staged = StagedFolder::new(dest, opts.overwrite, &self.path)?;
+        let entries = self.read_entries(&opts.read, Stage::Extract, &mut staged)?;
+        staged.commit()?;
         Ok(entries)
     }
 }
@@ -556,18 +521,6 @@ fn inner_findings(entries: &[EntryInfo], rules: &PathRules) -> Vec<Finding> {
     checker.finish()
 }
 
-fn map_read_error(e: io::Error, path: &Path) -> Error {
-    if crypto::is_padding_error(&e) {
-        Error::BadPadding {
-            path: path.to_path_buf(),
-        }
-    } else if e.get_ref().is_some_and(|r| r.is::<Cancelled>()) {
-        Error::Cancelled
-    } else {
-        Error::io("read", path, e)
-    }
-}
-
 fn unsafe_entry(origin: &Path, info: &EntryInfo, finding: Finding) -> Error {
     Error::UnsafePath {
         path: origin.to_path_buf(),
@@ -609,126 +562,5 @@ impl EntryVisitor for Hashing<'_> {
         }
         self.hashes.push(hasher.finalize().into());
         Ok(())
-    }
-}
-
-/// Writes entries under `root` (a fresh temporary folder).
-struct Extractor<'a> {
-    origin: &'a Path,
-    root: &'a Path,
-    dirs: Vec<(PathBuf, DosDateTime)>,
-}
-
-impl EntryVisitor for Extractor<'_> {
-    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
-        let (parts, is_dir) =
-            split_entry_name(&info.name).map_err(|f| unsafe_entry(self.origin, info, f))?;
-        let mut target = self.root.to_path_buf();
-        target.extend(&parts);
-        if is_dir || info.is_dir {
-            fs::create_dir_all(&target).map_err(|e| Error::io("create the folder", &target, e))?;
-            self.dirs.push((target, info.time));
-            return Ok(());
-        }
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io("create the folder", parent, e))?;
-        }
-        // create_new: a duplicate or case-colliding name fails instead of overwriting.
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&target)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::AlreadyExists => Error::UnsafePath {
-                    path: self.origin.to_path_buf(),
-                    entry: info.name.clone(),
-                    reason: "duplicate entry, or a name that collides with another".into(),
-                },
-                _ => Error::io("create", &target, e),
-            })?;
-        io::copy(data, &mut file).map_err(|e| Error::io("write", &target, e))?;
-        drop(file);
-        if let Some(t) = info.time.to_system_time() {
-            let _ = filetime::set_file_mtime(&target, filetime::FileTime::from_system_time(t));
-        }
-        Ok(())
-    }
-}
-
-impl Extractor<'_> {
-    /// Directory times are set last: creating files inside a folder changes its time.
-    fn restore_dir_times(&self) {
-        for (dir, time) in &self.dirs {
-            if let Some(t) = time.to_system_time() {
-                let _ = filetime::set_file_mtime(dir, filetime::FileTime::from_system_time(t));
-            }
-        }
-    }
-}
-
-/// Moves the completed temporary folder to `dest`, replacing an existing one when asked.
-fn replace_dir(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<()> {
-    let backup = if overwrite && dest.exists() {
-        let parent = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let holder = tempfile::Builder::new()
-            .prefix(".intunewin-old-")
-            .tempdir_in(parent)
-            .map_err(|e| Error::io("create a temporary folder in", parent, e))?;
-        let moved = holder.path().join("old");
-        fs::rename(dest, &moved).map_err(|e| Error::io("move aside", dest, e))?;
-        Some(holder)
-    } else {
-        None
-    };
-    let staged = temp.keep();
-    if let Err(e) = fs::rename(&staged, dest) {
-        let _ = fs::remove_dir_all(&staged);
-        if let Some(holder) = &backup {
-            let _ = fs::rename(holder.path().join("old"), dest);
-        }
-        return Err(Error::io("rename the extracted folder to", dest, e));
-    }
-    drop(backup); // removes the replaced folder
-    Ok(())
-}
-
-#[derive(Debug)]
-struct Cancelled;
-
-impl std::fmt::Display for Cancelled {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("cancelled")
-    }
-}
-
-impl std::error::Error for Cancelled {}
-
-struct CancelReader<'a, R: Read> {
-    inner: R,
-    cancel: &'a CancelFlag,
-}
-
-impl<R: Read> Read for CancelReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.cancel.is_cancelled() {
-            return Err(io::Error::other(Cancelled));
-        }
-        self.inner.read(buf)
-    }
-}
-
-struct ProgressReader<'a, R: Read> {
-    inner: R,
-    progress: &'a dyn Progress,
-}
-
-impl<R: Read> Read for ProgressReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.advance(n as u64);
-        Ok(n)
     }
 }

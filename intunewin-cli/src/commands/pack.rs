@@ -219,7 +219,7 @@ fn setup_relative(source: &Path, setup: &Path) -> Option<String> {
 }
 
 /// Where the package goes: a `.intunewin` file path as given, else `<setup stem>.intunewin`
-/// in the given (or current) folder, which is created when missing.
+/// in the given (or current) folder (created when packing starts, if missing).
 pub fn resolve_output(output: Option<&Path>, setup_file: &str) -> anyhow::Result<PathBuf> {
     let name = output_file_name(setup_file).ok_or_else(|| {
         anyhow::anyhow!("the setup file name has no stem to name the package after, {setup_file}")
@@ -234,7 +234,7 @@ pub fn resolve_output(output: Option<&Path>, setup_file: &str) -> anyhow::Result
     if is_file {
         return Ok(out.to_path_buf());
     }
-    intunewin_core::pack::ensure_dir(out)?;
+    // The folder is created by the library only once every check has passed.
     Ok(out.join(name))
 }
 

@@ -1,0 +1,331 @@
+//! Writing outputs so that nothing partial is ever left behind: files through a temporary
+//! name renamed on success, extractions through a temporary folder moved into place, and
+//! missing parent folders removed again when the operation fails.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::crypto;
+use crate::dostime::DosDateTime;
+use crate::error::{Error, Result};
+use crate::inner_read::{EntryInfo, EntryVisitor};
+use crate::package::ReadOptions;
+use crate::paths::split_entry_name;
+use crate::progress::{CancelFlag, Progress};
+
+/// The folder a path lives in (`.` for a bare name).
+pub fn parent_or_dot(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Folders created for an output, removed again by [`undo`](Self::undo) if it fails.
+#[derive(Debug, Default)]
+pub struct CreatedDirs {
+    topmost: Option<PathBuf>,
+}
+
+impl CreatedDirs {
+    /// Creates `dir` and any missing parents, remembering the topmost one created.
+    pub fn create(dir: &Path) -> Result<CreatedDirs> {
+        let mut missing = None;
+        let mut probe = Some(dir);
+        while let Some(p) = probe.filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+            missing = Some(p.to_path_buf());
+            probe = p.parent();
+        }
+        fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+        Ok(CreatedDirs { topmost: missing })
+    }
+
+    /// Removes the folders this created (they hold nothing of value: the operation failed).
+    pub fn undo(self) {
+        if let Some(top) = self.topmost {
+            let _ = fs::remove_dir_all(top);
+        }
+    }
+}
+
+/// Resolves `path` to an absolute path through its nearest existing ancestor, so that a
+/// folder that does not exist yet can still be compared with another canonical path.
+pub fn resolve_lexically(path: &Path) -> Result<PathBuf> {
+    let absolute = std::path::absolute(path).map_err(|e| Error::io("resolve", path, e))?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut out = existing
+        .canonicalize()
+        .map_err(|e| Error::io("resolve", existing, e))?;
+    out.extend(rest.iter().rev());
+    Ok(out)
+}
+
+/// Writes `output` through a temporary file in the same folder, renamed only when `write`
+/// succeeds (refusing to replace an existing file unless `overwrite`). A missing output
+/// folder is created, and removed again on failure.
+pub fn write_atomically<T>(
+    output: &Path,
+    overwrite: bool,
+    write: impl FnOnce(&mut File) -> Result<T>,
+) -> Result<T> {
+    if !overwrite && output.exists() {
+        return Err(Error::OutputExists {
+            path: output.to_path_buf(),
+        });
+    }
+    let parent = parent_or_dot(output);
+    let created = CreatedDirs::create(parent)?;
+    let result = write_through_temp(output, parent, overwrite, write);
+    if result.is_err() {
+        created.undo();
+    }
+    result
+}
+
+fn write_through_temp<T>(
+    output: &Path,
+    parent: &Path,
+    overwrite: bool,
+    write: impl FnOnce(&mut File) -> Result<T>,
+) -> Result<T> {
+    let mut temp = tempfile::Builder::new()
+        .prefix(".intunewin-")
+        .suffix(".tmp")
+        .tempfile_in(parent)
+        .map_err(|e| Error::io("create a temporary file in", parent, e))?;
+    let value = write(temp.as_file_mut())?;
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("write", output, e))?;
+    // Temporary files are private (0600); the output gets ordinary file permissions.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = temp
+            .as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644));
+    }
+    let persisted = if overwrite {
+        temp.persist(output)
+    } else {
+        temp.persist_noclobber(output)
+    };
+    persisted.map_err(|e| match e.error.kind() {
+        io::ErrorKind::AlreadyExists => Error::OutputExists {
+            path: output.to_path_buf(),
+        },
+        _ => Error::io("rename the temporary file to", output, e.error),
+    })?;
+    Ok(value)
+}
+
+/// An extraction into a temporary folder beside the destination, moved into place by
+/// [`commit`](Self::commit); dropped without it, the folder and any parent folders it
+/// created are removed.
+///
+/// It is the [`EntryVisitor`] that writes each entry, refusing unsafe names (FORMAT.md §12)
+/// and duplicates, and restoring modification times.
+pub struct StagedFolder {
+    origin: PathBuf,
+    dest: PathBuf,
+    overwrite: bool,
+    temp: Option<tempfile::TempDir>,
+    created: Option<CreatedDirs>,
+    dirs: Vec<(PathBuf, DosDateTime)>,
+}
+
+impl StagedFolder {
+    /// Creates the temporary folder beside `dest`. `origin` names the source in errors.
+    pub fn new(dest: &Path, overwrite: bool, origin: &Path) -> Result<Self> {
+        if dest.exists() && !overwrite {
+            return Err(Error::OutputExists {
+                path: dest.to_path_buf(),
+            });
+        }
+        let parent = parent_or_dot(dest);
+        let created = CreatedDirs::create(parent)?;
+        let temp = tempfile::Builder::new()
+            .prefix(".intunewin-extract-")
+            .tempdir_in(parent);
+        let temp = match temp {
+            Ok(t) => t,
+            Err(e) => {
+                created.undo();
+                return Err(Error::io("create a temporary folder in", parent, e));
+            }
+        };
+        Ok(StagedFolder {
+            origin: origin.to_path_buf(),
+            dest: dest.to_path_buf(),
+            overwrite,
+            temp: Some(temp),
+            created: Some(created),
+            dirs: Vec::new(),
+        })
+    }
+
+    fn root(&self) -> Result<&Path> {
+        self.temp.as_ref().map(|t| t.path()).ok_or(Error::Cancelled)
+    }
+
+    /// Sets folder times, then moves the folder to its destination (replacing an existing one
+    /// only when overwriting was allowed).
+    pub fn commit(mut self) -> Result<()> {
+        // Folder times last: creating files inside a folder changes its time.
+        for (dir, time) in &self.dirs {
+            set_mtime(dir, *time);
+        }
+        let temp = self.temp.take().ok_or(Error::Cancelled)?;
+        let result = replace_dir(temp, &self.dest, self.overwrite);
+        if result.is_ok() {
+            self.created = None; // keep the folders: they now hold the destination
+        }
+        result
+    }
+
+    fn unsafe_entry(&self, info: &EntryInfo, reason: String) -> Error {
+        Error::UnsafePath {
+            path: self.origin.clone(),
+            entry: info.name.clone(),
+            reason,
+        }
+    }
+}
+
+impl Drop for StagedFolder {
+    fn drop(&mut self) {
+        drop(self.temp.take());
+        if let Some(created) = self.created.take() {
+            created.undo();
+        }
+    }
+}
+
+fn set_mtime(path: &Path, time: DosDateTime) {
+    if let Some(t) = time.to_system_time() {
+        // Best effort: a time that cannot be set does not make the content wrong.
+        let _ = filetime::set_file_mtime(path, filetime::FileTime::from_system_time(t));
+    }
+}
+
+impl EntryVisitor for StagedFolder {
+    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+        let (parts, is_dir) =
+            split_entry_name(&info.name).map_err(|f| self.unsafe_entry(info, f.message))?;
+        let mut target = self.root()?.to_path_buf();
+        target.extend(&parts);
+        if is_dir || info.is_dir {
+            fs::create_dir_all(&target).map_err(|e| Error::io("create the folder", &target, e))?;
+            self.dirs.push((target, info.time));
+            return Ok(());
+        }
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io("create the folder", parent, e))?;
+        }
+        // create_new: a duplicate or case-colliding name fails instead of overwriting.
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => self.unsafe_entry(
+                    info,
+                    "duplicate entry, or a name that collides with another".into(),
+                ),
+                _ => Error::io("create", &target, e),
+            })?;
+        io::copy(data, &mut file).map_err(|e| Error::io("write", &target, e))?;
+        drop(file);
+        set_mtime(&target, info.time);
+        Ok(())
+    }
+}
+
+/// Moves the completed temporary folder to `dest`, replacing an existing one when asked.
+fn replace_dir(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<()> {
+    let backup = if overwrite && dest.exists() {
+        let holder = tempfile::Builder::new()
+            .prefix(".intunewin-old-")
+            .tempdir_in(parent_or_dot(dest))
+            .map_err(|e| Error::io("create a temporary folder in", parent_or_dot(dest), e))?;
+        fs::rename(dest, holder.path().join("old"))
+            .map_err(|e| Error::io("move aside", dest, e))?;
+        Some(holder)
+    } else {
+        None
+    };
+    let staged = temp.keep();
+    if let Err(e) = fs::rename(&staged, dest) {
+        let _ = fs::remove_dir_all(&staged);
+        if let Some(holder) = &backup {
+            let _ = fs::rename(holder.path().join("old"), dest);
+        }
+        return Err(Error::io("rename the extracted folder to", dest, e));
+    }
+    drop(backup); // removes the replaced folder
+    Ok(())
+}
+
+/// Marker carried in an `io::Error` when the cancel flag stopped a read.
+#[derive(Debug)]
+struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+/// A reader that reports progress and stops once the cancel flag is set.
+pub struct Metered<'a, R: Read> {
+    inner: R,
+    progress: &'a dyn Progress,
+    cancel: &'a CancelFlag,
+}
+
+impl<'a, R: Read> Metered<'a, R> {
+    /// Meters `inner` with the progress sink and cancel flag of `opts`.
+    pub fn new(inner: R, opts: &'a ReadOptions) -> Self {
+        Metered {
+            inner,
+            progress: opts.progress.as_ref(),
+            cancel: &opts.cancel,
+        }
+    }
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            return Err(io::Error::other(Cancelled));
+        }
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+/// Maps an error met while reading encrypted content: bad padding, cancellation, or I/O on `path`.
+pub fn map_read_error(e: io::Error, path: &Path) -> Error {
+    if crypto::is_padding_error(&e) {
+        Error::BadPadding {
+            path: path.to_path_buf(),
+        }
+    } else if e.get_ref().is_some_and(|r| r.is::<Cancelled>()) {
+        Error::Cancelled
+    } else {
+        Error::io("read", path, e)
+    }
+}
