@@ -349,13 +349,13 @@ fn prompted_paths_may_be_quoted() {
 }
 
 #[test]
-fn catalog_answer_yes_asks_for_the_folder_then_refuses_it() {
+fn catalog_answer_yes_asks_for_the_folder_and_packs_it() {
     let fx = Fixture::new();
     fs::create_dir(fx.path("out")).expect("mkdir");
     fs::create_dir(fx.path("cats")).expect("mkdir");
     fs::write(fx.path("cats/app.cat"), b"catalog").expect("write");
     let (code, stdout, stderr) = run(fx.interactive(&[], "src\nsetup.exe\nout\nY\ncats\n"));
-    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.starts_with(&format!(
             "{}Please specify the catalog folder: ",
@@ -363,9 +363,34 @@ fn catalog_answer_yes_asks_for_the_folder_then_refuses_it() {
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("not supported yet"), "{stderr}");
-    assert!(!stdout.contains("Done!!!"), "{stdout}");
-    assert!(!fx.path("out/setup.intunewin").exists());
+    assert!(stdout.contains("Done!!!"), "{stdout}");
+    assert_catalog_packed(&fx.path("out/setup.intunewin"));
+}
+
+/// The package verifies and holds the catalog file under the catalog folder (FORMAT.md §9).
+fn assert_catalog_packed(package: &Path) {
+    let out = intunewin()
+        .args(["list", "--json"])
+        .arg(package)
+        .output()
+        .expect("run list");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let names: Vec<&str> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(
+        names.last().copied(),
+        Some("Cat_C029B285-222F-460B-8ECA-2CD7A8A424B7/app.cat"),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -615,23 +640,30 @@ fn missing_source_and_missing_setup_fail() {
 }
 
 #[test]
-fn catalog_switch_is_checked_and_refused() {
+fn catalog_switch_is_checked_and_packed() {
     let fx = Fixture::new();
     let args = |cat: &'static str| ["-c", "src", "-s", "setup.exe", "-o", "out", "-a", cat, "-q"];
-    assert_fails(&fx, &args("nocats"), 2, "catalog folder cannot be accessed");
+    assert_fails(&fx, &args("nocats"), 2, "cannot open the catalog folder");
     fs::create_dir(fx.path("emptycats")).expect("mkdir");
-    assert_fails(&fx, &args("emptycats"), 2, "catalog folder is empty");
+    assert_fails(
+        &fx,
+        &args("emptycats"),
+        2,
+        "the catalog folder has no files",
+    );
     fs::write(fx.path("src/sub/app.cat"), b"cat").expect("write");
     assert_fails(
         &fx,
         &args("src/sub"),
         2,
-        "must not be inside the source folder",
+        "must be outside the source folder",
     );
+    assert!(!fx.path("out/setup.intunewin").exists());
     fs::create_dir(fx.path("cats")).expect("mkdir");
     fs::write(fx.path("cats/app.cat"), b"cat").expect("write");
-    assert_fails(&fx, &args("cats"), 2, "not supported yet");
-    assert!(!fx.path("out/setup.intunewin").exists());
+    let (code, _, stderr) = run(fx.cmd(&args("cats")));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_catalog_packed(&fx.path("out/setup.intunewin"));
 }
 
 #[test]

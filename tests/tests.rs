@@ -9,3 +9,5 @@ mod layout;
 mod cli_core;
 mod cli_compat;
 mod beyond;
+mod vectors;
+mod catalog;

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use intunewin_core::detection::DEFAULT_TOOL_VERSION;
 use intunewin_core::pack::{PackPlan, PackReport, output_file_name};
+use intunewin_core::staging::resolve_lexically;
 use intunewin_core::{Error, PackOptions};
 
 use crate::commands::pack::{ExcludeSet, report_findings};
@@ -200,7 +201,8 @@ Switches (in any order):
                         inside -c.
   -o <output_folder>    Where to write <setup file name without extension>.intunewin; asks
                         before creating it or overwriting an existing package.
-  -a <catalog_folder>   Catalog folder for Windows 10 S mode (not supported yet).
+  -a <catalog_folder>   Catalog folder for Windows 10 S mode: its files go under
+                        Cat_C029B285-222F-460B-8ECA-2CD7A8A424B7/ in the content.
   -q                    Quiet: never ask; overwrite an existing package, create a missing
                         output folder.
   -qq                   Like -q, and print nothing on stdout (errors still go to stderr).
@@ -294,15 +296,17 @@ fn pack(mut args: CompatArgs, log: &Log) -> Result<(), Failure> {
     log.info("Validating parameters");
     let excludes = ExcludeSet::new(&args.excludes).map_err(Failure::anyhow)?;
     let bar = Arc::new(Bar::new(args.quiet == Quiet::All));
-    let options = PackOptions::new(&source, &setup)
+    let mut options = PackOptions::new(&source, &setup)
         .allow_unsafe_paths(args.allow_unsafe_paths)
         .exclude(excludes.filter())
         .progress(bar)
         .cancel_flag(crate::cancel_flag());
+    if let Some(dir) = &args.catalog {
+        options = options.catalog_dir(dir.clone());
+    }
     let plan = options
         .plan()
         .map_err(|e| Failure::anyhow(excludes.explain(e, &source, &setup)))?;
-    let options = catalog(options, args.catalog.as_deref(), &plan)?;
     if report_findings(&plan, args.allow_unsafe_paths, log.silent).is_some() {
         // Already printed, with what to do about it.
         return Err(Failure {
@@ -401,79 +405,15 @@ fn setup_path(source: &Path, setup: &Path) -> PathBuf {
     }
 }
 
-/// `-a`: the core cannot pack catalogs yet (FORMAT.md §9), so the folder is checked and then
-/// refused rather than silently ignored.
-fn catalog(
-    options: PackOptions,
-    dir: Option<&Path>,
-    plan: &PackPlan,
-) -> Result<PackOptions, Failure> {
-    let Some(dir) = dir else {
-        return Ok(options);
-    };
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        Failure::new(format!(
-            "the catalog folder cannot be accessed ({e}), {}",
-            show(dir)
-        ))
-    })?;
-    if entries.count() == 0 {
-        return Err(Failure::new(format!(
-            "the catalog folder is empty, {}",
-            show(dir)
-        )));
-    }
-    if dir
-        .canonicalize()
-        .is_ok_and(|c| c.starts_with(&plan.source_dir))
-    {
-        return Err(Failure::new(format!(
-            "the catalog folder must not be inside the source folder, {}",
-            show(dir)
-        ))
-        .with_hint("the real tool fails on that too; move the catalog folder next to the source"));
-    }
-    Err(Failure::new(format!(
-        "catalog folders (-a) are not supported yet, {}",
-        show(dir)
-    ))
-    .with_hint("pack without -a; catalogs are only needed for Windows 10 in S mode"))
-}
-
 /// Refuses an output folder inside the source before anything is created there.
 fn check_output_outside_source(out_dir: &Path, plan: &PackPlan) -> Result<(), Failure> {
-    if resolve_lexically(out_dir).starts_with(&plan.source_dir) {
+    let resolved = resolve_lexically(out_dir).unwrap_or_else(|_| out_dir.to_path_buf());
+    if resolved.starts_with(&plan.source_dir) {
         return Err(Failure::core(Error::OutputInsideSource {
             path: out_dir.to_path_buf(),
         }));
     }
     Ok(())
-}
-
-/// `path` made absolute through its nearest existing ancestor (which is canonicalised), so a
-/// folder that does not exist yet still compares with canonical paths.
-fn resolve_lexically(path: &Path) -> PathBuf {
-    let mut rest = Vec::new();
-    let mut current = path;
-    loop {
-        if let Ok(canonical) = current.canonicalize() {
-            return rest
-                .iter()
-                .rev()
-                .fold(canonical, |acc, part| acc.join(part));
-        }
-        match (current.parent(), current.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                current = if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                };
-            }
-            _ => return path.to_path_buf(),
-        }
-    }
 }
 
 /// Creates a missing output folder (asking first unless `-q`); true when it was created here.

@@ -45,7 +45,12 @@ pub struct PackOptions {
     progress: Arc<dyn Progress>,
     cancel: CancelFlag,
     threads: usize,
+    catalog_dir: Option<PathBuf>,
 }
+
+/// The inner-zip folder that receives catalog files (FORMAT.md §9, inferred from the real
+/// tool's log; no package made with `-a` was available to confirm it).
+pub const CATALOG_FOLDER: &str = "Cat_C029B285-222F-460B-8ECA-2CD7A8A424B7";
 
 /// Everything decided before writing: resolved inputs, entries and findings.
 #[derive(Clone, Debug)]
@@ -130,7 +135,16 @@ impl PackOptions {
             progress: Arc::new(NoProgress),
             cancel: CancelFlag::new(),
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            catalog_dir: None,
         }
+    }
+
+    /// Adds every file of `dir` under [`CATALOG_FOLDER`] at the inner zip root, after the
+    /// content (IntuneWinAppUtil's `-a`, for Windows 10 S mode). The folder must not be inside
+    /// the source folder and must hold at least one file.
+    pub fn catalog_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.catalog_dir = Some(dir.into());
+        self
     }
 
     /// Number of compression threads (default: the available cores; at least 1).
@@ -213,7 +227,7 @@ impl PackOptions {
         let filter = exclude
             .as_ref()
             .map(|f| f.as_ref() as &(dyn Fn(&str, bool) -> bool + Sync));
-        let entries = source::walk(&source_dir, filter)?;
+        let mut entries = source::walk(&source_dir, filter)?;
         if !entries.iter().any(|e| e.kind == SourceKind::File) {
             return Err(Error::BadSource {
                 path: source_dir,
@@ -229,6 +243,9 @@ impl PackOptions {
                 setup: setup_file,
                 source_dir,
             });
+        }
+        if let Some(dir) = &self.catalog_dir {
+            entries.extend(catalog_entries(dir, &source_dir)?);
         }
         let mut warnings = Vec::new();
         let (name, msi_info) = self.msi_metadata(&setup_path, &setup_file, &mut warnings)?;
@@ -556,6 +573,33 @@ pub fn output_file_name(setup_file: &str) -> Option<String> {
         None => name,
     };
     (!stem.is_empty()).then(|| format!("{stem}.intunewin"))
+}
+
+/// The catalog folder's files, renamed under [`CATALOG_FOLDER`] (FORMAT.md §9).
+fn catalog_entries(dir: &Path, source_dir: &Path) -> Result<Vec<SourceEntry>> {
+    let bad = |reason: &str| Error::BadSource {
+        path: dir.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    let canonical = dir
+        .canonicalize()
+        .map_err(|e| bad(&format!("cannot open the catalog folder ({e})")))?;
+    if !canonical.is_dir() {
+        return Err(bad("the catalog folder is not a folder"));
+    }
+    if canonical.starts_with(source_dir) || source_dir.starts_with(&canonical) {
+        return Err(bad(
+            "the catalog folder must be outside the source folder (and not contain it)",
+        ));
+    }
+    let mut entries = source::walk(&canonical, None)?;
+    if !entries.iter().any(|e| e.kind == SourceKind::File) {
+        return Err(bad("the catalog folder has no files"));
+    }
+    for e in &mut entries {
+        e.rel = format!("{CATALOG_FOLDER}/{}", e.rel);
+    }
+    Ok(entries)
 }
 
 fn canonical_source(dir: &Path) -> Result<PathBuf> {

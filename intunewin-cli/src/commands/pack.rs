@@ -42,6 +42,10 @@ pub struct PackArgs {
     /// Deflate every file, as IntuneWinAppUtil does, instead of storing files that do not compress.
     #[arg(long)]
     pub deflate_all: bool,
+    /// Catalog folder for Windows 10 S mode: its files go under
+    /// Cat_C029B285-222F-460B-8ECA-2CD7A8A424B7/ in the content (IntuneWinAppUtil's -a).
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
     /// Do not read an .msi setup file; write no MsiInfo.
     #[arg(long)]
     pub no_msi_info: bool,
@@ -105,7 +109,12 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
 
 /// The library options for these arguments.
 pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
-    PackOptions::new(&args.source, &args.setup)
+    let options = PackOptions::new(&args.source, &args.setup);
+    let options = match &args.catalog {
+        Some(dir) => options.catalog_dir(dir.clone()),
+        None => options,
+    };
+    options
         .level(args.level)
         .store_incompressible(!args.deflate_all)
         .msi_info(!args.no_msi_info)
