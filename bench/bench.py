@@ -557,7 +557,8 @@ def package_sizes(binary: Path, pkg: Path) -> dict:
 
 
 def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int, nfiles: int,
-                    pack_args: list[str], ops: set[str], out: Report) -> dict[str, Series]:
+                    pack_args: list[str], ops: set[str], profile: bool,
+                    out: Report) -> dict[str, Series]:
     pkg = work / "setup.intunewin"
     xdir = work / "extracted"
     series: dict[str, Series] = {}
@@ -601,10 +602,39 @@ def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int,
         out(f"extract check: {got[0]} files, {got[1]} bytes "
             f"({'matches the corpus' if ok else f'MISMATCH: corpus has {nfiles} files, {nbytes} bytes'})")
     rm_x()
+    if profile:
+        commands = {
+            "pack": pack_argv,
+            "verify": [str(binary), "verify", "-q", str(pkg)],
+            "extract": [str(binary), "extract", "-q", "-o", str(xdir), str(pkg)],
+        }
+        for op in (o for o in commands if o in series):
+            perf_profile(op, commands[op], work, out)
+            rm_x()
     for s in series.values():
         if s.content_bytes is None:
             s.content_bytes = content
     return series
+
+
+def perf_profile(op: str, argv: list[str], work: Path, out: Report) -> None:
+    """One more run under `perf record`; prints the hottest functions (self time)."""
+    data = work / "perf.data"
+    try:
+        run_prioritized(["perf", "record", "-q", "-F", "999", "-o", str(data), "--", *argv])
+        report = run_prioritized(["perf", "report", "-i", str(data), "--stdio", "--no-children",
+                                  "--sort", "comm,dso,symbol",
+                                  "--percent-limit", "0.7"])
+    except (OSError, subprocess.CalledProcessError) as e:
+        out(f"profile of {op}: perf failed ({e})")
+        return
+    finally:
+        data.unlink(missing_ok=True)
+    out()
+    out(f"profile of {op} (perf record -F 999, self time by thread name, object and function):")
+    rows = [l for l in report.splitlines() if l.strip() and not l.startswith("#")]
+    for line in rows[:20]:
+        out("  " + re.sub(r"(\s+-)+\s*$", "", line)[:150])
 
 
 # ----------------------------------------------------------------------------------------
@@ -729,6 +759,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--nice", type=int, default=-15 if os.geteuid() == 0 else 0,
                     help="niceness of the measurements (negative needs root): a busy machine "
                     "then disturbs them less")
+    ap.add_argument("--profile", action="store_true",
+                    help="after measuring, profile one run of each operation with `perf record`")
     ap.add_argument("--corpus-only", action="store_true", help="generate the corpus and stop")
     ap.add_argument("--delete-corpus", action="store_true", help="delete the corpus at the end")
     args = ap.parse_args()
@@ -780,11 +812,15 @@ def main() -> None:
             rates = reference_rates(src, work, args.speed_seconds, out)
             out.save()
         series = bench_intunewin(binary, src, work, args.runs, args.size, nfiles,
-                                 args.pack_args.split(), args.ops, out)
+                                 args.pack_args.split(), args.ops, args.profile, out)
         if not args.no_baseline:
             base = baseline(src, work, args.runs, args.size)
             out(f"baseline: encrypted zip {human(base.out_size)} "
                 f"({base.out_size / args.size:.1%} of the source)")
+    except RunFailed as e:
+        out(f"FAILED: {e}")
+        out.save()
+        sys.exit(1)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out(f"load1 at end: {load1():.2f}")
