@@ -71,6 +71,13 @@ impl Compressor {
     }
 }
 
+/// Chooses the method for a file from its first bytes (see [`Compressor::method_for`]).
+pub fn method_for_file(path: &Path, size: u64, c: &Compressor) -> io::Result<u16> {
+    let mut sample = vec![0u8; SAMPLE_LEN.min(size as usize)];
+    File::open(path)?.read_exact(&mut sample)?;
+    Ok(c.method_for(&sample))
+}
+
 /// A file compressed in memory, ready to be written with its exact local header.
 pub struct Compressed {
     /// Compression method.
@@ -131,6 +138,64 @@ pub fn compress_file_into(
     })
 }
 
+/// Deflates `len` bytes of `path` at `offset` as one piece of a larger deflate stream.
+///
+/// Pieces are compressed independently (no shared history, as pigz's independent mode) and
+/// end on a byte boundary with a sync flush; the `last` one ends the stream. Their
+/// concatenation is a single valid deflate stream, so large files compress on every core.
+pub fn deflate_chunk(
+    path: &Path,
+    offset: u64,
+    len: u64,
+    last: bool,
+    c: &Compressor,
+    mut buf: Vec<u8>,
+) -> io::Result<Compressed> {
+    use flate2::{Compress, FlushCompress, Status};
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut raw = Vec::with_capacity(len as usize + 1);
+    // One byte more than asked for on the last piece reveals a file that grew.
+    (&mut file)
+        .take(len + u64::from(last))
+        .read_to_end(&mut raw)?;
+    if raw.len() as u64 != len {
+        return Err(changed_while_packing());
+    }
+    buf.clear();
+    buf.reserve(raw.len() / 2 + 4096);
+    let mut deflate = Compress::new(Compression::new(c.level.max(1)), false);
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    loop {
+        if buf.len() == buf.capacity() {
+            buf.reserve(buf.capacity() / 2 + 4096);
+        }
+        let consumed = deflate.total_in() as usize;
+        let status = deflate
+            .compress_vec(&raw[consumed..], &mut buf, flush)
+            .map_err(io::Error::other)?;
+        let all_in = deflate.total_in() as usize == raw.len();
+        let done = match flush {
+            FlushCompress::Finish => status == Status::StreamEnd,
+            _ => all_in && buf.len() < buf.capacity(),
+        };
+        if done {
+            break;
+        }
+    }
+    Ok(Compressed {
+        method: DEFLATED,
+        crc: crc32fast::hash(&raw),
+        size: len,
+        data: buf,
+    })
+}
+
 fn changed_while_packing() -> io::Error {
     io::Error::other("the file changed size while it was being packed")
 }
@@ -152,6 +217,8 @@ pub struct InnerZipWriter<W: Write> {
     out: W,
     pos: u64,
     records: Vec<CentralRecord>,
+    /// The entry being written in pieces: its record, data start and running CRC.
+    pieces: Option<(CentralRecord, u64, crc32fast::Hasher)>,
 }
 
 impl<W: Write> InnerZipWriter<W> {
@@ -161,6 +228,7 @@ impl<W: Write> InnerZipWriter<W> {
             out,
             pos: 0,
             records: Vec::new(),
+            pieces: None,
         }
     }
 
@@ -325,6 +393,64 @@ impl<W: Write> InnerZipWriter<W> {
         rec.crc = crc.finalize();
         rec.csize = written;
         rec.usize = size;
+        let mut desc = Vec::with_capacity(24);
+        desc.put_u32(DESCRIPTOR_SIG);
+        desc.put_u32(rec.crc);
+        if zip64 {
+            desc.put_u64(rec.csize);
+            desc.put_u64(rec.usize);
+        } else {
+            desc.put_u32(rec.csize as u32);
+            desc.put_u32(rec.usize as u32);
+        }
+        self.put(&desc)?;
+        self.records.push(rec);
+        Ok(())
+    }
+
+    /// Starts a deflated entry whose data follows in pieces ([`write_piece`](Self::write_piece))
+    /// and ends with a data descriptor ([`end_pieces`](Self::end_pieces)). `size` is the
+    /// file's size, which decides whether the descriptor needs zip64 sizes.
+    pub fn begin_pieces(&mut self, name: &str, time: DosDateTime, size: u64) -> io::Result<()> {
+        let rec = CentralRecord {
+            name: name.as_bytes().to_vec(),
+            flags: FLAG_UTF8 | FLAG_DESCRIPTOR,
+            method: DEFLATED,
+            time,
+            crc: 0,
+            csize: 0,
+            usize: 0,
+            offset: self.pos,
+        };
+        let header = local_header(&rec, size >= ZIP64_STREAM_THRESHOLD);
+        self.put(&header)?;
+        self.pieces = Some((rec, self.pos, crc32fast::Hasher::new()));
+        Ok(())
+    }
+
+    /// Writes one compressed piece of the open entry.
+    pub fn write_piece(&mut self, piece: &Compressed) -> io::Result<()> {
+        let Some((rec, _, crc)) = self.pieces.as_mut() else {
+            return Err(io::Error::other("no entry open for pieces"));
+        };
+        crc.combine(&crc32fast::Hasher::new_with_initial_len(
+            piece.crc, piece.size,
+        ));
+        rec.usize += piece.size;
+        self.out.write_all(&piece.data)?;
+        self.pos += piece.data.len() as u64;
+        Ok(())
+    }
+
+    /// Ends the open entry with its data descriptor.
+    pub fn end_pieces(&mut self) -> io::Result<()> {
+        let (mut rec, data_start, crc) = self
+            .pieces
+            .take()
+            .ok_or_else(|| io::Error::other("no entry open for pieces"))?;
+        rec.crc = crc.finalize();
+        rec.csize = self.pos - data_start;
+        let zip64 = rec.usize >= ZIP64_STREAM_THRESHOLD;
         let mut desc = Vec::with_capacity(24);
         desc.put_u32(DESCRIPTOR_SIG);
         desc.put_u32(rec.crc);

@@ -14,7 +14,7 @@ use crate::detection::{
 };
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
-use crate::inner_write::{Compressor, InnerZipWriter, STORED};
+use crate::inner_write::{Compressor, InnerZipWriter, STORED, method_for_file};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
 use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Severity};
 use crate::pipeline::{Job, with_compression_pool, with_encryption_thread};
@@ -418,22 +418,14 @@ impl PackOptions {
         })
     }
 
-    /// Writes every planned entry to the inner zip, small files compressed in parallel ahead of
-    /// the writer; returns how many files were stored uncompressed.
+    /// Writes every planned entry to the inner zip; all compression runs on the worker pool,
+    /// ahead of the writer. Returns how many files were stored uncompressed.
     fn write_entries<W: Write>(
         &self,
         plan: &PackPlan,
         zip: &mut InnerZipWriter<W>,
     ) -> io::Result<usize> {
-        let jobs: Vec<Job> = plan
-            .entries
-            .iter()
-            .filter(|e| is_in_memory(e))
-            .map(|e| Job {
-                path: e.path.clone(),
-                size: e.size,
-            })
-            .collect();
+        let (work, jobs) = self.schedule(plan)?;
         with_compression_pool(
             &jobs,
             &self.compressor,
@@ -441,34 +433,77 @@ impl PackOptions {
             &self.cancel,
             |next, pool| {
                 let mut stored = 0;
-                for entry in &plan.entries {
+                for (entry, work) in plan.entries.iter().zip(&work) {
                     self.check_cancel()?;
                     let time = DosDateTime::from_system_time(entry.mtime);
-                    let method = match entry.kind {
-                        SourceKind::EmptyDir => {
-                            zip.add_directory(&format!("{}/", entry.rel), time)?;
-                            continue;
-                        }
-                        SourceKind::File if is_in_memory(entry) => {
-                            let file = next().map_err(|e| SourceError::wrap(e, &entry.path))?;
+                    let src = |e| SourceError::wrap(e, &entry.path);
+                    match *work {
+                        Work::Skip => {}
+                        Work::Dir => zip.add_directory(&format!("{}/", entry.rel), time)?,
+                        Work::InMemory => {
+                            let file = next().map_err(src)?;
                             zip.add_compressed(&entry.rel, time, &file)?;
                             self.progress.advance(entry.size);
-                            let method = file.method;
+                            stored += usize::from(file.method == STORED && entry.size > 0);
                             pool.give(file.data);
-                            if entry.size == 0 {
-                                continue;
-                            }
-                            method
                         }
-                        SourceKind::File => self.add_streamed(zip, entry, time)?,
-                        // Only reached with allow_unsafe_paths: links and devices are left out.
-                        SourceKind::Symlink | SourceKind::Special => continue,
-                    };
-                    stored += usize::from(method == STORED);
+                        Work::StoredLarge => {
+                            let method = self.add_streamed(zip, entry, time)?;
+                            stored += usize::from(method == STORED);
+                        }
+                        Work::Pieces(count) => {
+                            zip.begin_pieces(&entry.rel, time, entry.size)?;
+                            for _ in 0..count {
+                                let piece = next().map_err(src)?;
+                                zip.write_piece(&piece)?;
+                                self.progress.advance(piece.size);
+                                pool.give(piece.data);
+                            }
+                            zip.end_pieces()?;
+                        }
+                    }
                 }
                 Ok(stored)
             },
         )
+    }
+
+    /// Decides how each entry is written and lists the compression jobs, in write order.
+    fn schedule(&self, plan: &PackPlan) -> io::Result<(Vec<Work>, Vec<Job>)> {
+        let mut work = Vec::with_capacity(plan.entries.len());
+        let mut jobs = Vec::new();
+        for e in &plan.entries {
+            let job = |size, piece| Job {
+                path: e.path.clone(),
+                size,
+                piece,
+            };
+            work.push(match e.kind {
+                SourceKind::EmptyDir => Work::Dir,
+                // Only reached with allow_unsafe_paths: links and devices are left out.
+                SourceKind::Symlink | SourceKind::Special => Work::Skip,
+                SourceKind::File if e.size <= IN_MEMORY_LIMIT => {
+                    jobs.push(job(e.size, None));
+                    Work::InMemory
+                }
+                SourceKind::File => {
+                    let method = method_for_file(&e.path, e.size, &self.compressor)
+                        .map_err(|err| SourceError::wrap(err, &e.path))?;
+                    if method == STORED {
+                        Work::StoredLarge
+                    } else {
+                        let count = e.size.div_ceil(PIECE_LEN);
+                        for i in 0..count {
+                            let offset = i * PIECE_LEN;
+                            let len = PIECE_LEN.min(e.size - offset);
+                            jobs.push(job(len, Some((offset, i + 1 == count))));
+                        }
+                        Work::Pieces(count as usize)
+                    }
+                }
+            });
+        }
+        Ok((work, jobs))
     }
 
     fn add_streamed<W: Write>(
@@ -515,9 +550,23 @@ impl PackOptions {
     }
 }
 
-fn is_in_memory(e: &SourceEntry) -> bool {
-    e.kind == SourceKind::File && e.size <= IN_MEMORY_LIMIT
+/// How one entry is written.
+enum Work {
+    /// An empty folder.
+    Dir,
+    /// Left out (links and special files packed with `allow_unsafe_paths`).
+    Skip,
+    /// Compressed whole in memory by a worker, written with its exact local header.
+    InMemory,
+    /// A large file that does not compress: stored with its exact local header.
+    StoredLarge,
+    /// A large file that compresses: deflated in this many pieces by the workers, followed
+    /// by a data descriptor.
+    Pieces(usize),
 }
+
+/// Length of the pieces large compressible files are deflated in, one per job.
+const PIECE_LEN: u64 = 2 * 1024 * 1024;
 
 /// An error reading a source file, carried through the pipeline's `io::Error`s.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Condvar, Mutex};
 
 use crate::crypto::{EncryptingWriter, Keys, Sealed};
-use crate::inner_write::{Compressed, Compressor, compress_file_into};
+use crate::inner_write::{Compressed, Compressor, compress_file_into, deflate_chunk};
 use crate::progress::CancelFlag;
 
 /// Size of the plaintext chunks sent to the encryption thread.
@@ -99,12 +99,14 @@ where
     })
 }
 
-/// One file for the compression pool.
+/// One file, or one piece of a large file, for the compression pool.
 pub(crate) struct Job {
     /// File to read.
     pub path: PathBuf,
-    /// Its size, checked while reading.
+    /// Bytes to compress: the whole file's size, or the piece's length.
     pub size: u64,
+    /// For a piece of a large file: its offset and whether it is the last one.
+    pub piece: Option<(u64, bool)>,
 }
 
 struct Slots {
@@ -231,7 +233,12 @@ fn worker(
         let result = if cancel.is_cancelled() {
             Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
         } else {
-            compress_file_into(&job.path, job.size, compressor, pool.take())
+            match job.piece {
+                None => compress_file_into(&job.path, job.size, compressor, pool.take()),
+                Some((offset, last)) => {
+                    deflate_chunk(&job.path, offset, job.size, last, compressor, pool.take())
+                }
+            }
         };
         let Ok(mut slots) = lock.lock() else { return };
         slots.ready.insert(k, result);
