@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
 use crate::paths::{EntryKind, Finding, PathChecker, PathRules, split_entry_name};
+use crate::pipeline::read_on_thread;
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
 use crate::staging::{Metered, StagedFolder, map_read_error};
 
@@ -291,15 +292,17 @@ impl Package {
         self.authenticate(opts)?;
         opts.progress
             .begin(stage, self.detection.unencrypted_content_size);
-        let mut decrypting = self.decrypting_reader(opts)?;
-        let entries = read_inner_zip(&mut decrypting, &opts.limits, &self.path, visitor);
-        // Read to the end so padding and digest cover the whole content even after an inner error.
-        let drained = io::copy(&mut decrypting, &mut io::sink());
+        let decrypting = self.decrypting_reader(opts)?;
+        // Decryption and hashing on one core, parsing and inflating on another; the content is
+        // read to its end even after an inner error, so padding and digest are always checked.
+        let (entries, decrypting, status) = read_on_thread(decrypting, |plain| {
+            read_inner_zip(plain, &opts.limits, &self.path, visitor)
+        });
         opts.progress.end();
         if opts.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        if let Err(e) = drained {
+        if let Err(e) = status {
             return Err(map_read_error(e, &self.path));
         }
         let (digest, len) = decrypting.finish();

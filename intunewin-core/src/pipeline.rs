@@ -245,3 +245,106 @@ fn worker(
         cvar.notify_all();
     }
 }
+
+/// Reads `source` to its end on another thread while `consume` reads the same bytes here,
+/// through a bounded channel: decryption and hashing run beside parsing and inflating.
+/// Whatever `consume` leaves unread is drained, so `source` is always read to its end; it is
+/// returned with the first error it met, if any.
+pub(crate) fn read_on_thread<R, T>(
+    source: R,
+    consume: impl FnOnce(&mut dyn io::Read) -> T,
+) -> (T, R, io::Result<()>)
+where
+    R: io::Read + Send,
+{
+    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(CHANNEL_DEPTH);
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            let mut source = source;
+            let status = pump(&mut source, &tx);
+            (source, status)
+        });
+        let mut reader = ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+            done: false,
+        };
+        let value = consume(&mut reader);
+        let _ = io::copy(&mut reader, &mut io::sink());
+        drop(reader);
+        match producer.join() {
+            Ok((source, status)) => (value, source, status),
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    })
+}
+
+/// Sends `source` in chunks until its end or its first error (which is sent too).
+fn pump<R: io::Read>(source: &mut R, tx: &SyncSender<io::Result<Vec<u8>>>) -> io::Result<()> {
+    loop {
+        let mut chunk = vec![0u8; CHUNK];
+        let mut filled = 0;
+        while filled < CHUNK {
+            match source.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = tx.send(Err(duplicate(&e)));
+                    return Err(e);
+                }
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        chunk.truncate(filled);
+        if tx.send(Ok(chunk)).is_err() {
+            return Ok(()); // the reader went away
+        }
+    }
+}
+
+/// A copy of a read error for the other side of the channel, keeping the padding marker
+/// that tells a bad key or broken producer from an I/O failure.
+fn duplicate(e: &io::Error) -> io::Error {
+    if crate::crypto::is_padding_error(e) {
+        io::Error::new(io::ErrorKind::InvalidData, crate::crypto::PaddingError)
+    } else {
+        io::Error::new(e.kind(), e.to_string())
+    }
+}
+
+/// The receiving end of [`read_on_thread`].
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => self.done = true,
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
