@@ -1,13 +1,17 @@
 //! The one integration-test binary: each concern is a module.
 
-mod util;
-mod explain;
-mod msi;
-mod corpus;
-mod roundtrip;
-mod layout;
-mod cli_core;
-mod cli_compat;
 mod beyond;
-mod vectors;
 mod catalog;
+mod check;
+mod cli_compat;
+mod cli_core;
+mod corpus;
+mod explain;
+mod independent;
+mod layout;
+mod msi;
+mod roundtrip;
+mod util;
+mod vectors;
+mod vectors_gen;
+mod zip64;

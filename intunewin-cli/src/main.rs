@@ -48,6 +48,8 @@ enum Command {
     Info(commands::info::InfoArgs),
     /// Check MAC, padding, digest, sizes and inner CRCs; exit 1 when invalid.
     Verify(commands::verify::VerifyArgs),
+    /// Predict device-side failures of a source folder or package; exit 1 on errors.
+    Check(commands::check::CheckArgs),
     /// List the files inside a package with sizes, times and SHA-256.
     List(commands::list::ListArgs),
     /// Extract a package's files into a folder (after verifying its MAC).
@@ -102,6 +104,7 @@ fn main() -> ExitCode {
         Command::Pack(args) => commands::pack::run(args),
         Command::Info(args) => commands::info::run(args),
         Command::Verify(args) => commands::verify::run(args),
+        Command::Check(args) => commands::check::run(args),
         Command::List(args) => commands::list::run(args),
         Command::Extract(args) => commands::extract::run(args),
         Command::Explain(args) => commands::explain::run(args),

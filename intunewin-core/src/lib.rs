@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod blob;
+pub mod check;
 pub mod crypto;
 pub mod detection;
 pub mod diff;

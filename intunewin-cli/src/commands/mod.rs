@@ -1,5 +1,6 @@
 //! One module per subcommand, each mapping its arguments to the library.
 
+pub mod check;
 pub mod completions;
 pub mod decrypt;
 pub mod diff;

@@ -258,18 +258,7 @@ pub fn report_findings(plan: &PackPlan, allow_unsafe: bool, quiet: bool) -> Opti
         if quiet && f.severity == Severity::Warning {
             continue;
         }
-        let code = f
-            .intune_code
-            .map(|c| {
-                format!(" (would cause 0x{c:08X} on the device; see `intunewin explain 0x{c:08X}`)")
-            })
-            .unwrap_or_default();
-        eprintln!(
-            "intunewin: {}: [{}] {}{code}",
-            f.severity,
-            f.rule.id(),
-            safe(&f.message)
-        );
+        eprintln!("intunewin: {}", super::check::finding_line(f));
     }
     for w in &plan.warnings {
         if !quiet {
