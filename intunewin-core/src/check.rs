@@ -188,18 +188,8 @@ pub fn check_source(dir: &Path, opts: &CheckOptions) -> Result<CheckReport> {
         Some(setup) => Some(setup_size(&root, setup, &entries)?),
         None => None,
     };
-    let target = dir.display().to_string();
-    let files = entries.iter().filter(|e| e.kind != SourceKind::EmptyDir);
-    let (count, total) = files.fold((0, 0), |(n, sum), e| (n + 1, sum + e.size));
-    let mut findings = Vec::new();
-    findings.extend(personal_folder_finding(
-        &root,
-        opts.home.as_deref(),
-        &target,
-    ));
-    findings.extend(breadth_findings(&target, count, total, setup_size));
-    findings.extend(size_finding(&target, total, opts.size_limit));
-    findings.extend(classify_source(&entries, &opts.rules));
+    let (count, total) = totals(&entries);
+    let findings = source_findings(&root, &entries, setup_size, opts);
     Ok(CheckReport {
         kind: CheckKind::Source,
         findings,
@@ -207,6 +197,30 @@ pub fn check_source(dir: &Path, opts: &CheckOptions) -> Result<CheckReport> {
         files: count,
         total_bytes: total,
     })
+}
+
+/// Files counted and bytes they hold.
+fn totals(entries: &[SourceEntry]) -> (usize, u64) {
+    let files = entries.iter().filter(|e| e.kind != SourceKind::EmptyDir);
+    files.fold((0, 0), |(n, sum), e| (n + 1, sum + e.size))
+}
+
+/// Every finding about a walked source folder: personal folder, breadth (given the setup
+/// file's size), the service size limit, and the path classifier. `pack` runs the same.
+pub fn source_findings(
+    root: &Path,
+    entries: &[SourceEntry],
+    setup_size: Option<u64>,
+    opts: &CheckOptions,
+) -> Vec<Finding> {
+    let target = root.display().to_string();
+    let (count, total) = totals(entries);
+    let mut findings = Vec::new();
+    findings.extend(personal_folder_finding(root, opts.home.as_deref(), &target));
+    findings.extend(breadth_findings(&target, count, total, setup_size));
+    findings.extend(size_finding(&target, total, opts.size_limit));
+    findings.extend(classify_source(entries, &opts.rules));
+    findings
 }
 
 /// Checks a package: opens and verifies it (MAC, padding, digest, sizes, CRCs), then runs the

@@ -8,6 +8,7 @@ use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use crate::check::CheckOptions;
 use crate::crypto::{Keys, MAC_LEN};
 use crate::detection::{
     CONTENT_FILE_NAME, DEFAULT_TOOL_VERSION, Detection, EncryptionInfo, MsiInfo,
@@ -16,7 +17,7 @@ use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
 use crate::inner_write::{Compressor, InnerZipWriter, STORED, method_for_file};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
-use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Severity};
+use crate::paths::{Finding, PathRules, Severity};
 use crate::pipeline::{Job, with_compression_pool, with_encryption_thread};
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
 use crate::source::{self, SourceEntry, SourceKind};
@@ -249,7 +250,9 @@ impl PackOptions {
         }
         let mut warnings = Vec::new();
         let (name, msi_info) = self.msi_metadata(&setup_path, &setup_file, &mut warnings)?;
-        let findings = self.check_paths(&entries);
+        let setup_size = entries.iter().find(|e| e.rel == setup_rel).map(|e| e.size);
+        let checks = CheckOptions::new().path_rules(self.path_rules.clone());
+        let findings = crate::check::source_findings(&source_dir, &entries, setup_size, &checks);
         Ok(PackPlan {
             source_dir,
             setup_file,
@@ -277,21 +280,6 @@ impl PackOptions {
             .product_name
             .unwrap_or_else(|| setup_file.to_string());
         Ok((name, Some(report.info)))
-    }
-
-    fn check_paths(&self, entries: &[SourceEntry]) -> Vec<Finding> {
-        let mut checker = PathChecker::new(self.path_rules.clone());
-        for e in entries {
-            let kind = match e.kind {
-                SourceKind::File => EntryKind::File,
-                SourceKind::EmptyDir => EntryKind::Dir,
-                SourceKind::Symlink => EntryKind::Symlink,
-                SourceKind::Special => EntryKind::Special,
-            };
-            let parts: Vec<&str> = e.rel.split('/').collect();
-            checker.add_components(&parts, kind);
-        }
-        checker.finish()
     }
 
     /// Packs into `output` (a file path), writing a temporary file beside it that is renamed
