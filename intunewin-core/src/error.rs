@@ -196,6 +196,30 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The device certificate or its private key cannot be read or used.
+    #[error("cannot use the certificate ({reason}), {}", path.display())]
+    Certificate {
+        /// The certificate file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A DecryptInfo CMS EnvelopedData message cannot be opened.
+    #[error("cannot open DecryptInfo ({reason}), {}", path.display())]
+    Cms {
+        /// The file the message came from (the IME log).
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Decrypted DecryptInfo JSON (or a key file) lacks usable keys.
+    #[error("DecryptInfo is invalid ({reason}), {}", path.display())]
+    DecryptInfo {
+        /// The file it came from.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The OS random generator failed.
     #[error("the OS random generator failed: {0}")]
     Random(String),
@@ -226,6 +250,9 @@ impl Error {
                 | Error::OutputExists { .. }
                 | Error::OutputInsideSource { .. }
                 | Error::Msi { .. }
+                | Error::Certificate { .. }
+                | Error::Cms { .. }
+                | Error::DecryptInfo { .. }
                 | Error::Random(_)
                 | Error::Cancelled
         )

@@ -233,7 +233,10 @@ impl DecryptInfo {
     /// Parses the UTF-8 JSON `{"EncryptionKey": "<base64>", "IV": "<base64>", ...}` (member
     /// names compared ignoring case, other members ignored). `origin` names the source in errors.
     pub fn from_json(bytes: &[u8], origin: &Path) -> Result<DecryptInfo> {
-        let bad = |reason: String| invalid("read DecryptInfo from", origin, reason);
+        let bad = |reason: String| Error::DecryptInfo {
+            path: origin.to_path_buf(),
+            reason,
+        };
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
         let map = json_object(text.trim(), "DecryptInfo").map_err(bad)?;
@@ -288,16 +291,6 @@ fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// An error about the content of a file (no dedicated variant exists for certificates, CMS
-/// and DecryptInfo yet): reads `cannot <action>: <reason>, <file>`.
-fn invalid(action: &'static str, path: &Path, reason: String) -> Error {
-    Error::io(
-        action,
-        path,
-        io::Error::new(io::ErrorKind::InvalidData, reason),
-    )
-}
-
 #[cfg(feature = "cert")]
 pub use self::cert::DeviceKey;
 
@@ -306,13 +299,13 @@ impl ImeApp {
     /// Opens this app's DecryptInfo with the device key and parses the JSON inside.
     /// `origin` (the log) names the source in errors.
     pub fn decrypt_info(&self, key: &DeviceKey, origin: &Path) -> Result<DecryptInfo> {
-        let der = self.encrypted_content.as_deref().ok_or_else(|| {
-            invalid(
-                "find DecryptInfo in",
-                origin,
-                format!("the response for {} has no DecryptInfo", self.app_id),
-            )
-        })?;
+        let der = self
+            .encrypted_content
+            .as_deref()
+            .ok_or_else(|| Error::Cms {
+                path: origin.to_path_buf(),
+                reason: format!("the response for {} has no DecryptInfo", self.app_id),
+            })?;
         let plain = key.open_enveloped_data(der, origin)?;
         DecryptInfo::from_json(&plain, origin)
     }
@@ -338,7 +331,8 @@ mod cert {
     use x509_cert::spki::AlgorithmIdentifierOwned;
     use zeroize::Zeroizing;
 
-    use super::{invalid, read_limited};
+    use super::read_limited;
+    use crate::error::Error;
     use crate::error::Result;
 
     const ID_ENVELOPED_DATA: ObjectIdentifier =
@@ -389,7 +383,10 @@ mod cert {
 
         /// Like [`read`](Self::read) from bytes; `origin` names the source in errors.
         pub fn from_bytes(bytes: &[u8], password: Option<&str>, origin: &Path) -> Result<Self> {
-            let bad = |reason: String| invalid("read the certificate key from", origin, reason);
+            let bad = |reason: String| Error::Certificate {
+                path: origin.to_path_buf(),
+                reason,
+            };
             let trimmed = bytes.trim_ascii_start();
             let (key, cert) = if trimmed.starts_with(b"-----BEGIN") {
                 from_pem(trimmed, password).map_err(bad)?
@@ -416,7 +413,10 @@ mod cert {
         /// RSA key transport with PKCS#1 v1.5 or OAEP (SHA-1/256/384/512), content encrypted
         /// with AES-128/192/256-CBC or 3DES-CBC. Returns the plaintext.
         pub fn open_enveloped_data(&self, der: &[u8], origin: &Path) -> Result<Zeroizing<Vec<u8>>> {
-            let bad = |reason: String| invalid("open DecryptInfo (CMS) from", origin, reason);
+            let bad = |reason: String| Error::Cms {
+                path: origin.to_path_buf(),
+                reason,
+            };
             let env = parse_enveloped(der).map_err(bad)?;
             let ktris: Vec<&KeyTransRecipientInfo> = env
                 .recip_infos
@@ -815,6 +815,6 @@ mod tests {
             BASE64.encode([9u8; 16])
         );
         let err = DecryptInfo::from_json(short.as_bytes(), Path::new("x")).unwrap_err();
-        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert!(matches!(err, Error::DecryptInfo { .. }), "{err:?}");
     }
 }
