@@ -471,7 +471,6 @@ impl<R: Read, W: Write> Read for Tee<'_, R, W> {
     }
 }
 
-/// Runs `write` on a temporary file beside `output`, then renames it to `output`.
 #[cfg(test)]
 mod tests {
     use std::fs;
@@ -480,19 +479,7 @@ mod tests {
     use crate::crypto::{EncryptingWriter, Keys};
 
     fn keys() -> Keys {
-        let mut k = Keys {
-            encryption_key: [0; 32],
-            mac_key: [0; 32],
-            iv: [0; 16],
-        };
-        for i in 0..32 {
-            k.encryption_key[i] = i as u8;
-            k.mac_key[i] = 0x20 + i as u8;
-        }
-        for i in 0..16 {
-            k.iv[i] = 0x40 + i as u8;
-        }
-        k
+        crate::crypto::tests::tv0_keys()
     }
 
     /// Writes MAC ‖ IV ‖ ciphertext of `plain` to a file; returns its path and the MAC.

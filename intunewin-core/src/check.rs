@@ -20,7 +20,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor};
@@ -371,36 +371,16 @@ fn personal_folder_finding(dir: &Path, home: Option<&Path>, target: &str) -> Opt
 /// The size of the setup file, found as `pack` finds it: relative to the source folder, or a
 /// path inside it.
 fn setup_size(root: &Path, setup: &Path, entries: &[SourceEntry]) -> Result<u64> {
-    let not_found = || Error::SetupNotFound {
-        setup: setup.display().to_string(),
-        source_dir: root.to_path_buf(),
-    };
-    let candidates = [root.join(setup), setup.to_path_buf()];
-    let found = candidates
-        .iter()
-        .find(|c| c.is_file())
-        .ok_or_else(not_found)?;
-    let canonical = found
-        .canonicalize()
-        .map_err(|e| Error::io("open the setup file", found, e))?;
-    let rel = canonical
-        .strip_prefix(root)
-        .map_err(|_| Error::SetupOutsideSource {
-            setup: found.clone(),
-        })?;
-    let parts: Vec<String> = rel
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .collect();
-    let rel = parts.join("/");
+    let (_, setup_file) = crate::pack::resolve_setup(root, setup)?;
+    let rel = setup_file.replace('\\', "/");
     entries
         .iter()
         .find(|e| e.kind == SourceKind::File && e.rel == rel)
         .map(|e| e.size)
-        .ok_or_else(not_found)
+        .ok_or_else(|| Error::SetupNotFound {
+            setup: setup.display().to_string(),
+            source_dir: root.to_path_buf(),
+        })
 }
 
 /// Bytes in decimal gigabytes, as the service states its limit.

@@ -356,13 +356,13 @@ impl<R: Read> Read for DecryptingReader<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD as B64;
 
     /// FORMAT.md Appendix A, TV0.
-    fn tv0_keys() -> Keys {
+    pub(crate) fn tv0_keys() -> Keys {
         let mut k = Keys {
             encryption_key: [0; 32],
             mac_key: [0; 32],

@@ -655,7 +655,7 @@ fn canonical_source(dir: &Path) -> Result<PathBuf> {
 
 /// Finds the setup file (a bare name, a path relative to the source, or a path inside it) and
 /// returns its full path and its `\`-separated path relative to the source.
-fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, String)> {
+pub(crate) fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, String)> {
     let mut candidates = Vec::new();
     if setup.is_absolute() {
         candidates.push(setup.to_path_buf());
