@@ -39,6 +39,9 @@ pub struct PackArgs {
     /// Deflate level 0–9 (0 stores everything; IntuneWinAppUtil uses 1).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub level: u32,
+    /// Compression threads [default: the available cores].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// Deflate every file, as IntuneWinAppUtil does, instead of storing files that do not compress.
     #[arg(long)]
     pub deflate_all: bool,
@@ -112,6 +115,10 @@ pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
     let options = PackOptions::new(&args.source, &args.setup);
     let options = match &args.catalog {
         Some(dir) => options.catalog_dir(dir.clone()),
+        None => options,
+    };
+    let options = match args.threads {
+        Some(n) => options.threads(usize::from(n)),
         None => options,
     };
     options
