@@ -96,7 +96,8 @@ pub struct EncryptingWriter<W: Write> {
     inner: W,
     cipher: Aes256CbcEnc,
     hmac: HmacSha256,
-    digest: Sha256,
+    /// SHA-256 of the plaintext, unless the caller hashes it elsewhere (on another thread).
+    digest: Option<Sha256>,
     crc: crc32fast::Hasher,
     pending: Vec<u8>,
     plaintext_len: u64,
@@ -105,7 +106,17 @@ pub struct EncryptingWriter<W: Write> {
 
 impl<W: Write> EncryptingWriter<W> {
     /// Starts a blob: writes the IV to `inner`.
-    pub fn new(mut inner: W, keys: &Keys) -> io::Result<Self> {
+    pub fn new(inner: W, keys: &Keys) -> io::Result<Self> {
+        Self::start(inner, keys, true)
+    }
+
+    /// Like [`new`](Self::new) but leaves the plaintext digest to the caller: `finish` then
+    /// returns zeros as `file_digest`. The packer hashes on another thread to spread the work.
+    pub(crate) fn new_unhashed(inner: W, keys: &Keys) -> io::Result<Self> {
+        Self::start(inner, keys, false)
+    }
+
+    fn start(mut inner: W, keys: &Keys, hash_plaintext: bool) -> io::Result<Self> {
         let cipher = Aes256CbcEnc::new(&keys.encryption_key.into(), &keys.iv.into());
         let mut hmac = <HmacSha256 as KeyInit>::new_from_slice(&keys.mac_key)
             .map_err(|_| io::Error::other("HMAC key length"))?;
@@ -117,8 +128,8 @@ impl<W: Write> EncryptingWriter<W> {
             inner,
             cipher,
             hmac,
-            digest: Sha256::new(),
             crc,
+            digest: hash_plaintext.then(Sha256::new),
             pending: Vec::with_capacity(BATCH + BLOCK),
             plaintext_len: 0,
             written_len: IV_LEN as u64,
@@ -159,7 +170,7 @@ impl<W: Write> EncryptingWriter<W> {
         self.inner.flush()?;
         let sealed = Sealed {
             mac: self.hmac.finalize().into_bytes().into(),
-            file_digest: self.digest.finalize().into(),
+            file_digest: self.digest.map(|d| d.finalize().into()).unwrap_or_default(),
             plaintext_len: self.plaintext_len,
             written_len: self.written_len,
             crc_after_mac: self.crc,
@@ -173,7 +184,9 @@ impl<W: Write> Write for EncryptingWriter<W> {
         let room = BATCH - self.pending.len();
         let take = buf.len().min(room);
         self.pending.extend_from_slice(&buf[..take]);
-        self.digest.update(&buf[..take]);
+        if let Some(digest) = self.digest.as_mut() {
+            digest.update(&buf[..take]);
+        }
         self.plaintext_len += take as u64;
         if self.pending.len() >= BATCH {
             self.flush_blocks()?;

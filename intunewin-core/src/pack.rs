@@ -351,8 +351,8 @@ impl PackOptions {
         let (stored_count, sealed) = with_encryption_thread(outer.output(), &keys, |channel| {
             let mut zip = InnerZipWriter::new(channel);
             let stored = self.write_entries(plan, &mut zip)?;
-            zip.finish()?.close()?;
-            Ok(stored)
+            let digest = zip.finish()?.close()?;
+            Ok((stored, digest))
         })
         .map_err(|e| self.map_write_error(e, out_name))?;
         self.progress.end();

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Condvar, Mutex};
 
+use sha2::{Digest, Sha256};
+
 use crate::crypto::{EncryptingWriter, Keys, Sealed};
 use crate::inner_write::{Compressed, Compressor, compress_file_into, deflate_chunk};
 use crate::progress::CancelFlag;
@@ -25,22 +27,25 @@ const AHEAD_BUDGET: u64 = 12 * 1024 * 1024;
 pub(crate) struct ChannelWriter {
     tx: Option<SyncSender<Vec<u8>>>,
     buf: Vec<u8>,
+    /// SHA-256 of everything sent, computed here to spread the work over two threads.
+    digest: Sha256,
 }
 
 impl ChannelWriter {
     fn send(&mut self) -> io::Result<()> {
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.digest.update(&chunk);
         let tx = self.tx.as_ref().ok_or_else(stopped)?;
         tx.send(chunk).map_err(|_| stopped())
     }
 
-    /// Sends what is buffered and ends the stream.
-    pub(crate) fn close(mut self) -> io::Result<()> {
+    /// Sends what is buffered and ends the stream; returns the SHA-256 of all it sent.
+    pub(crate) fn close(mut self) -> io::Result<[u8; 32]> {
         if !self.buf.is_empty() {
             self.send()?;
         }
         self.tx = None;
-        Ok(())
+        Ok(std::mem::take(&mut self.digest).finalize().into())
     }
 }
 
@@ -64,12 +69,13 @@ impl Write for ChannelWriter {
 }
 
 /// Runs `produce` with a writer whose bytes are encrypted on another thread into `out`.
-/// Returns `produce`'s value and the sealed values; the first error of either side wins,
+/// `produce` must [`close`](ChannelWriter::close) the writer and return its digest with its
+/// value. Returns that value and the sealed values; the first error of either side wins,
 /// preferring the encryption side's (a full disk shows up there).
 pub(crate) fn with_encryption_thread<W, T>(
     out: &mut W,
     keys: &Keys,
-    produce: impl FnOnce(ChannelWriter) -> io::Result<T>,
+    produce: impl FnOnce(ChannelWriter) -> io::Result<(T, [u8; 32])>,
 ) -> io::Result<(T, Sealed)>
 where
     W: Write + Send,
@@ -77,7 +83,7 @@ where
     let (tx, rx) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH);
     std::thread::scope(|scope| {
         let crypto = scope.spawn(move || -> io::Result<Sealed> {
-            let mut enc = EncryptingWriter::new(out, keys)?;
+            let mut enc = EncryptingWriter::new_unhashed(out, keys)?;
             for chunk in rx {
                 enc.write_all(&chunk)?;
             }
@@ -86,6 +92,7 @@ where
         let writer = ChannelWriter {
             tx: Some(tx),
             buf: Vec::with_capacity(CHUNK),
+            digest: Sha256::new(),
         };
         let produced = produce(writer);
         let sealed = crypto
@@ -94,7 +101,10 @@ where
         match (produced, sealed) {
             (_, Err(e)) => Err(e),
             (Err(e), Ok(_)) => Err(e),
-            (Ok(t), Ok(s)) => Ok((t, s)),
+            (Ok((t, digest)), Ok(mut s)) => {
+                s.file_digest = digest;
+                Ok((t, s))
+            }
         }
     })
 }
