@@ -21,7 +21,7 @@
 //! # std::fs::write(source.join("setup.exe"), b"MZ...").unwrap();
 //! # let output = dir.path().join("setup.intunewin");
 //! let report = PackOptions::new(&source, "setup.exe")
-//!     .level(1) // IntuneWinAppUtil's deflate level, the default
+//!     .level(2) // the default: the size IntuneWinAppUtil's zlib level 1 gives
 //!     .pack_to_file(&output, false)?;
 //! assert_eq!(report.detection.setup_file, "setup.exe");
 //! assert_eq!(report.file_count, 1);

@@ -27,6 +27,12 @@ use crate::staging::{parent_or_dot, resolve_lexically, write_atomically};
 /// and sizes, as the real tool writes them; larger files stream with a data descriptor.
 pub const IN_MEMORY_LIMIT: u64 = 8 * 1024 * 1024;
 
+/// The default deflate level. The real tool uses classic zlib at level 1; zlib-rs's level 1 is
+/// its faster "quick" strategy, which on the benchmark corpus's text compressed 2.45:1 against
+/// classic zlib-1's 3.17:1, while its level 2 compressed 3.21:1 at about classic zlib-1's speed
+/// (119 vs 129 MB/s per core). Level 2 gives packages the size IntuneWinAppUtil's have.
+pub const DEFAULT_LEVEL: u32 = 2;
+
 /// A filter deciding which source paths to leave out: `(relative path with '/', is_dir) -> exclude`.
 pub type ExcludeFilter = Arc<dyn Fn(&str, bool) -> bool + Send + Sync>;
 
@@ -116,7 +122,8 @@ pub struct PackReport {
 
 impl PackOptions {
     /// Packs `source_dir` with `setup_file` (a name or path relative to the source folder, or a
-    /// path inside it). Defaults are IntuneWinAppUtil's: ToolVersion 1.8.7.0, deflate level 1,
+    /// path inside it). Defaults are IntuneWinAppUtil's: ToolVersion 1.8.7.0, deflate with
+    /// [`DEFAULT_LEVEL`],
     /// MsiInfo for `.msi` setups; plus storing incompressible files.
     pub fn new(source_dir: impl Into<PathBuf>, setup_file: impl Into<PathBuf>) -> Self {
         PackOptions {
@@ -124,7 +131,7 @@ impl PackOptions {
             setup_file: setup_file.into(),
             tool_version: DEFAULT_TOOL_VERSION.to_string(),
             compressor: Compressor {
-                level: 1,
+                level: DEFAULT_LEVEL,
                 store_incompressible: true,
             },
             keys: None,

@@ -36,8 +36,9 @@ pub struct PackArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Deflate level 0–9 (0 stores everything; IntuneWinAppUtil uses 1).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
+    /// Deflate level 0–9 (0 stores everything). The default, 2, gives the size
+    /// IntuneWinAppUtil's classic zlib level 1 gives; 1 is faster and larger.
+    #[arg(long, default_value_t = intunewin_core::pack::DEFAULT_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub level: u32,
     /// Compression threads [default: the available cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
