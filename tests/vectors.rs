@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use intunewin_core::inner_read::Limits;
 use intunewin_core::paths::Severity;
 use intunewin_core::{Error, ExtractOptions, Package, ReadOptions};
 use sha2::{Digest, Sha256};
@@ -331,4 +332,36 @@ fn known_bug_vectors() {
         }
     }
     assert_no_failures(failures);
+}
+
+/// The entry-count and total-size limits, too large to reach with a small vector at their
+/// defaults, lowered on a good vector: verify and extract stop, and extract leaves nothing.
+#[test]
+fn lowered_limits_stop_a_good_vector() {
+    let package = vectors_dir().join("good_nested.intunewin");
+    let few_entries = Limits {
+        max_entries: 2,
+        ..Limits::default()
+    };
+    let small_total = Limits {
+        max_total_size: Some(100),
+        ..Limits::default()
+    };
+    for limits in [few_entries, small_total] {
+        let read = ReadOptions::default().limits(limits.clone());
+        let opened = Package::open(&package).expect("open");
+        let verified = opened.verify(&read);
+        assert!(
+            matches!(verified, Err(Error::LimitExceeded { .. })),
+            "{limits:?}: {verified:?}"
+        );
+        let (tmp, dest) = workspace(true);
+        let before = snapshot(tmp.path());
+        let extracted = opened.extract(&dest, &ExtractOptions::default().read_options(read));
+        assert!(
+            matches!(extracted, Err(Error::LimitExceeded { .. })),
+            "{limits:?}: {extracted:?}"
+        );
+        assert_eq!(snapshot(tmp.path()), before);
+    }
 }
