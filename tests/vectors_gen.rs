@@ -166,6 +166,7 @@ fn stored(data: &[u8]) -> Compressed {
         crc: if data.is_empty() { 0 } else { crc32(data) },
         size: data.len() as u64,
         data: data.to_vec(),
+        from_file: false,
     }
 }
 

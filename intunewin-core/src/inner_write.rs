@@ -86,22 +86,32 @@ pub struct Compressed {
     pub crc: u32,
     /// Uncompressed size.
     pub size: u64,
-    /// The entry data (compressed or stored bytes).
+    /// The entry data (compressed or stored bytes); empty when `from_file`.
     pub data: Vec<u8>,
+    /// The data was not kept: it is stored and is to be copied from the file when written
+    /// ([`InnerZipWriter::add_stored_from_file`]), its CRC checked again on the way.
+    pub from_file: bool,
 }
+
+/// Stored files at least this large are not kept in memory between the worker that computes
+/// their CRC and the writer; the writer copies them from the file (usually from the page
+/// cache). Holding many multi-MiB buffers of varying sizes fragments the allocator's heap.
+const KEEP_STORED_MAX: u64 = 256 * 1024;
 
 /// Reads a whole file of known `size` and compresses it in memory, holding only the output
 /// (the raw data streams through the encoder).
 pub fn compress_file(path: &Path, size: u64, c: &Compressor) -> io::Result<Compressed> {
-    compress_file_into(path, size, c, Vec::new())
+    compress_file_into(path, size, c, Vec::new(), false)
 }
 
-/// Like [`compress_file`], reusing `buf`'s allocation for the output.
+/// Like [`compress_file`], reusing `buf`'s allocation for the output. With `defer_stored`, a
+/// stored file of 256 KiB or more is only CRC'd, not kept (see [`Compressed::from_file`]).
 pub fn compress_file_into(
     path: &Path,
     size: u64,
     c: &Compressor,
     mut buf: Vec<u8>,
+    defer_stored: bool,
 ) -> io::Result<Compressed> {
     buf.clear();
     let mut file = File::open(path)?;
@@ -110,7 +120,21 @@ pub fn compress_file_into(
     let method = c.method_for(&sample);
     let mut crc = crc32fast::Hasher::new();
     let mut rest = (&mut file).take(size + 1 - sample.len() as u64);
-    let (data, read) = if method == STORED {
+    let (data, read) = if method == STORED && defer_stored && size >= KEEP_STORED_MAX {
+        let mut noop = |_| Ok(());
+        let n = copy_hashing(&sample, &mut rest, &mut io::sink(), &mut crc, &mut noop)?;
+        if n != size {
+            return Err(changed_while_packing());
+        }
+        let crc = crc.finalize();
+        return Ok(Compressed {
+            method,
+            crc,
+            size,
+            data: buf,
+            from_file: true,
+        });
+    } else if method == STORED {
         let mut data = buf;
         data.reserve_exact(size as usize);
         data.extend_from_slice(&sample);
@@ -135,6 +159,7 @@ pub fn compress_file_into(
         crc: crc.finalize(),
         size,
         data,
+        from_file: false,
     })
 }
 
@@ -193,6 +218,7 @@ pub fn deflate_chunk(
         crc: crc32fast::hash(&raw),
         size: len,
         data: buf,
+        from_file: false,
     })
 }
 
@@ -253,6 +279,7 @@ impl<W: Write> InnerZipWriter<W> {
                 crc: 0,
                 size: 0,
                 data: Vec::new(),
+                from_file: false,
             },
         )
     }
@@ -264,6 +291,11 @@ impl<W: Write> InnerZipWriter<W> {
         time: DosDateTime,
         file: &Compressed,
     ) -> io::Result<()> {
+        if file.from_file {
+            return Err(io::Error::other(
+                "the data was left in the file: write it with add_stored_from_file",
+            ));
+        }
         let rec = CentralRecord {
             name: name.as_bytes().to_vec(),
             flags: FLAG_UTF8,
@@ -327,10 +359,23 @@ impl<W: Write> InnerZipWriter<W> {
             &mut crc,
             &mut noop,
         )?;
-        let expected = crc.finalize();
         if first != size {
             return Err(changed_while_packing());
         }
+        self.add_stored_from_file(name, time, path, size, crc.finalize(), on_bytes)
+    }
+
+    /// Stores a file whose CRC is already known, with its exact local header, copying it from
+    /// `path` and checking that size and CRC are still what they were.
+    pub fn add_stored_from_file(
+        &mut self,
+        name: &str,
+        time: DosDateTime,
+        path: &Path,
+        size: u64,
+        expected: u32,
+        on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
+    ) -> io::Result<()> {
         let rec = CentralRecord {
             name: name.as_bytes().to_vec(),
             flags: FLAG_UTF8,

@@ -437,7 +437,16 @@ impl PackOptions {
                         Work::Dir => zip.add_directory(&format!("{}/", entry.rel), time)?,
                         Work::InMemory => {
                             let file = next().map_err(src)?;
-                            zip.add_compressed(&entry.rel, time, &file)?;
+                            if file.from_file {
+                                let mut noop = |_| Ok(());
+                                let path = &entry.path;
+                                zip.add_stored_from_file(
+                                    &entry.rel, time, path, entry.size, file.crc, &mut noop,
+                                )
+                                .map_err(src)?;
+                            } else {
+                                zip.add_compressed(&entry.rel, time, &file)?;
+                            }
                             self.progress.advance(entry.size);
                             stored += usize::from(file.method == STORED && entry.size > 0);
                             pool.give(file.data);

@@ -244,7 +244,7 @@ fn worker(
             Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
         } else {
             match job.piece {
-                None => compress_file_into(&job.path, job.size, compressor, pool.take()),
+                None => compress_file_into(&job.path, job.size, compressor, pool.take(), true),
                 Some((offset, last)) => {
                     deflate_chunk(&job.path, offset, job.size, last, compressor, pool.take())
                 }
