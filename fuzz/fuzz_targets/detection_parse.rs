@@ -9,12 +9,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let origin = Path::new("fuzz.xml");
-    if let Ok(detection) = Detection::parse(data, origin) {
-        if let Ok(xml) = detection.to_xml() {
-            assert!(
-                Detection::parse(xml.as_bytes(), origin).is_ok(),
-                "own output rejected"
-            );
-        }
+    if let Ok(detection) = Detection::parse(data, origin)
+        && let Ok(xml) = detection.to_xml()
+    {
+        let reparsed = Detection::parse(xml.as_bytes(), origin);
+        assert!(reparsed.is_ok(), "own output rejected: {xml:?}");
     }
 });

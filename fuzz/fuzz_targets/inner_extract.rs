@@ -16,5 +16,9 @@ fuzz_target!(|data: &[u8]| {
     let result = opened.extract(&parent.join("dest"), &ExtractOptions::default());
     let names = |dir| fs::read_dir(dir).map_or(0, |d| d.count());
     assert_eq!(names(tmp.path()), 2, "extract wrote beside its parent");
-    assert_eq!(names(&parent), usize::from(result.is_ok()), "{result:?} left {parent:?} changed");
+    assert_eq!(
+        names(&parent),
+        usize::from(result.is_ok()),
+        "{result:?} left {parent:?} changed"
+    );
 });

@@ -39,6 +39,8 @@ pub fn seal_package(inner: &[u8]) -> Vec<u8> {
     outer
         .add_entry(&format!("{CONTENTS_DIR}IntunePackage.intunewin"), &blob)
         .expect("in memory");
-    outer.add_entry(DETECTION_ENTRY, xml.as_bytes()).expect("in memory");
+    outer
+        .add_entry(DETECTION_ENTRY, xml.as_bytes())
+        .expect("in memory");
     outer.finish().expect("in memory").into_inner()
 }
