@@ -307,7 +307,6 @@ fn hmac_failure_writes_nothing_not_even_the_parent() {
 
 /// A failure after the MAC check must not leave behind the parent folder extract created.
 #[test]
-#[ignore = "bug: Package::extract creates a missing parent folder and leaves it when a later check fails"]
 fn failed_extract_into_missing_parent_leaves_nothing() {
     let mut failures = Vec::new();
     for v in load().iter().filter(|v| v.extract != "ok" && !known_bug(v)) {
@@ -320,7 +319,7 @@ fn failed_extract_into_missing_parent_leaves_nothing() {
 
 /// The vectors a `bug:` line marks, checked against their expectation (fails until fixed).
 #[test]
-#[ignore = "bug: vectors marked `bug:` in testdata/vectors (see their .expect files)"]
+#[ignore = "runs the vectors marked `bug:` in testdata/vectors; none is marked now"]
 fn known_bug_vectors() {
     let mut failures = Vec::new();
     for v in load().iter().filter(|v| known_bug(v)) {

@@ -371,6 +371,8 @@ fn packed(files: &[(&str, &[u8])], setup: &str, msi_info: bool) -> Vec<u8> {
 }
 
 impl Vector {
+    /// Marks a vector that reveals a core bug (none does at present).
+    #[allow(dead_code)]
     fn bug(mut self, bug: &'static str) -> Vector {
         self.bug = Some(bug);
         self
@@ -615,15 +617,13 @@ fn crypto() -> Vec<Vector> {
             "BadPadding",
             "PKCS#7 padding whose last byte (the pad length) is 0, encrypted and MACed (valid MAC)",
             bad_padding(BadPad::ZeroLength).package(),
-        )
-        .bug(PADDING_BUG),
+        ),
         v(
             "bad_padding_mixed",
             "BadPadding",
             "PKCS#7 padding whose first pad byte differs from the others, encrypted and MACed (valid MAC)",
             bad_padding(BadPad::Mixed).package(),
-        )
-        .bug(PADDING_BUG),
+        ),
         v(
             "wrong_encryption_key",
             "BadPadding",
@@ -650,8 +650,6 @@ fn crypto() -> Vec<Vector> {
         ),
     ]
 }
-
-const PADDING_BUG: &str = "verify and extract report ContentSizeMismatch: the padding error reaches the inner zip parser, the drain after it sees EOF, and the size check runs before the parser's BadPadding is returned";
 
 /// How the PKCS#7 padding of [`bad_padding`] is broken.
 enum BadPad {
@@ -853,8 +851,7 @@ fn inner() -> Vec<Vector> {
             "LimitExceeded",
             "an inner entry declaring 1,000 bytes whose deflate data inflates to 65,536",
             seal(&setup_and("data.bin", beyond)).package(),
-        )
-        .bug("verify reports InnerZip (extract reports LimitExceeded): when a visitor leaves the data unread, the parser's drain error is returned before the limit error it recorded"),
+        ),
         v(
             "inner_ratio_bomb",
             "LimitExceeded",
@@ -899,8 +896,8 @@ fn unsafe_names() -> Vec<Vector> {
     };
     let mut dup = v(
         "duplicate_entry",
-        "ok",
-        "setup.exe, a.txt and a.txt again: verify reports the duplicate, extract refuses it",
+        "UnsafePath",
+        "setup.exe, a.txt and a.txt again: verify and extract refuse the duplicate",
         seal(&inner_zip(&[
             ("setup.exe", stored(SETUP)),
             ("a.txt", stored(b"first")),
@@ -909,10 +906,9 @@ fn unsafe_names() -> Vec<Vector> {
         .package(),
     );
     dup.extract = Some("UnsafePath");
-    dup.findings = &["duplicate-entry"];
     let mut file_dir = v(
         "file_then_dir_same_name",
-        "ok",
+        "UnsafePath",
         "a file `a` then a file `a/b.txt`: `a` would have to be both",
         seal(&inner_zip(&[
             ("setup.exe", stored(SETUP)),
@@ -922,10 +918,6 @@ fn unsafe_names() -> Vec<Vector> {
         .package(),
     );
     file_dir.extract = Some("UnsafePath");
-    file_dir.findings = &["name-collision"];
-    let file_dir = file_dir.bug(
-        "extract reports Io (AlreadyExists creating the folder `a`) instead of UnsafePath, so a hostile package reads as an I/O error",
-    );
     vec![
         u("unsafe_dotdot", "../x", "an inner entry named `../x`"),
         u(

@@ -332,10 +332,13 @@ impl<R: Read> Parser<R> {
                 return Err(err);
             }
             visited?;
-            io::copy(&mut reader, &mut io::sink()).map_err(|e| self_io(&origin, e))?;
+            // Drain what the visitor left; the error the reader recorded (a limit, a bad
+            // stream) explains a failure better than the io::Error that carried it.
+            let drained = io::copy(&mut reader, &mut io::sink());
             if let Some(err) = slot.lock().ok().and_then(|mut s| s.take()) {
                 return Err(err);
             }
+            drained.map_err(|e| self_io(&origin, e))?;
             (reader.crc.finalize(), reader.produced, body.leftover())
         };
         let consumed = self.input.pos - start;

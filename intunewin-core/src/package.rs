@@ -15,7 +15,7 @@ use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
-use crate::paths::{EntryKind, Finding, PathChecker, PathRules, split_entry_name};
+use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Rule, Severity, split_entry_name};
 use crate::pipeline::read_on_thread;
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
 use crate::staging::{Metered, StagedFolder, map_read_error};
@@ -322,6 +322,19 @@ impl Package {
             ));
         }
         let findings = inner_findings(&entries, &opts.path_rules);
+        // Two entries for one file (duplicates, or names equal but for case, or a file where a
+        // folder must go) mean one silently replaces the other on the device: unsafe content.
+        let clash = findings.iter().find(|f| {
+            f.severity == Severity::Error
+                && matches!(f.rule, Rule::DuplicateEntry | Rule::NameCollision)
+        });
+        if let Some(f) = clash {
+            return Err(Error::UnsafePath {
+                path: self.path.clone(),
+                entry: f.path.clone(),
+                reason: f.reason().to_string(),
+            });
+        }
         Ok(VerifyReport {
             entries,
             findings,

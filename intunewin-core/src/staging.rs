@@ -193,6 +193,17 @@ impl StagedFolder {
         result
     }
 
+    /// Creates a folder for an entry; a file already standing where a folder must go means
+    /// two entries collide, which is the package's fault, not the disk's.
+    fn create_dir(&self, info: &EntryInfo, dir: &Path) -> Result<()> {
+        fs::create_dir_all(dir).map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => {
+                self.unsafe_entry(info, "a file and a folder of the same name collide".into())
+            }
+            _ => Error::io("create the folder", dir, e),
+        })
+    }
+
     fn unsafe_entry(&self, info: &EntryInfo, reason: String) -> Error {
         Error::UnsafePath {
             path: self.origin.clone(),
@@ -225,12 +236,12 @@ impl EntryVisitor for StagedFolder {
         let mut target = self.root()?.to_path_buf();
         target.extend(&parts);
         if is_dir || info.is_dir {
-            fs::create_dir_all(&target).map_err(|e| Error::io("create the folder", &target, e))?;
+            self.create_dir(info, &target)?;
             self.dirs.push((target, info.time));
             return Ok(());
         }
         if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io("create the folder", parent, e))?;
+            self.create_dir(info, parent)?;
         }
         // create_new: a duplicate or case-colliding name fails instead of overwriting.
         let mut file = fs::OpenOptions::new()
