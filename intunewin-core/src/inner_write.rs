@@ -19,7 +19,6 @@ const FLAG_UTF8: u16 = 0x0800;
 const FLAG_DESCRIPTOR: u16 = 0x0008;
 const MADE_BY: u16 = 0x0014;
 const NEEDED: u16 = 20;
-const NEEDED_ZIP64: u16 = 45;
 /// Compression method: stored.
 pub const STORED: u16 = 0;
 /// Compression method: deflate.
@@ -439,15 +438,7 @@ impl<W: Write> InnerZipWriter<W> {
         rec.csize = written;
         rec.usize = size;
         let mut desc = Vec::with_capacity(24);
-        desc.put_u32(DESCRIPTOR_SIG);
-        desc.put_u32(rec.crc);
-        if zip64 {
-            desc.put_u64(rec.csize);
-            desc.put_u64(rec.usize);
-        } else {
-            desc.put_u32(rec.csize as u32);
-            desc.put_u32(rec.usize as u32);
-        }
+        put_descriptor(&mut desc, rec.crc, rec.csize, rec.usize, zip64);
         self.put(&desc)?;
         self.records.push(rec);
         Ok(())
@@ -497,15 +488,7 @@ impl<W: Write> InnerZipWriter<W> {
         rec.csize = self.pos - data_start;
         let zip64 = rec.usize >= ZIP64_STREAM_THRESHOLD;
         let mut desc = Vec::with_capacity(24);
-        desc.put_u32(DESCRIPTOR_SIG);
-        desc.put_u32(rec.crc);
-        if zip64 {
-            desc.put_u64(rec.csize);
-            desc.put_u64(rec.usize);
-        } else {
-            desc.put_u32(rec.csize as u32);
-            desc.put_u32(rec.usize as u32);
-        }
+        put_descriptor(&mut desc, rec.crc, rec.csize, rec.usize, zip64);
         self.put(&desc)?;
         self.records.push(rec);
         Ok(())
@@ -520,45 +503,7 @@ impl<W: Write> InnerZipWriter<W> {
         }
         let cd_len = cd.len() as u64;
         let count = self.records.len() as u64;
-        let zip64 =
-            count >= 0xFFFF || cd_start >= u64::from(U32_MAX) || cd_len >= u64::from(U32_MAX);
-        if zip64 {
-            let record_at = cd_start + cd_len;
-            cd.put_u32(ZIP64_EOCD_SIG);
-            cd.put_u64(44);
-            cd.put_u16(NEEDED_ZIP64);
-            cd.put_u16(NEEDED_ZIP64);
-            cd.put_u32(0);
-            cd.put_u32(0);
-            cd.put_u64(count);
-            cd.put_u64(count);
-            cd.put_u64(cd_len);
-            cd.put_u64(cd_start);
-            cd.put_u32(ZIP64_LOCATOR_SIG);
-            cd.put_u32(0);
-            cd.put_u64(record_at);
-            cd.put_u32(1);
-        }
-        let clamp32 = |v: u64| {
-            if v >= u64::from(U32_MAX) {
-                U32_MAX
-            } else {
-                v as u32
-            }
-        };
-        cd.put_u32(EOCD_SIG);
-        cd.put_u16(0);
-        cd.put_u16(0);
-        let count16 = if count >= 0xFFFF {
-            0xFFFF
-        } else {
-            count as u16
-        };
-        cd.put_u16(count16);
-        cd.put_u16(count16);
-        cd.put_u32(clamp32(cd_len));
-        cd.put_u32(clamp32(cd_start));
-        cd.put_u16(0);
+        put_end_records(&mut cd, count, cd_start, cd_len, false);
         self.put(&cd)?;
         Ok(self.out)
     }
@@ -608,7 +553,7 @@ impl<W: Write> Write for CountingWriter<W> {
 fn local_header(rec: &CentralRecord, zip64: bool) -> Vec<u8> {
     let mut h = Vec::with_capacity(30 + rec.name.len() + 20);
     h.put_u32(LFH_SIG);
-    h.put_u16(if zip64 { NEEDED_ZIP64 } else { NEEDED });
+    h.put_u16(if zip64 { ZIP64_VERSION } else { NEEDED });
     h.put_u16(rec.flags);
     h.put_u16(rec.method);
     h.put_u16(rec.time.time);
@@ -659,7 +604,7 @@ fn central_header(cd: &mut Vec<u8>, rec: &CentralRecord) {
     cd.put_u16(if extra.is_empty() {
         NEEDED
     } else {
-        NEEDED_ZIP64
+        ZIP64_VERSION
     });
     cd.put_u16(rec.flags);
     cd.put_u16(rec.method);

@@ -28,7 +28,6 @@ const GROWTH_HINT: [u8; 28] = {
 };
 const MADE_BY: u16 = 0x002D;
 const NEEDED: u16 = 10;
-const NEEDED_ZIP64: u16 = 45;
 const LFH_LEN: u64 = 30;
 
 struct WrittenEntry {
@@ -126,7 +125,7 @@ impl<W: Write + Seek> OuterZipWriter<W> {
         let zip64 = size >= u64::from(U32_MAX);
         let mut h = Vec::with_capacity(30 + name.len() + 28);
         h.put_u32(LFH_SIG);
-        h.put_u16(if zip64 { NEEDED_ZIP64 } else { NEEDED });
+        h.put_u16(if zip64 { ZIP64_VERSION } else { NEEDED });
         h.put_u16(0); // flags: ASCII names, no data descriptor
         h.put_u16(0); // stored
         h.put_u16(self.time.time);
@@ -163,35 +162,13 @@ impl<W: Write + Seek> OuterZipWriter<W> {
                 .entries
                 .iter()
                 .any(|e| e.size >= u64::from(U32_MAX) || e.offset >= u64::from(U32_MAX));
-        if needs_zip64 {
-            let record_at = cd_start + cd_len;
-            cd.put_u32(ZIP64_EOCD_SIG);
-            cd.put_u64(44);
-            cd.put_u16(NEEDED_ZIP64);
-            cd.put_u16(NEEDED_ZIP64);
-            cd.put_u32(0);
-            cd.put_u32(0);
-            cd.put_u64(self.entries.len() as u64);
-            cd.put_u64(self.entries.len() as u64);
-            cd.put_u64(cd_len);
-            cd.put_u64(cd_start);
-            cd.put_u32(ZIP64_LOCATOR_SIG);
-            cd.put_u32(0);
-            cd.put_u64(record_at);
-            cd.put_u32(1);
-        }
-        cd.put_u32(EOCD_SIG);
-        cd.put_u16(0);
-        cd.put_u16(0);
-        cd.put_u16(self.entries.len() as u16);
-        cd.put_u16(self.entries.len() as u16);
-        cd.put_u32(cd_len as u32);
-        cd.put_u32(if cd_start >= u64::from(U32_MAX) {
-            U32_MAX
-        } else {
-            cd_start as u32
-        });
-        cd.put_u16(0);
+        put_end_records(
+            &mut cd,
+            self.entries.len() as u64,
+            cd_start,
+            cd_len,
+            needs_zip64,
+        );
         self.out.write_all(&cd)?;
         self.out.flush()?;
         Ok(self.out)
@@ -221,7 +198,7 @@ fn central_header(cd: &mut Vec<u8>, e: &WrittenEntry, time: DosDateTime) {
     cd.put_u16(if extra.is_empty() {
         NEEDED
     } else {
-        NEEDED_ZIP64
+        ZIP64_VERSION
     });
     cd.put_u16(0);
     cd.put_u16(0);

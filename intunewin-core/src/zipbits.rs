@@ -44,6 +44,65 @@ impl PutLe for Vec<u8> {
     }
 }
 
+/// Version needed (and made by) for zip64 records: 4.5.
+pub const ZIP64_VERSION: u16 = 45;
+
+/// Appends the end records after a central directory of `cd_len` bytes at `cd_start` holding
+/// `count` entries: a zip64 end record and locator when a value overflows its classic field
+/// (or `force_zip64`), then the classic end record with overflowing fields set to all ones.
+pub fn put_end_records(
+    out: &mut Vec<u8>,
+    count: u64,
+    cd_start: u64,
+    cd_len: u64,
+    force_zip64: bool,
+) {
+    let big = |v: u64| v >= u64::from(U32_MAX);
+    if force_zip64 || count >= 0xFFFF || big(cd_start) || big(cd_len) {
+        out.put_u32(ZIP64_EOCD_SIG);
+        out.put_u64(44); // size of the rest of this record
+        out.put_u16(ZIP64_VERSION);
+        out.put_u16(ZIP64_VERSION);
+        out.put_u32(0); // this disk
+        out.put_u32(0); // disk with the central directory
+        out.put_u64(count);
+        out.put_u64(count);
+        out.put_u64(cd_len);
+        out.put_u64(cd_start);
+        out.put_u32(ZIP64_LOCATOR_SIG);
+        out.put_u32(0);
+        out.put_u64(cd_start + cd_len); // where the zip64 end record starts
+        out.put_u32(1); // total disks
+    }
+    let clamp32 = |v: u64| if big(v) { U32_MAX } else { v as u32 };
+    let count16 = if count >= 0xFFFF {
+        0xFFFF
+    } else {
+        count as u16
+    };
+    out.put_u32(EOCD_SIG);
+    out.put_u16(0);
+    out.put_u16(0);
+    out.put_u16(count16);
+    out.put_u16(count16);
+    out.put_u32(clamp32(cd_len));
+    out.put_u32(clamp32(cd_start));
+    out.put_u16(0); // comment length
+}
+
+/// Appends a data descriptor (with signature), 64-bit sizes when `zip64`.
+pub fn put_descriptor(out: &mut Vec<u8>, crc: u32, csize: u64, usize: u64, zip64: bool) {
+    out.put_u32(DESCRIPTOR_SIG);
+    out.put_u32(crc);
+    if zip64 {
+        out.put_u64(csize);
+        out.put_u64(usize);
+    } else {
+        out.put_u32(csize as u32);
+        out.put_u32(usize as u32);
+    }
+}
+
 /// A bounds-checked little-endian reader over a byte slice.
 pub struct LeReader<'a> {
     data: &'a [u8],
