@@ -28,7 +28,7 @@ use crate::ui::{Bar, hex, safe};
         .args(["key", "detection", "package", "decrypt_info", "log"]),
 ))]
 pub struct DecryptArgs {
-    /// The encrypted blob: MAC ‖ IV ‖ ciphertext (e.g. IME's Content\Incoming\<app>_<n>.bin).
+    /// The encrypted blob: MAC ‖ IV ‖ ciphertext (e.g. `Content\Incoming\<app>_<n>.bin` downloaded by the IME).
     #[arg(required_unless_present = "list_apps")]
     pub blob: Option<PathBuf>,
     /// Write the inner zip to this file [default: the blob's name with .zip, here].
