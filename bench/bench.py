@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import fcntl
 import hashlib
 import itertools
 import json
@@ -444,6 +445,21 @@ def zlib_rates_prioritized(sample: bytes, reps: int, work: Path) -> tuple[float,
         path.unlink()
 
 
+def disk_write_rate(source: Path, work: Path, limit: int = 1 << 30) -> tuple[float, int]:
+    """Bytes/s of `dd` writing (a cached) `source` to disk, flushed: what pack and extract meet
+    once their output no longer fits in the dirty page cache."""
+    target = work / "dd-test"
+    n = min(limit, source.stat().st_size)
+    os.sync()
+    t0 = time.perf_counter()
+    run_prioritized(["dd", f"if={source}", f"of={target}", "bs=4M", f"count={n // (4 * MIB)}",
+                     "conv=fdatasync", "status=none"])
+    took = time.perf_counter() - t0
+    written = target.stat().st_size
+    target.unlink()
+    return written / took, written
+
+
 def read_sample(files: list[Path], limit: int) -> bytes:
     parts, total = [], 0
     for f in files:
@@ -478,6 +494,9 @@ def reference_rates(src: Path, work: Path, seconds: int, out: Report) -> dict[st
         ("inflate, text third", rates["inflate_text"], "python zlib"),
         ("deflate-1, incompressible", rates["deflate_noise"], f"python zlib, {human(len(noise))}"),
     ]
+    rates["disk_write"], written = disk_write_rate(src / "setup.exe", work)
+    rows.append(("sequential write + fsync", rates["disk_write"],
+                 f"{human(written)} of setup.exe copied to the scratch folder, fdatasync"))
     for name, rate, how in rows:
         out(f"  {name:<26} {rate / MB:8.0f} MB/s   ({how})")
     rates["text_ratio"] = ratio
@@ -723,6 +742,23 @@ def print_results(series: dict[str, Series], base: Series | None, rates: dict | 
 # ----------------------------------------------------------------------------------------
 
 
+def take_lock(base: Path):
+    """One benchmark at a time per corpus folder: concurrent runs would disturb each other's
+    numbers and could generate the same corpus twice. Released when the process exits."""
+    f = open(base / "bench.lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        print(f"waiting for another benchmark (pid {f.read().strip() or '?'}) to finish", flush=True)
+        fcntl.flock(f, fcntl.LOCK_EX)
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
 def cpu_model() -> str:
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -780,6 +816,7 @@ def main() -> None:
             sys.exit(f"bench: `{tool}` not found (Debian: apt-get install "
                      f"{Path(tool).name.replace('sha256sum', 'coreutils')})")
     args.dir.mkdir(parents=True, exist_ok=True)
+    lock = take_lock(args.dir)  # noqa: F841 (held until exit)
     out(f"intunewin benchmark{' — ' + args.label if args.label else ''}")
     out(f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
     out(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, "
@@ -794,8 +831,7 @@ def main() -> None:
     binary = args.bin.resolve() if args.bin else build_release(out)
     out(f"binary: {describe_binary(binary)}")
     out(f"source tree: {git_state(args.tree or REPO)}")
-    work = args.dir / "work"
-    shutil.rmtree(work, ignore_errors=True)
+    work = args.dir / f"work-{os.getpid()}"
     work.mkdir(parents=True)
     out(f"pack arguments: {' '.join(['-q', '--force'] + args.pack_args.split())}")
     out("page cache: warm (the corpus was just written or read; nothing is dropped)")
