@@ -46,6 +46,7 @@ TARGET_RSS_MIB = 64
 BUSY_PATTERN = "fuzz|cargo|rustc"
 TIME = "/usr/bin/time"  # GNU time (Debian package `time`)
 NICE = 0  # niceness of measured commands, from --nice
+EXT4_RECENTLY_DELETED = 36  # seconds; ext4's recently_deleted() window is 30 s, 35 while dirty
 
 
 # ----------------------------------------------------------------------------------------
@@ -347,7 +348,8 @@ class Run:
             self.io = read_proc_io(proc.pid)
             _, status, ru = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
-            self.cpu = ru.ru_utime + ru.ru_stime
+            self.user, self.sys = ru.ru_utime, ru.ru_stime
+            self.cpu = self.user + self.sys
             self.others_cpu = max(0.0, cpu_busy_seconds() - busy0 - self.cpu)
             self.rc = proc.returncode
             err.seek(0)
@@ -377,7 +379,8 @@ class Series:
         self.wall = statistics.median(r.wall for r in runs)
         self.rss = statistics.median(r.maxrss for r in runs)
         self.rss_max = max(r.maxrss for r in runs)
-        self.cpu = statistics.median(r.cpu for r in runs)
+        self.user = statistics.median(r.user for r in runs)
+        self.sys = statistics.median(r.sys for r in runs)
         self.others = max(r.others_cpu / r.wall for r in runs)  # worst run, in cores
         self.median_run = sorted(runs, key=lambda r: r.wall)[len(runs) // 2]
 
@@ -582,16 +585,30 @@ def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int,
     series: dict[str, Series] = {}
 
     def xdir(i: int) -> Path:
-        # A fresh folder per run, all deleted at the end: creating files right after deleting
-        # thousands makes ext4 skip recently freed inodes, which slowed later runs by 10-20%.
         return work / f"extracted-{i}"
+
+    deleted_at = [0.0]
+
+    def before_extract():
+        # Delete the previous run's tree (kept trees fill the page cache and raise later runs'
+        # system time), then wait out ext4's 30-35 s "recently deleted" window, during which
+        # new inodes skip the freed ones at a cost of 10-25% of extract's time.
+        if rm_x():
+            os.sync()
+            deleted_at[0] = time.monotonic()
+        wait = deleted_at[0] + EXT4_RECENTLY_DELETED - time.monotonic()
+        if wait > 0:
+            print(f"  waiting {wait:.0f} s after deleting the previous tree", flush=True)
+            time.sleep(wait)
 
     def rm_pkg():
         pkg.unlink(missing_ok=True)
 
-    def rm_x():
-        for d in work.glob("extracted-*"):
+    def rm_x() -> bool:
+        trees = list(work.glob("extracted-*"))
+        for d in trees:
             shutil.rmtree(d, ignore_errors=True)
+        return bool(trees)
 
     pack_argv = [str(binary), "pack", str(src), "-s", "setup.exe", "-o", str(pkg), "-q",
                  "--force", *pack_args]
@@ -617,7 +634,7 @@ def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int,
         try:
             series["extract"] = measure(
                 "extract", lambda i: [str(binary), "extract", "-q", "-o", str(xdir(i)), str(pkg)],
-                runs, nbytes, content_bytes=content)
+                runs, nbytes, before_each=before_extract, content_bytes=content)
         except RunFailed as e:
             out(f"extract FAILED: {e}")
     if "extract" in series:
@@ -632,6 +649,8 @@ def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int,
             "extract": [str(binary), "extract", "-q", "-o", str(xdir(runs)), str(pkg)],
         }
         for op in (o for o in commands if o in series):
+            if op == "extract":
+                before_extract()
             perf_profile(op, commands[op], work, out)
     rm_x()
     for s in series.values():
@@ -668,17 +687,17 @@ def print_results(series: dict[str, Series], base: Series | None, rates: dict | 
                   out: Report) -> None:
     out()
     out(f"{'operation':<10} {'median s':>9} {'MB/s src':>9} {'MB/s cont':>9} "
-        f"{'RSS MiB':>8} {'RSS max':>8} {'CPU s':>7} {'others':>7}   runs (s)")
+        f"{'RSS MiB':>8} {'RSS max':>8} {'user s':>7} {'sys s':>6} {'others':>7}   runs (s)")
     rows = list(series.values()) + ([base] if base else [])
     for s in rows:
         cont = f"{s.content_mbs:9.0f}" if s.content_mbs and s.name != "pack" else f"{'':>9}"
         out(f"{s.name:<10} {s.wall:9.2f} {s.mbs:9.0f} {cont} {s.rss / MIB:8.1f} "
-            f"{s.rss_max / MIB:8.1f} {s.cpu:7.2f} {s.others:7.2f}   {s.walls()}")
+            f"{s.rss_max / MIB:8.1f} {s.user:7.2f} {s.sys:6.2f} {s.others:7.2f}   {s.walls()}")
     out("  MB/s src = corpus bytes / median wall time; MB/s cont = encrypted content bytes / "
         "median wall time;")
     out("  RSS = peak resident set (ru_maxrss, as /usr/bin/time -v reports it), median and max of "
         "the runs;")
-    out("  CPU s = user+sys of the process tree; others = CPU cores used by other processes during "
+    out("  user/sys s = CPU time of the process tree (median); others = CPU cores used by other processes during "
         "the worst run.")
 
     if "pack" in series:
