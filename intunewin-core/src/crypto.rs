@@ -201,24 +201,54 @@ impl<W: Write> Write for EncryptingWriter<W> {
 
 /// Computes HMAC-SHA256 over everything `reader` yields (IV ‖ ciphertext) and the CRC-32 of it.
 pub fn mac_stream<R: Read>(
-    mut reader: R,
+    reader: R,
     mac_key: &[u8; 32],
     mut on_bytes: impl FnMut(u64),
 ) -> io::Result<([u8; 32], crc32fast::Hasher)> {
-    let mut hmac = <HmacSha256 as KeyInit>::new_from_slice(mac_key)
-        .map_err(|_| io::Error::other("HMAC key length"))?;
-    let mut crc = crc32fast::Hasher::new();
+    let mut tap = MacReader::new(reader, mac_key, &[])?;
     let mut buf = vec![0u8; BATCH];
     loop {
-        let n = read_some(&mut reader, &mut buf)?;
+        let n = read_some(&mut tap, &mut buf)?;
         if n == 0 {
             break;
         }
-        hmac.update(&buf[..n]);
-        crc.update(&buf[..n]);
         on_bytes(n as u64);
     }
-    Ok((hmac.finalize().into_bytes().into(), crc))
+    Ok(tap.finish())
+}
+
+/// A `Read` adapter that computes HMAC-SHA256 and CRC-32 over the bytes passing through it, so
+/// one read of the blob can both authenticate and feed a [`DecryptingReader`].
+pub struct MacReader<R: Read> {
+    inner: R,
+    hmac: HmacSha256,
+    crc: crc32fast::Hasher,
+}
+
+impl<R: Read> MacReader<R> {
+    /// Taps `inner`; `prefix` (for example the IV, already read) is MACed and CRCed first.
+    pub fn new(inner: R, mac_key: &[u8; 32], prefix: &[u8]) -> io::Result<Self> {
+        let mut hmac = <HmacSha256 as KeyInit>::new_from_slice(mac_key)
+            .map_err(|_| io::Error::other("HMAC key length"))?;
+        let mut crc = crc32fast::Hasher::new();
+        hmac.update(prefix);
+        crc.update(prefix);
+        Ok(MacReader { inner, hmac, crc })
+    }
+
+    /// The HMAC-SHA256 and CRC-32 of everything read so far (prefix included).
+    pub fn finish(self) -> ([u8; 32], crc32fast::Hasher) {
+        (self.hmac.finalize().into_bytes().into(), self.crc)
+    }
+}
+
+impl<R: Read> Read for MacReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hmac.update(&buf[..n]);
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// Constant-time equality of two byte strings (MACs, digests).
@@ -264,7 +294,8 @@ pub struct DecryptingReader<R: Read> {
     plain_pos: usize,
     /// Ciphertext bytes read but not yet a whole block.
     partial: Vec<u8>,
-    digest: Sha256,
+    /// SHA-256 of the plaintext, unless the caller has already checked it.
+    digest: Option<Sha256>,
     plaintext_len: u64,
     held_block: Option<[u8; BLOCK]>,
     done: bool,
@@ -280,11 +311,20 @@ impl<R: Read> DecryptingReader<R> {
             plain: Vec::with_capacity(BATCH),
             plain_pos: 0,
             partial: Vec::with_capacity(BATCH + BLOCK),
-            digest: Sha256::new(),
+            digest: Some(Sha256::new()),
             plaintext_len: 0,
             held_block: None,
             done: false,
             ciphertext_len: 0,
+        }
+    }
+
+    /// Like [`new`](Self::new) but without hashing, for a second read of content whose
+    /// digest was already checked; [`finish`](Self::finish) then returns an all-zero digest.
+    pub(crate) fn new_unhashed(inner: R, key: &[u8; 32], iv: &[u8; 16]) -> Self {
+        DecryptingReader {
+            digest: None,
+            ..Self::new(inner, key, iv)
         }
     }
 
@@ -338,13 +378,16 @@ impl<R: Read> DecryptingReader<R> {
     }
 
     fn account(&mut self) {
-        self.digest.update(&self.plain);
+        if let Some(digest) = &mut self.digest {
+            digest.update(&self.plain);
+        }
         self.plaintext_len += self.plain.len() as u64;
     }
 
     /// SHA-256 and length of the plaintext; call after reading to EOF.
     pub fn finish(self) -> ([u8; 32], u64) {
-        (self.digest.finalize().into(), self.plaintext_len)
+        let digest = self.digest.map(|d| d.finalize().into()).unwrap_or_default();
+        (digest, self.plaintext_len)
     }
 
     /// Number of ciphertext bytes consumed so far.

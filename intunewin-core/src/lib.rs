@@ -88,6 +88,7 @@ mod pipeline;
 pub mod progress;
 pub mod source;
 pub mod staging;
+mod writers;
 mod zipbits;
 
 pub use detection::{Detection, EncryptionInfo, MsiInfo};

@@ -1,7 +1,8 @@
 //! Reading a package: [`Package::open`] parses the outer zip and Detection.xml without
-//! decrypting; [`Package::verify`], [`Package::list`], [`Package::extract`] and
-//! [`Package::decrypt_to`] authenticate the content first (FORMAT.md §7), then decrypt it as a
-//! stream.
+//! decrypting. [`Package::verify`] and [`Package::list`] write nothing, so they read the content
+//! once, MACing, decrypting and parsing it together, and return nothing unless the MAC matches;
+//! [`Package::extract`] and [`Package::decrypt_to`] authenticate the content first (FORMAT.md
+//! §7), then decrypt it as a stream.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN};
+use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip};
@@ -231,89 +232,98 @@ impl Package {
     /// Checks sizes, the MAC and IV fields, and the HMAC over IV ‖ ciphertext in constant time,
     /// plus the content entry's CRC-32 (FORMAT.md §7 steps 3–5 and 9). Decrypts nothing.
     pub fn authenticate(&self, opts: &ReadOptions) -> Result<()> {
-        let n = self.detection.unencrypted_content_size;
         let actual = self.content.size;
-        if actual < 64
-            || !(actual - HEADER_LEN as u64).is_multiple_of(16)
-            || actual != blob_len_for(n)
-        {
-            return Err(Error::BlobLength {
-                path: self.path.clone(),
-                expected: blob_len_for(n),
-                actual,
-            });
-        }
-        let mut reader = self.content_reader()?;
-        let mut header = [0u8; HEADER_LEN];
-        reader
-            .read_exact(&mut header)
-            .map_err(|e| Error::io("read", &self.path, e))?;
-        let enc = &self.detection.encryption;
-        if !crypto::ct_eq(&header[..MAC_LEN], &enc.mac) {
-            return Err(Error::MacFieldMismatch {
-                path: self.path.clone(),
-            });
-        }
-        if header[MAC_LEN..] != enc.iv {
-            return Err(Error::IvMismatch {
-                path: self.path.clone(),
-            });
-        }
+        let tap = self.tapped_ciphertext()?;
         opts.progress.begin(Stage::Authenticate, actual);
-        let rest = (&header[MAC_LEN..]).chain(reader);
-        let (mac, rest_crc) = crypto::mac_stream(Metered::new(rest, opts), &enc.mac_key, |_| {})
-            .map_err(|e| map_read_error(e, &self.path))?;
+        let mut metered = Metered::new(tap, opts);
+        let copied = io::copy(&mut metered, &mut io::sink());
         opts.progress.end();
-        if !crypto::ct_eq(&mac, &enc.mac) {
-            return Err(Error::HmacMismatch {
-                path: self.path.clone(),
-            });
-        }
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&header[..MAC_LEN]);
-        crc.combine(&rest_crc);
-        if crc.finalize() != self.content.crc {
-            return Err(Error::OuterCrcMismatch {
-                path: self.path.clone(),
-                entry: self.content.name.clone(),
-            });
-        }
-        Ok(())
+        copied.map_err(|e| map_read_error(e, &self.path))?;
+        self.check_tap(metered.into_inner())
     }
 
-    /// Authenticates, then decrypts and parses the inner zip, handing each entry to `visitor`;
-    /// finally checks padding, FileDigest and UnencryptedContentSize.
+    /// Authenticates the content and checks its FileDigest before anything sees a byte of it:
+    /// the MAC is computed on one thread while another decrypts and hashes (FORMAT.md §7
+    /// steps 3–7 and 9). Nothing is kept or written.
+    fn authenticate_content(&self, opts: &ReadOptions) -> Result<()> {
+        let tap = self.tapped_ciphertext()?;
+        opts.progress.begin(Stage::Authenticate, self.content.size);
+        let enc = &self.detection.encryption;
+        let (plain, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
+            let mut decrypting = DecryptingReader::new(ciphertext, &enc.encryption_key, &enc.iv);
+            let copied = io::copy(&mut decrypting, &mut io::sink());
+            copied.map(|_| decrypting.finish())
+        });
+        opts.progress.end();
+        status.map_err(|e| map_read_error(e, &self.path))?;
+        self.check_tap(tap.into_inner())?;
+        let (digest, len) = plain.map_err(|e| map_read_error(e, &self.path))?;
+        self.check_plaintext(&digest, len)
+    }
+
+    /// Authenticates (MAC and FileDigest), then decrypts and parses the inner zip, handing each
+    /// entry to `visitor`; the content is read once more and its MAC checked again, so what
+    /// `visitor` saw is what was authenticated even if the file changed in between.
     pub fn read_entries(
         &self,
         opts: &ReadOptions,
         stage: Stage,
         visitor: &mut dyn EntryVisitor,
     ) -> Result<Vec<EntryInfo>> {
-        self.authenticate(opts)?;
+        self.authenticate_content(opts)?;
+        self.read_once(opts, stage, visitor, false)
+    }
+
+    /// Reads the content once, in three threads: reading, MAC and CRC on one; decryption and
+    /// (when `hash`) the FileDigest on the next; parsing and inflating on this one. `visitor`
+    /// sees data before the MAC is known to match, so without a prior
+    /// [`authenticate_content`](Self::authenticate_content) it must write nothing; every check
+    /// (MAC first) is made before the entries are returned. The content is read to its end even
+    /// after an inner error, so the MAC is always checked.
+    fn read_once(
+        &self,
+        opts: &ReadOptions,
+        stage: Stage,
+        visitor: &mut dyn EntryVisitor,
+        hash: bool,
+    ) -> Result<Vec<EntryInfo>> {
+        let tap = self.tapped_ciphertext()?;
         opts.progress
             .begin(stage, self.detection.unencrypted_content_size);
-        let decrypting = self.decrypting_reader(opts)?;
-        // Decryption and hashing on one core, parsing and inflating on another; the content is
-        // read to its end even after an inner error, so padding and digest are always checked.
-        let (entries, decrypting, status) = read_on_thread(decrypting, |plain| {
-            read_inner_zip(plain, &opts.limits, &self.path, visitor)
+        let enc = &self.detection.encryption;
+        let (parsed, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
+            let decrypting = if hash {
+                DecryptingReader::new(ciphertext, &enc.encryption_key, &enc.iv)
+            } else {
+                DecryptingReader::new_unhashed(ciphertext, &enc.encryption_key, &enc.iv)
+            };
+            let (entries, decrypting, decrypted) = read_on_thread(decrypting, |plain| {
+                read_inner_zip(plain, &opts.limits, &self.path, visitor)
+            });
+            (entries, decrypting.finish(), decrypted)
         });
         opts.progress.end();
         if opts.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        if let Err(e) = status {
-            return Err(map_read_error(e, &self.path));
+        // A read error means the MAC covers only part of the content: report it. Otherwise
+        // every byte went through the MAC, whose verdict comes before padding and the rest.
+        status.map_err(|e| map_read_error(e, &self.path))?;
+        self.check_tap(tap.into_inner())?;
+        let (entries, (digest, len), decrypted) = parsed;
+        decrypted.map_err(|e| map_read_error(e, &self.path))?;
+        if hash {
+            self.check_plaintext(&digest, len)?;
+        } else {
+            self.check_size(len)?;
         }
-        let (digest, len) = decrypting.finish();
-        self.check_plaintext(&digest, len)?;
         entries
     }
 
-    /// Verifies everything FORMAT.md §7 lists; writes nothing.
+    /// Verifies everything FORMAT.md §7 lists in one read of the content; writes nothing.
     pub fn verify(&self, opts: &ReadOptions) -> Result<VerifyReport> {
         let mut visitor = SafeNames { origin: &self.path };
-        let entries = self.read_entries(opts, Stage::Decrypt, &mut visitor)?;
+        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, true)?;
         let mut warnings = self.warnings.clone();
         if !setup_present(&entries, &self.detection.setup_file) {
             warnings.push(format!(
@@ -342,13 +352,14 @@ impl Package {
         })
     }
 
-    /// Lists the inner entries with the SHA-256 of each, decrypting as a stream; writes nothing.
+    /// Lists the inner entries with the SHA-256 of each, in one read of the content (nothing is
+    /// returned unless the MAC and digest match); writes nothing.
     pub fn list(&self, opts: &ReadOptions) -> Result<Vec<ListedEntry>> {
         let mut visitor = Hashing {
             origin: &self.path,
             hashes: Vec::new(),
         };
-        let entries = self.read_entries(opts, Stage::Decrypt, &mut visitor)?;
+        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, true)?;
         Ok(entries
             .into_iter()
             .zip(visitor.hashes)
@@ -359,31 +370,78 @@ impl Package {
     /// Writes the decrypted inner zip to `out` after authenticating it; checks it fully.
     pub fn decrypt_to<W: Write>(&self, mut out: W, opts: &ReadOptions) -> Result<u64> {
         self.authenticate(opts)?;
-        let mut decrypting = self.decrypting_reader(opts)?;
+        let mut reader = self.content_reader()?;
+        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink())
+            .map_err(|e| Error::io("read", &self.path, e))?;
+        let enc = &self.detection.encryption;
+        let mut decrypting =
+            DecryptingReader::new(Metered::new(reader, opts), &enc.encryption_key, &enc.iv);
         let n = io::copy(&mut decrypting, &mut out).map_err(|e| map_read_error(e, &self.path))?;
         let (digest, len) = decrypting.finish();
         self.check_plaintext(&digest, len)?;
         Ok(n)
     }
 
-    /// A decrypting reader over the ciphertext (past MAC ‖ IV), metered by `opts`.
-    fn decrypting_reader<'a>(
-        &self,
-        opts: &'a ReadOptions,
-    ) -> Result<DecryptingReader<Metered<'a, Box<dyn Read + Send>>>> {
+    /// Checks what needs no decryption (the blob's length, and its MAC and IV fields against
+    /// Detection.xml), then returns the ciphertext behind a tap that MACs and CRCs IV ‖
+    /// ciphertext for [`check_tap`](Self::check_tap).
+    fn tapped_ciphertext(&self) -> Result<MacReader<Box<dyn Read + Send>>> {
+        let n = self.detection.unencrypted_content_size;
+        let actual = self.content.size;
+        if actual < 64
+            || !(actual - HEADER_LEN as u64).is_multiple_of(16)
+            || actual != blob_len_for(n)
+        {
+            return Err(Error::BlobLength {
+                path: self.path.clone(),
+                expected: blob_len_for(n),
+                actual,
+            });
+        }
         let mut reader = self.content_reader()?;
-        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink())
+        let mut header = [0u8; HEADER_LEN];
+        reader
+            .read_exact(&mut header)
             .map_err(|e| Error::io("read", &self.path, e))?;
         let enc = &self.detection.encryption;
-        Ok(DecryptingReader::new(
-            Metered::new(reader, opts),
-            &enc.encryption_key,
-            &enc.iv,
-        ))
+        if !crypto::ct_eq(&header[..MAC_LEN], &enc.mac) {
+            return Err(Error::MacFieldMismatch {
+                path: self.path.clone(),
+            });
+        }
+        if header[MAC_LEN..] != enc.iv {
+            return Err(Error::IvMismatch {
+                path: self.path.clone(),
+            });
+        }
+        MacReader::new(reader, &enc.mac_key, &header[MAC_LEN..])
+            .map_err(|e| Error::io("read", &self.path, e))
     }
 
-    /// Checks the decrypted length and SHA-256 against Detection.xml (FORMAT.md §7 step 7).
-    fn check_plaintext(&self, digest: &[u8; 32], len: u64) -> Result<()> {
+    /// Compares the tap's HMAC with Detection.xml's Mac (constant time), then the content
+    /// entry's CRC-32 (of the MAC field, known equal, and the tapped bytes).
+    fn check_tap<R: Read>(&self, tap: MacReader<R>) -> Result<()> {
+        let (mac, rest_crc) = tap.finish();
+        let enc = &self.detection.encryption;
+        if !crypto::ct_eq(&mac, &enc.mac) {
+            return Err(Error::HmacMismatch {
+                path: self.path.clone(),
+            });
+        }
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&enc.mac);
+        crc.combine(&rest_crc);
+        if crc.finalize() != self.content.crc {
+            return Err(Error::OuterCrcMismatch {
+                path: self.path.clone(),
+                entry: self.content.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the decrypted length against UnencryptedContentSize.
+    fn check_size(&self, len: u64) -> Result<()> {
         if len != self.detection.unencrypted_content_size {
             return Err(Error::ContentSizeMismatch {
                 path: self.path.clone(),
@@ -391,6 +449,12 @@ impl Package {
                 actual: len,
             });
         }
+        Ok(())
+    }
+
+    /// Checks the decrypted length and SHA-256 against Detection.xml (FORMAT.md §7 step 7).
+    fn check_plaintext(&self, digest: &[u8; 32], len: u64) -> Result<()> {
+        self.check_size(len)?;
         if !crypto::ct_eq(digest, &self.detection.encryption.file_digest) {
             return Err(Error::DigestMismatch {
                 path: self.path.clone(),
@@ -401,18 +465,22 @@ impl Package {
 
     /// Extracts the content into `dest` (a folder that must not exist unless overwriting).
     ///
-    /// Nothing is written before the MAC is verified; files go into a temporary folder beside
-    /// `dest` that is renamed only when everything (digest included) checked out, so a failure
-    /// leaves nothing behind. No entry can land outside the destination.
+    /// Nothing is written before the MAC and FileDigest are verified; files go into a
+    /// temporary folder beside `dest` that is renamed only when everything (the MAC of the
+    /// second read included) checked out, so a failure leaves nothing behind. No entry can land
+    /// outside the destination.
     pub fn extract(&self, dest: &Path, opts: &ExtractOptions) -> Result<Vec<EntryInfo>> {
         if dest.exists() && !opts.overwrite {
             return Err(Error::OutputExists {
                 path: dest.to_path_buf(),
             });
         }
-        self.authenticate(&opts.read)?;
+        self.authenticate_content(&opts.read)?;
         let mut staged = StagedFolder::new(dest, opts.overwrite, &self.path)?;
-        let entries = self.read_entries(&opts.read, Stage::Extract, &mut staged)?;
+        let entries = self.read_once(&opts.read, Stage::Extract, &mut staged, false);
+        // A file that failed to be written comes before anything the stream showed later.
+        staged.finish_writes()?;
+        let entries = entries?;
         staged.commit()?;
         Ok(entries)
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Condvar, Mutex};
 
 use sha2::{Digest, Sha256};
@@ -20,6 +20,10 @@ use crate::progress::CancelFlag;
 const CHUNK: usize = 1024 * 1024;
 /// Chunks that may wait in the channel.
 const CHANNEL_DEPTH: usize = 4;
+/// Size of the chunks [`read_on_thread`] passes on.
+const READ_CHUNK: usize = 256 * 1024;
+/// Chunks that may wait in a [`read_on_thread`] channel.
+const READ_DEPTH: usize = 8;
 /// Source bytes the workers may hold compressed ahead of the writer.
 const AHEAD_BUDGET: u64 = 12 * 1024 * 1024;
 
@@ -262,20 +266,23 @@ fn worker(
 /// returned with the first error it met, if any.
 pub(crate) fn read_on_thread<R, T>(
     source: R,
-    consume: impl FnOnce(&mut dyn io::Read) -> T,
+    consume: impl FnOnce(&mut (dyn io::Read + Send)) -> T,
 ) -> (T, R, io::Result<()>)
 where
     R: io::Read + Send,
 {
-    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(CHANNEL_DEPTH);
+    let (tx, rx) = sync_channel::<io::Result<Vec<u8>>>(READ_DEPTH);
+    // Spent chunks go back to the producer: no fresh (zeroed, faulted-in) buffer per chunk.
+    let (spent_tx, spent_rx) = sync_channel::<Vec<u8>>(READ_DEPTH + 2);
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
             let mut source = source;
-            let status = pump(&mut source, &tx);
+            let status = pump(&mut source, &tx, &spent_rx);
             (source, status)
         });
         let mut reader = ChannelReader {
             rx,
+            spent: spent_tx,
             chunk: Vec::new(),
             pos: 0,
             done: false,
@@ -290,12 +297,18 @@ where
     })
 }
 
-/// Sends `source` in chunks until its end or its first error (which is sent too).
-fn pump<R: io::Read>(source: &mut R, tx: &SyncSender<io::Result<Vec<u8>>>) -> io::Result<()> {
+/// Sends `source` in chunks until its end or its first error (which is sent too), reusing the
+/// chunks that come back through `spent`.
+fn pump<R: io::Read>(
+    source: &mut R,
+    tx: &SyncSender<io::Result<Vec<u8>>>,
+    spent: &Receiver<Vec<u8>>,
+) -> io::Result<()> {
     loop {
-        let mut chunk = vec![0u8; CHUNK];
+        let mut chunk = spent.try_recv().unwrap_or_default();
+        chunk.resize(READ_CHUNK, 0); // zeroes only what a short last chunk left out
         let mut filled = 0;
-        while filled < CHUNK {
+        while filled < READ_CHUNK {
             match source.read(&mut chunk[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
@@ -328,7 +341,8 @@ fn duplicate(e: &io::Error) -> io::Error {
 
 /// The receiving end of [`read_on_thread`].
 struct ChannelReader {
-    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    rx: Receiver<io::Result<Vec<u8>>>,
+    spent: SyncSender<Vec<u8>>,
     chunk: Vec<u8>,
     pos: usize,
     done: bool,
@@ -342,7 +356,8 @@ impl io::Read for ChannelReader {
             }
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
-                    self.chunk = chunk;
+                    let spent = std::mem::replace(&mut self.chunk, chunk);
+                    let _ = self.spent.try_send(spent);
                     self.pos = 0;
                 }
                 Ok(Err(e)) => {

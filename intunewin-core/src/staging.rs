@@ -2,6 +2,7 @@
 //! name renamed on success, extractions through a temporary folder moved into place, and
 //! missing parent folders removed again when the operation fails.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,10 @@ use crate::inner_read::{EntryInfo, EntryVisitor};
 use crate::package::ReadOptions;
 use crate::paths::split_entry_name;
 use crate::progress::{CancelFlag, Progress};
+use crate::writers::FileWriters;
+
+/// Threads writing extracted files.
+const WRITER_LANES: usize = 2;
 
 /// The folder a path lives in (`.` for a bare name).
 pub fn parent_or_dot(path: &Path) -> &Path {
@@ -142,6 +147,13 @@ pub struct StagedFolder {
     temp: Option<tempfile::TempDir>,
     created: Option<CreatedDirs>,
     dirs: Vec<(PathBuf, DosDateTime)>,
+    /// Threads writing the files (finished before the folder is moved or removed).
+    writers: FileWriters,
+    /// Files handed to the writers and folders made, to refuse collisions between entries
+    /// before the (asynchronous) writers meet them.
+    files: HashSet<PathBuf>,
+    folders: HashSet<PathBuf>,
+    entries_seen: usize,
 }
 
 impl StagedFolder {
@@ -157,11 +169,14 @@ impl StagedFolder {
         let temp = tempfile::Builder::new()
             .prefix(".intunewin-extract-")
             .tempdir_in(parent);
-        let temp = match temp {
-            Ok(t) => t,
+        let started = temp
+            .map_err(|e| Error::io("create a temporary folder in", parent, e))
+            .and_then(|t| Ok((t, FileWriters::start(WRITER_LANES, origin)?)));
+        let (temp, writers) = match started {
+            Ok(both) => both,
             Err(e) => {
                 created.undo();
-                return Err(Error::io("create a temporary folder in", parent, e));
+                return Err(e);
             }
         };
         Ok(StagedFolder {
@@ -171,6 +186,10 @@ impl StagedFolder {
             temp: Some(temp),
             created: Some(created),
             dirs: Vec::new(),
+            writers,
+            files: HashSet::new(),
+            folders: HashSet::new(),
+            entries_seen: 0,
         })
     }
 
@@ -181,6 +200,7 @@ impl StagedFolder {
     /// Sets folder times, then moves the folder to its destination (replacing an existing one
     /// only when overwriting was allowed).
     pub fn commit(mut self) -> Result<()> {
+        self.finish_writes()?;
         // Folder times last: creating files inside a folder changes its time.
         for (dir, time) in &self.dirs {
             set_mtime(dir, *time);
@@ -193,15 +213,34 @@ impl StagedFolder {
         result
     }
 
+    /// Waits until every file is written; returns the first write failure in entry order.
+    /// [`commit`](Self::commit) calls it too; call it first to see write failures before
+    /// errors found later in the stream, as if files were written one after another.
+    pub fn finish_writes(&mut self) -> Result<()> {
+        self.writers.finish()
+    }
+
     /// Creates a folder for an entry; a file already standing where a folder must go means
     /// two entries collide, which is the package's fault, not the disk's.
-    fn create_dir(&self, info: &EntryInfo, dir: &Path) -> Result<()> {
+    fn create_dir(&mut self, info: &EntryInfo, dir: &Path) -> Result<()> {
+        if self.folders.contains(dir) {
+            return Ok(());
+        }
+        let collide =
+            || self.unsafe_entry(info, "a file and a folder of the same name collide".into());
+        if dir.ancestors().any(|a| self.files.contains(a)) {
+            return Err(collide());
+        }
         fs::create_dir_all(dir).map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => {
-                self.unsafe_entry(info, "a file and a folder of the same name collide".into())
-            }
+            io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => collide(),
             _ => Error::io("create the folder", dir, e),
-        })
+        })?;
+        for a in dir.ancestors() {
+            if !self.folders.insert(a.to_path_buf()) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn unsafe_entry(&self, info: &EntryInfo, reason: String) -> Error {
@@ -215,6 +254,7 @@ impl StagedFolder {
 
 impl Drop for StagedFolder {
     fn drop(&mut self) {
+        let _ = self.writers.finish();
         drop(self.temp.take());
         if let Some(created) = self.created.take() {
             created.undo();
@@ -231,6 +271,9 @@ fn set_mtime(path: &Path, time: DosDateTime) {
 
 impl EntryVisitor for StagedFolder {
     fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+        self.writers.check()?;
+        let index = self.entries_seen;
+        self.entries_seen += 1;
         let (parts, is_dir) =
             split_entry_name(&info.name).map_err(|f| self.unsafe_entry(info, f.message))?;
         let mut target = self.root()?.to_path_buf();
@@ -243,22 +286,16 @@ impl EntryVisitor for StagedFolder {
         if let Some(parent) = target.parent() {
             self.create_dir(info, parent)?;
         }
-        // create_new: a duplicate or case-colliding name fails instead of overwriting.
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&target)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::AlreadyExists => self.unsafe_entry(
-                    info,
-                    "duplicate entry, or a name that collides with another".into(),
-                ),
-                _ => Error::io("create", &target, e),
-            })?;
-        io::copy(data, &mut file).map_err(|e| Error::io("write", &target, e))?;
-        drop(file);
-        set_mtime(&target, info.time);
-        Ok(())
+        if self.folders.contains(&target) || !self.files.insert(target.clone()) {
+            return Err(self.unsafe_entry(
+                info,
+                "duplicate entry, or a name that collides with another".into(),
+            ));
+        }
+        let time = info.time.to_system_time();
+        self.writers
+            .write_file(index, &target, &info.name, data, time)
+            .map_err(|e| Error::io("write", &target, e))
     }
 }
 
@@ -314,6 +351,11 @@ impl<'a, R: Read> Metered<'a, R> {
             progress: opts.progress.as_ref(),
             cancel: &opts.cancel,
         }
+    }
+
+    /// The metered reader.
+    pub fn into_inner(self) -> R {
+        self.inner
     }
 }
 
