@@ -10,6 +10,7 @@ mod explain;
 mod independent;
 mod layout;
 mod msi;
+mod read_paths;
 mod roundtrip;
 mod util;
 mod vectors;

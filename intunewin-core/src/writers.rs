@@ -235,3 +235,77 @@ impl Lane {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn files_get_their_bytes_and_times_across_lanes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writers = FileWriters::start(2, Path::new("pkg")).unwrap();
+        let big: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
+        let time = UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        let files = [("a", &big[..]), ("b", &b"small"[..]), ("c", &[][..])];
+        for (i, (name, data)) in files.iter().enumerate() {
+            let path = dir.path().join(name);
+            writers
+                .write_file(i, &path, name, &mut &data[..], Some(time))
+                .unwrap();
+        }
+        writers.finish().unwrap();
+        for (name, data) in files {
+            let path = dir.path().join(name);
+            assert_eq!(std::fs::read(&path).unwrap(), data, "{name}");
+            let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+            assert_eq!(modified, time, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_existing_name_is_an_unsafe_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("taken"), b"x").unwrap();
+        let mut writers = FileWriters::start(1, Path::new("pkg")).unwrap();
+        let path = dir.path().join("taken");
+        writers
+            .write_file(0, &path, "taken", &mut &b"new"[..], None)
+            .unwrap();
+        match writers.finish() {
+            Err(Error::UnsafePath { entry, .. }) => assert_eq!(entry, "taken"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"x", "not overwritten");
+    }
+
+    #[test]
+    fn the_first_failure_in_entry_order_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writers = FileWriters::start(2, Path::new("pkg")).unwrap();
+        // Entry 0 (lane 0) succeeds, entries 1 and 2 (lanes 1 and 0) cannot be created.
+        let ok = dir.path().join("ok");
+        let missing1 = dir.path().join("no-such-folder").join("one");
+        let missing2 = dir.path().join("no-such-folder").join("two");
+        writers.write_file(0, &ok, "ok", &mut &b"1"[..], None).unwrap();
+        writers
+            .write_file(1, &missing1, "one", &mut &b"2"[..], None)
+            .unwrap();
+        writers
+            .write_file(2, &missing2, "two", &mut &b"3"[..], None)
+            .unwrap();
+        match writers.finish() {
+            Err(Error::Io { path, .. }) => assert_eq!(path, missing1),
+            other => panic!("{other:?}"),
+        }
+        // Once a lane failed, check() reports it (after waiting for all lanes).
+        let mut writers = FileWriters::start(2, Path::new("pkg")).unwrap();
+        writers
+            .write_file(0, &missing1, "one", &mut &b"2"[..], None)
+            .unwrap();
+        while writers.failure.lock().unwrap().is_none() {
+            std::thread::yield_now();
+        }
+        assert!(writers.check().is_err());
+    }
+}
