@@ -144,7 +144,10 @@ fn verify_and_list_read_the_content_once() {
     let read = ReadOptions::default().progress(stages.clone());
     pkg.verify(&read).expect("verifies");
     pkg.list(&read).expect("lists");
-    assert_eq!(*stages.stages.lock().unwrap(), [Stage::Decrypt, Stage::Decrypt]);
+    assert_eq!(
+        *stages.stages.lock().unwrap(),
+        [Stage::Decrypt, Stage::Decrypt]
+    );
 }
 
 #[test]

@@ -436,10 +436,56 @@ fn files_over_the_in_memory_limit_round_trip() {
     );
     let setup = entry(&entries, "setup.exe");
     assert_eq!(setup.flags, 0x0800, "small files carry sizes in the header");
-    // Stored by default: random data does not compress, and its size is known in advance.
+    // Random data does not compress: copied in deflate's stored blocks, read once, so its CRC
+    // follows in a data descriptor too; 5 bytes per block of at most 64 KiB.
     let random = entry(&entries, "data/big-random.bin");
-    assert_eq!(random.method, 0);
-    assert_eq!(random.compressed_size, random.size);
+    assert_eq!((random.method, random.flags), (8, 0x0808));
+    let overhead = random.compressed_size - random.size;
+    assert!(overhead <= random.size / 65_535 * 5 + 64, "{overhead}");
+}
+
+/// Walks a raw deflate stream made only of stored blocks; returns the bytes it holds.
+fn stored_blocks_len(mut data: &[u8]) -> Option<u64> {
+    let mut total = 0u64;
+    loop {
+        let (&header, rest) = data.split_first()?;
+        if header & 0b110 != 0 {
+            return None; // a compressed block
+        }
+        let field = |at: usize| Some(u16::from_le_bytes([*rest.get(at)?, *rest.get(at + 1)?]));
+        let (len, nlen) = (field(0)?, field(2)?);
+        if nlen != !len {
+            return None;
+        }
+        let len = usize::from(len);
+        data = rest.get(4 + len..)?;
+        total += len as u64;
+        if header & 1 == 1 {
+            return data.is_empty().then_some(total);
+        }
+    }
+}
+
+#[test]
+fn large_incompressible_files_are_copied_in_stored_blocks() {
+    let src = tempfile::tempdir().unwrap();
+    large_tree(src.path());
+    let (_out, path) = pack(&PackOptions::new(src.path(), "setup.exe"), "s.intunewin");
+    let pkg = Package::open(&path).unwrap();
+    let mut inner = Vec::new();
+    pkg.decrypt_to(&mut inner, &ReadOptions::default()).unwrap();
+    let entries = pkg.verify(&ReadOptions::default()).unwrap().entries;
+    let data = |e: &EntryInfo| {
+        let at = e.offset as usize;
+        let name_len = u16::from_le_bytes([inner[at + 26], inner[at + 27]]) as usize;
+        let extra_len = u16::from_le_bytes([inner[at + 28], inner[at + 29]]) as usize;
+        let start = at + 30 + name_len + extra_len;
+        &inner[start..start + e.compressed_size as usize]
+    };
+    let random = entry(&entries, "data/big-random.bin");
+    assert_eq!(stored_blocks_len(data(random)), Some(random.size));
+    let text = entry(&entries, "big-text.log");
+    assert_eq!(stored_blocks_len(data(text)), None, "text is compressed");
 }
 
 #[test]

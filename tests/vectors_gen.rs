@@ -16,7 +16,7 @@ use intunewin_core::crypto::{EncryptingWriter, Keys, mac_stream};
 use intunewin_core::detection::{Detection, EncryptionInfo, MsiInfo};
 use intunewin_core::dostime::DosDateTime;
 use intunewin_core::inner_write::{
-    Compressed, Compressor, DEFLATED, InnerZipWriter, STORED, compress_file,
+    Compressed, Compressor, DEFLATED, InnerZipWriter, STORED, compress_file, deflate_chunk,
 };
 use intunewin_core::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
 
@@ -168,7 +168,6 @@ fn stored(data: &[u8]) -> Compressed {
         crc: if data.is_empty() { 0 } else { crc32(data) },
         size: data.len() as u64,
         data: data.to_vec(),
-        from_file: false,
     }
 }
 
@@ -531,7 +530,8 @@ fn base_content() -> Content {
     seal(&inner_of_base())
 }
 
-/// An inner zip whose second entry has a data descriptor, as `add_streamed` writes large files.
+/// An inner zip whose second entry has a data descriptor, as large files are written (one
+/// deflated piece here).
 fn descriptor_zip() -> Vec<u8> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("big.bin");
@@ -544,10 +544,12 @@ fn descriptor_zip() -> Vec<u8> {
         level: 1,
         store_incompressible: false,
     };
-    zip.add_streamed("big.bin", time(), &path, data.len() as u64, &c, &mut |_| {
-        Ok(())
-    })
-    .expect("streamed entry");
+    let size = data.len() as u64;
+    let piece = deflate_chunk(&path, (0, size, true), &c, &mut Vec::new(), Vec::new())
+        .expect("deflated piece");
+    zip.begin_pieces("big.bin", time(), size).expect("entry");
+    zip.write_piece(&piece).expect("piece");
+    zip.end_pieces().expect("descriptor");
     zip.finish().expect("finish")
 }
 

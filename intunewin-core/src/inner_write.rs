@@ -70,13 +70,6 @@ impl Compressor {
     }
 }
 
-/// Chooses the method for a file from its first bytes (see [`Compressor::method_for`]).
-pub fn method_for_file(path: &Path, size: u64, c: &Compressor) -> io::Result<u16> {
-    let mut sample = vec![0u8; SAMPLE_LEN.min(size as usize)];
-    File::open(path)?.read_exact(&mut sample)?;
-    Ok(c.method_for(&sample))
-}
-
 /// A file compressed in memory, ready to be written with its exact local header.
 pub struct Compressed {
     /// Compression method.
@@ -85,32 +78,22 @@ pub struct Compressed {
     pub crc: u32,
     /// Uncompressed size.
     pub size: u64,
-    /// The entry data (compressed or stored bytes); empty when `from_file`.
+    /// The entry data (compressed or stored bytes).
     pub data: Vec<u8>,
-    /// The data was not kept: it is stored and is to be copied from the file when written
-    /// ([`InnerZipWriter::add_stored_from_file`]), its CRC checked again on the way.
-    pub from_file: bool,
 }
-
-/// Stored files at least this large are not kept in memory between the worker that computes
-/// their CRC and the writer; the writer copies them from the file (usually from the page
-/// cache). Holding many multi-MiB buffers of varying sizes fragments the allocator's heap.
-const KEEP_STORED_MAX: u64 = 256 * 1024;
 
 /// Reads a whole file of known `size` and compresses it in memory, holding only the output
 /// (the raw data streams through the encoder).
 pub fn compress_file(path: &Path, size: u64, c: &Compressor) -> io::Result<Compressed> {
-    compress_file_into(path, size, c, Vec::new(), false)
+    compress_file_into(path, size, c, Vec::new())
 }
 
-/// Like [`compress_file`], reusing `buf`'s allocation for the output. With `defer_stored`, a
-/// stored file of 256 KiB or more is only CRC'd, not kept (see [`Compressed::from_file`]).
+/// Like [`compress_file`], reusing `buf`'s allocation for the output.
 pub fn compress_file_into(
     path: &Path,
     size: u64,
     c: &Compressor,
     mut buf: Vec<u8>,
-    defer_stored: bool,
 ) -> io::Result<Compressed> {
     buf.clear();
     let mut file = File::open(path)?;
@@ -119,21 +102,7 @@ pub fn compress_file_into(
     let method = c.method_for(&sample);
     let mut crc = crc32fast::Hasher::new();
     let mut rest = (&mut file).take(size + 1 - sample.len() as u64);
-    let (data, read) = if method == STORED && defer_stored && size >= KEEP_STORED_MAX {
-        let mut noop = |_| Ok(());
-        let n = copy_hashing(&sample, &mut rest, &mut io::sink(), &mut crc, &mut noop)?;
-        if n != size {
-            return Err(changed_while_packing());
-        }
-        let crc = crc.finalize();
-        return Ok(Compressed {
-            method,
-            crc,
-            size,
-            data: buf,
-            from_file: true,
-        });
-    } else if method == STORED {
+    let (data, read) = if method == STORED {
         let mut data = buf;
         data.reserve_exact(size as usize);
         data.extend_from_slice(&sample);
@@ -158,38 +127,42 @@ pub fn compress_file_into(
         crc: crc.finalize(),
         size,
         data,
-        from_file: false,
     })
 }
 
-/// Deflates `len` bytes of `path` at `offset` as one piece of a larger deflate stream.
+/// Deflates `len` bytes of `path` at `offset` as one piece of a larger deflate stream,
+/// reading them into `raw` (reused between calls) and writing the output into `buf`.
 ///
 /// Pieces are compressed independently (no shared history, as pigz's independent mode) and
 /// end on a byte boundary with a sync flush; the `last` one ends the stream. Their
 /// concatenation is a single valid deflate stream, so large files compress on every core.
+/// A piece that does not compress (see [`Compressor::method_for`]) is written as deflate's
+/// stored blocks (5 bytes per 64 KiB) and reported with method [`STORED`]: a large installer
+/// is copied in one read, its CRC and size following in the entry's data descriptor.
 pub fn deflate_chunk(
     path: &Path,
-    offset: u64,
-    len: u64,
-    last: bool,
+    (offset, len, last): (u64, u64, bool),
     c: &Compressor,
+    raw: &mut Vec<u8>,
     mut buf: Vec<u8>,
 ) -> io::Result<Compressed> {
     use flate2::{Compress, FlushCompress, Status};
     use std::io::{Seek, SeekFrom};
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
-    let mut raw = Vec::with_capacity(len as usize + 1);
+    raw.clear();
     // One byte more than asked for on the last piece reveals a file that grew.
-    (&mut file)
-        .take(len + u64::from(last))
-        .read_to_end(&mut raw)?;
+    (&mut file).take(len + u64::from(last)).read_to_end(raw)?;
     if raw.len() as u64 != len {
         return Err(changed_while_packing());
     }
+    let method = c.method_for(&raw[..SAMPLE_LEN.min(raw.len())]);
+    let level = if method == STORED { 0 } else { c.level.max(1) };
     buf.clear();
-    buf.reserve(raw.len() / 2 + 4096);
-    let mut deflate = Compress::new(Compression::new(c.level.max(1)), false);
+    // Stored blocks add 5 bytes per 64 KiB; compressed pieces grow the buffer as needed.
+    let expected = if level == 0 { raw.len() } else { raw.len() / 2 };
+    buf.reserve(expected + raw.len() / 8192 + 4096);
+    let mut deflate = Compress::new(Compression::new(level), false);
     let flush = if last {
         FlushCompress::Finish
     } else {
@@ -213,11 +186,10 @@ pub fn deflate_chunk(
         }
     }
     Ok(Compressed {
-        method: DEFLATED,
-        crc: crc32fast::hash(&raw),
+        method,
+        crc: crc32fast::hash(raw),
         size: len,
         data: buf,
-        from_file: false,
     })
 }
 
@@ -278,7 +250,6 @@ impl<W: Write> InnerZipWriter<W> {
                 crc: 0,
                 size: 0,
                 data: Vec::new(),
-                from_file: false,
             },
         )
     }
@@ -290,11 +261,6 @@ impl<W: Write> InnerZipWriter<W> {
         time: DosDateTime,
         file: &Compressed,
     ) -> io::Result<()> {
-        if file.from_file {
-            return Err(io::Error::other(
-                "the data was left in the file: write it with add_stored_from_file",
-            ));
-        }
         let rec = CentralRecord {
             name: name.as_bytes().to_vec(),
             flags: FLAG_UTF8,
@@ -309,137 +275,6 @@ impl<W: Write> InnerZipWriter<W> {
         let header = local_header(&rec, zip64);
         self.put(&header)?;
         self.put(&file.data)?;
-        self.records.push(rec);
-        Ok(())
-    }
-
-    /// Adds a file too large to compress in memory, streaming it; returns the method chosen.
-    ///
-    /// A file that does not compress is stored with its exact local header, as the real tool
-    /// writes it: its CRC is computed in a first pass (cheap, and usually served from the page
-    /// cache) and checked again while copying. A file that compresses is deflated as a stream
-    /// and its CRC and sizes follow the data in a data descriptor (FORMAT.md §5.3).
-    /// `on_bytes` is told of each chunk of source data written.
-    pub fn add_streamed(
-        &mut self,
-        name: &str,
-        time: DosDateTime,
-        path: &Path,
-        size: u64,
-        c: &Compressor,
-        on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
-    ) -> io::Result<u16> {
-        let mut file = File::open(path)?;
-        let mut sample = vec![0u8; SAMPLE_LEN.min(size as usize)];
-        file.read_exact(&mut sample)?;
-        if c.method_for(&sample) == STORED {
-            self.add_stored_file(name, time, path, size, on_bytes)?;
-            return Ok(STORED);
-        }
-        self.add_deflated_stream(name, time, (sample, file), size, c, on_bytes)?;
-        Ok(DEFLATED)
-    }
-
-    /// Stores a large file: CRC first, then the data under an exact local header.
-    fn add_stored_file(
-        &mut self,
-        name: &str,
-        time: DosDateTime,
-        path: &Path,
-        size: u64,
-        on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let mut crc = crc32fast::Hasher::new();
-        let mut noop = |_| Ok(());
-        let first = copy_hashing(
-            &[],
-            &mut File::open(path)?,
-            &mut io::sink(),
-            &mut crc,
-            &mut noop,
-        )?;
-        if first != size {
-            return Err(changed_while_packing());
-        }
-        self.add_stored_from_file(name, time, path, size, crc.finalize(), on_bytes)
-    }
-
-    /// Stores a file whose CRC is already known, with its exact local header, copying it from
-    /// `path` and checking that size and CRC are still what they were.
-    pub fn add_stored_from_file(
-        &mut self,
-        name: &str,
-        time: DosDateTime,
-        path: &Path,
-        size: u64,
-        expected: u32,
-        on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let rec = CentralRecord {
-            name: name.as_bytes().to_vec(),
-            flags: FLAG_UTF8,
-            method: STORED,
-            time,
-            crc: expected,
-            csize: size,
-            usize: size,
-            offset: self.pos,
-        };
-        let header = local_header(&rec, size >= u64::from(U32_MAX));
-        self.put(&header)?;
-        let mut again = crc32fast::Hasher::new();
-        let mut src = File::open(path)?.take(size);
-        let copied = copy_hashing(&[], &mut src, &mut self.out, &mut again, on_bytes)?;
-        self.pos += copied;
-        if copied != size || again.finalize() != expected {
-            return Err(changed_while_packing());
-        }
-        self.records.push(rec);
-        Ok(())
-    }
-
-    /// Deflates a large file as a stream, followed by a data descriptor.
-    fn add_deflated_stream(
-        &mut self,
-        name: &str,
-        time: DosDateTime,
-        (sample, mut file): (Vec<u8>, File),
-        size: u64,
-        c: &Compressor,
-        on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let zip64 = size >= ZIP64_STREAM_THRESHOLD;
-        let mut rec = CentralRecord {
-            name: name.as_bytes().to_vec(),
-            flags: FLAG_UTF8 | FLAG_DESCRIPTOR,
-            method: DEFLATED,
-            time,
-            crc: 0,
-            csize: 0,
-            usize: 0,
-            offset: self.pos,
-        };
-        let header = local_header(&rec, zip64);
-        self.put(&header)?;
-        let mut crc = crc32fast::Hasher::new();
-        let mut counter = CountingWriter {
-            inner: &mut self.out,
-            count: 0,
-        };
-        let mut enc = c.encoder(&mut counter);
-        let read = copy_hashing(&sample, &mut file, &mut enc, &mut crc, on_bytes)?;
-        enc.finish()?;
-        let written = counter.count;
-        self.pos += written;
-        if read != size {
-            return Err(changed_while_packing());
-        }
-        rec.crc = crc.finalize();
-        rec.csize = written;
-        rec.usize = size;
-        let mut desc = Vec::with_capacity(24);
-        put_descriptor(&mut desc, rec.crc, rec.csize, rec.usize, zip64);
-        self.put(&desc)?;
         self.records.push(rec);
         Ok(())
     }
@@ -531,22 +366,6 @@ fn copy_hashing(
         dst.write_all(&buf[..n])?;
         on_bytes(n as u64)?;
         total += n as u64;
-    }
-}
-
-struct CountingWriter<W: Write> {
-    inner: W,
-    count: u64,
-}
-
-impl<W: Write> Write for CountingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }
 

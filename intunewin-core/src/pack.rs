@@ -15,7 +15,7 @@ use crate::detection::{
 };
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
-use crate::inner_write::{Compressor, InnerZipWriter, STORED, method_for_file};
+use crate::inner_write::{Compressor, InnerZipWriter, STORED};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
 use crate::paths::{Finding, PathRules, Severity};
 use crate::pipeline::{Job, with_compression_pool, with_encryption_thread};
@@ -23,9 +23,11 @@ use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
 use crate::source::{self, SourceEntry, SourceKind};
 use crate::staging::{parent_or_dot, resolve_lexically, write_atomically};
 
-/// Files up to this size are compressed in memory so their local header carries the exact CRC
-/// and sizes, as the real tool writes them; larger files stream with a data descriptor.
-pub const IN_MEMORY_LIMIT: u64 = 8 * 1024 * 1024;
+/// Files up to this size are compressed (or, when they do not compress, kept) whole in memory
+/// so their local header carries the exact CRC and sizes, as the real tool writes them. Larger
+/// files are deflated in pieces of this size, read once, with a data descriptor (FORMAT.md
+/// §5.3): holding multi-MiB files whole would cost memory without saving a read.
+pub const IN_MEMORY_LIMIT: u64 = 2 * 1024 * 1024;
 
 /// The default deflate level. The real tool uses classic zlib at level 1; zlib-rs's level 1 is
 /// its faster "quick" strategy, which on the benchmark corpus's text compressed 2.45:1 against
@@ -104,7 +106,8 @@ pub struct PackReport {
     pub file_count: usize,
     /// Empty folders packed.
     pub dir_count: usize,
-    /// Files stored uncompressed because they did not compress.
+    /// Files kept uncompressed because they did not compress (stored, or copied in deflate's
+    /// stored blocks).
     pub stored_count: usize,
     /// Bytes of source files.
     pub source_bytes: u64,
@@ -173,7 +176,9 @@ impl PackOptions {
         self
     }
 
-    /// Whether files that do not compress are stored (default true); false deflates all, as the real tool does.
+    /// Whether data that does not compress is kept as is (default true): files up to
+    /// [`IN_MEMORY_LIMIT`] are stored, larger ones copied in deflate's stored blocks. False
+    /// deflates everything, as the real tool does.
     pub fn store_incompressible(mut self, yes: bool) -> Self {
         self.compressor.store_incompressible = yes;
         self
@@ -437,33 +442,23 @@ impl PackOptions {
                         Work::Dir => zip.add_directory(&format!("{}/", entry.rel), time)?,
                         Work::InMemory => {
                             let file = next().map_err(src)?;
-                            if file.from_file {
-                                let mut noop = |_| Ok(());
-                                let path = &entry.path;
-                                zip.add_stored_from_file(
-                                    &entry.rel, time, path, entry.size, file.crc, &mut noop,
-                                )
-                                .map_err(src)?;
-                            } else {
-                                zip.add_compressed(&entry.rel, time, &file)?;
-                            }
+                            zip.add_compressed(&entry.rel, time, &file)?;
                             self.progress.advance(entry.size);
                             stored += usize::from(file.method == STORED && entry.size > 0);
                             pool.give(file.data);
                         }
-                        Work::StoredLarge => {
-                            let method = self.add_streamed(zip, entry, time)?;
-                            stored += usize::from(method == STORED);
-                        }
                         Work::Pieces(count) => {
                             zip.begin_pieces(&entry.rel, time, entry.size)?;
+                            let mut all_stored = true;
                             for _ in 0..count {
                                 let piece = next().map_err(src)?;
                                 zip.write_piece(&piece)?;
+                                all_stored &= piece.method == STORED;
                                 self.progress.advance(piece.size);
                                 pool.give(piece.data);
                             }
                             zip.end_pieces()?;
+                            stored += usize::from(all_stored);
                         }
                     }
                 }
@@ -491,44 +486,17 @@ impl PackOptions {
                     Work::InMemory
                 }
                 SourceKind::File => {
-                    let method = method_for_file(&e.path, e.size, &self.compressor)
-                        .map_err(|err| SourceError::wrap(err, &e.path))?;
-                    if method == STORED {
-                        Work::StoredLarge
-                    } else {
-                        let count = e.size.div_ceil(PIECE_LEN);
-                        for i in 0..count {
-                            let offset = i * PIECE_LEN;
-                            let len = PIECE_LEN.min(e.size - offset);
-                            jobs.push(job(len, Some((offset, i + 1 == count))));
-                        }
-                        Work::Pieces(count as usize)
+                    let count = e.size.div_ceil(PIECE_LEN);
+                    for i in 0..count {
+                        let offset = i * PIECE_LEN;
+                        let len = PIECE_LEN.min(e.size - offset);
+                        jobs.push(job(len, Some((offset, i + 1 == count))));
                     }
+                    Work::Pieces(count as usize)
                 }
             });
         }
         Ok((work, jobs))
-    }
-
-    fn add_streamed<W: Write>(
-        &self,
-        zip: &mut InnerZipWriter<W>,
-        entry: &SourceEntry,
-        time: DosDateTime,
-    ) -> io::Result<u16> {
-        let mut on_bytes = |n: u64| {
-            self.progress.advance(n);
-            self.check_cancel()
-        };
-        zip.add_streamed(
-            &entry.rel,
-            time,
-            &entry.path,
-            entry.size,
-            &self.compressor,
-            &mut on_bytes,
-        )
-        .map_err(|e| SourceError::wrap(e, &entry.path))
     }
 
     fn check_cancel(&self) -> io::Result<()> {
@@ -560,17 +528,17 @@ enum Work {
     Dir,
     /// Left out (links and special files packed with `allow_unsafe_paths`).
     Skip,
-    /// Compressed whole in memory by a worker, written with its exact local header.
+    /// Compressed (or, when it does not compress, kept as is) whole in memory by a worker,
+    /// written with its exact local header.
     InMemory,
-    /// A large file that does not compress: stored with its exact local header.
-    StoredLarge,
-    /// A large file that compresses: deflated in this many pieces by the workers, followed
-    /// by a data descriptor.
+    /// A large file, deflated in this many pieces by the workers and followed by a data
+    /// descriptor. Pieces that do not compress are deflate's stored blocks: a large installer
+    /// is read once and its entry keeps the tool's method 8.
     Pieces(usize),
 }
 
-/// Length of the pieces large compressible files are deflated in, one per job.
-const PIECE_LEN: u64 = 2 * 1024 * 1024;
+/// Length of the pieces large files are deflated in, one per job.
+const PIECE_LEN: u64 = IN_MEMORY_LIMIT;
 
 /// An error reading a source file, carried through the pipeline's `io::Error`s.
 #[derive(Debug)]

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::{EncryptingWriter, Keys, Sealed};
 use crate::inner_write::{Compressed, Compressor, compress_file_into, deflate_chunk};
+use crate::pack::IN_MEMORY_LIMIT;
 use crate::progress::CancelFlag;
 
 /// Size of the plaintext chunks sent to the encryption thread.
@@ -26,6 +27,9 @@ const READ_CHUNK: usize = 256 * 1024;
 const READ_DEPTH: usize = 8;
 /// Source bytes the workers may hold compressed ahead of the writer.
 const AHEAD_BUDGET: u64 = 12 * 1024 * 1024;
+/// Capacity of the compression pool's buffers: a whole in-memory file or piece, stored or
+/// deflated (deflate adds at most a few bytes per 16 KiB), with room to spare.
+const BUFFER_CAPACITY: usize = IN_MEMORY_LIMIT as usize + IN_MEMORY_LIMIT as usize / 1024 + 8192;
 
 /// A `Write` that hands fixed-size chunks to another thread. Call [`close`](Self::close).
 pub(crate) struct ChannelWriter {
@@ -141,12 +145,14 @@ pub(crate) struct BufferPool {
 }
 
 impl BufferPool {
+    /// A buffer from the pool, or a new one big enough for any job's output, so that buffers
+    /// are interchangeable and never reallocated.
     fn take(&self) -> Vec<u8> {
         self.free
             .lock()
             .ok()
             .and_then(|mut f| f.pop())
-            .unwrap_or_default()
+            .unwrap_or_else(|| Vec::with_capacity(BUFFER_CAPACITY))
     }
 
     /// Returns a buffer for reuse.
@@ -169,9 +175,12 @@ pub(crate) fn with_compression_pool<T>(
     cancel: &CancelFlag,
     consume: impl FnOnce(&mut dyn FnMut() -> io::Result<Compressed>, &BufferPool) -> T,
 ) -> T {
+    let window = threads * 4;
+    // Every buffer that can be in flight at once is kept for reuse: freeing multi-MiB buffers
+    // and allocating new ones fragments the heap and lets the resident size creep up.
     let pool = BufferPool {
         free: Mutex::new(Vec::new()),
-        keep: threads,
+        keep: window + threads,
     };
     let state = (
         Mutex::new(Slots {
@@ -183,7 +192,6 @@ pub(crate) fn with_compression_pool<T>(
         Condvar::new(),
     );
     let claim = AtomicUsize::new(0);
-    let window = threads * 4;
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
             scope.spawn(|| worker(jobs, compressor, cancel, &state, &claim, window, &pool));
@@ -226,6 +234,7 @@ fn worker(
     pool: &BufferPool,
 ) {
     let (lock, cvar) = state;
+    let mut raw = Vec::new(); // a piece's source bytes, reused
     loop {
         let k = claim.fetch_add(1, Ordering::SeqCst);
         let Some(job) = jobs.get(k) else { return };
@@ -248,10 +257,14 @@ fn worker(
             Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
         } else {
             match job.piece {
-                None => compress_file_into(&job.path, job.size, compressor, pool.take(), true),
-                Some((offset, last)) => {
-                    deflate_chunk(&job.path, offset, job.size, last, compressor, pool.take())
-                }
+                None => compress_file_into(&job.path, job.size, compressor, pool.take()),
+                Some((offset, last)) => deflate_chunk(
+                    &job.path,
+                    (offset, job.size, last),
+                    compressor,
+                    &mut raw,
+                    pool.take(),
+                ),
             }
         };
         let Ok(mut slots) = lock.lock() else { return };

@@ -287,7 +287,9 @@ mod tests {
         let ok = dir.path().join("ok");
         let missing1 = dir.path().join("no-such-folder").join("one");
         let missing2 = dir.path().join("no-such-folder").join("two");
-        writers.write_file(0, &ok, "ok", &mut &b"1"[..], None).unwrap();
+        writers
+            .write_file(0, &ok, "ok", &mut &b"1"[..], None)
+            .unwrap();
         writers
             .write_file(1, &missing1, "one", &mut &b"2"[..], None)
             .unwrap();
