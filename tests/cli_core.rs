@@ -1140,3 +1140,44 @@ fn snapshot_error_messages() {
         .collect();
     snapshot_settings(&fx).bind(|| insta::assert_snapshot!("errors", text));
 }
+
+#[test]
+fn a_closed_stdout_ends_list_quietly() {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("setup.cmd"), b"@echo off").unwrap();
+    // More listing than a pipe holds (64 KiB), so the writer meets the closed end.
+    for i in 0..1500 {
+        fs::write(src.join(format!("file-{i:04}.txt")), format!("{i}")).unwrap();
+    }
+    let package = dir.path().join("many.intunewin");
+    let packed = run(
+        dir.path(),
+        &[
+            "pack",
+            "src",
+            "--setup",
+            "setup.cmd",
+            "--output",
+            "many.intunewin",
+            "-q",
+        ],
+    );
+    assert_ok(&packed);
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("intunewin"))
+        .arg("list")
+        .arg(&package)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then dropped: closed
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

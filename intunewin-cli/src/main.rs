@@ -91,7 +91,26 @@ pub fn error_kind(e: &Error) -> String {
         .to_string()
 }
 
+/// Makes a closed stdout (`intunewin list pkg | head`) end the program quietly, as a closed
+/// pipe ends other command-line tools, instead of panicking in `println!`. Errors returned
+/// as values are handled in [`report`].
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     // FORMAT.md §10: IntuneWinAppUtil's switches are recognised before clap sees them.
     if compat::is_compat(&args) {

@@ -214,14 +214,15 @@ pub fn mac_stream<R: Read>(
         }
         on_bytes(n as u64);
     }
-    Ok(tap.finish())
+    let (mac, crc) = tap.finish();
+    Ok((mac.unwrap_or_default(), crc))
 }
 
 /// A `Read` adapter that computes HMAC-SHA256 and CRC-32 over the bytes passing through it, so
 /// one read of the blob can both authenticate and feed a [`DecryptingReader`].
 pub struct MacReader<R: Read> {
     inner: R,
-    hmac: HmacSha256,
+    hmac: Option<HmacSha256>,
     crc: crc32fast::Hasher,
 }
 
@@ -230,22 +231,37 @@ impl<R: Read> MacReader<R> {
     pub fn new(inner: R, mac_key: &[u8; 32], prefix: &[u8]) -> io::Result<Self> {
         let mut hmac = <HmacSha256 as KeyInit>::new_from_slice(mac_key)
             .map_err(|_| io::Error::other("HMAC key length"))?;
-        let mut crc = crc32fast::Hasher::new();
         hmac.update(prefix);
-        crc.update(prefix);
-        Ok(MacReader { inner, hmac, crc })
+        let mut tap = Self::crc_only(inner, prefix)?;
+        tap.hmac = Some(hmac);
+        Ok(tap)
     }
 
-    /// The HMAC-SHA256 and CRC-32 of everything read so far (prefix included).
-    pub fn finish(self) -> ([u8; 32], crc32fast::Hasher) {
-        (self.hmac.finalize().into_bytes().into(), self.crc)
+    /// Taps `inner` for its CRC-32 only (no MAC); `prefix` is CRCed first.
+    pub fn crc_only(inner: R, prefix: &[u8]) -> io::Result<Self> {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(prefix);
+        Ok(MacReader {
+            inner,
+            hmac: None,
+            crc,
+        })
+    }
+
+    /// The HMAC-SHA256 (`None` for [`crc_only`](Self::crc_only)) and CRC-32 of everything read
+    /// so far (prefix included).
+    pub fn finish(self) -> (Option<[u8; 32]>, crc32fast::Hasher) {
+        let mac = self.hmac.map(|h| h.finalize().into_bytes().into());
+        (mac, self.crc)
     }
 }
 
 impl<R: Read> Read for MacReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hmac.update(&buf[..n]);
+        if let Some(hmac) = &mut self.hmac {
+            hmac.update(&buf[..n]);
+        }
         self.crc.update(&buf[..n]);
         Ok(n)
     }

@@ -233,7 +233,7 @@ impl Package {
     /// plus the content entry's CRC-32 (FORMAT.md §7 steps 3–5 and 9). Decrypts nothing.
     pub fn authenticate(&self, opts: &ReadOptions) -> Result<()> {
         let actual = self.content.size;
-        let tap = self.tapped_ciphertext()?;
+        let tap = self.tapped_ciphertext(true)?;
         opts.progress.begin(Stage::Authenticate, actual);
         let mut metered = Metered::new(tap, opts);
         let copied = io::copy(&mut metered, &mut io::sink());
@@ -246,7 +246,7 @@ impl Package {
     /// the MAC is computed on one thread while another decrypts and hashes (FORMAT.md §7
     /// steps 3–7 and 9). Nothing is kept or written.
     fn authenticate_content(&self, opts: &ReadOptions) -> Result<()> {
-        let tap = self.tapped_ciphertext()?;
+        let tap = self.tapped_ciphertext(true)?;
         opts.progress.begin(Stage::Authenticate, self.content.size);
         let enc = &self.detection.encryption;
         let (plain, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
@@ -262,8 +262,8 @@ impl Package {
     }
 
     /// Authenticates (MAC and FileDigest), then decrypts and parses the inner zip, handing each
-    /// entry to `visitor`; the content is read once more and its MAC checked again, so what
-    /// `visitor` saw is what was authenticated even if the file changed in between.
+    /// entry to `visitor`; the second read is checked against the first by the CRCs, so a
+    /// file changed in between is an error (see [`read_once`](Self::read_once)).
     pub fn read_entries(
         &self,
         opts: &ReadOptions,
@@ -274,25 +274,31 @@ impl Package {
         self.read_once(opts, stage, visitor, false)
     }
 
-    /// Reads the content once, in three threads: reading, MAC and CRC on one; decryption and
-    /// (when `hash`) the FileDigest on the next; parsing and inflating on this one. `visitor`
-    /// sees data before the MAC is known to match, so without a prior
+    /// Reads the content once, in three threads: reading, MAC (when `mac`) and CRC on one;
+    /// decryption and (when `mac`) the FileDigest on the next; parsing and inflating on this
+    /// one. `visitor` sees data before the MAC is known to match, so without a prior
     /// [`authenticate_content`](Self::authenticate_content) it must write nothing; every check
     /// (MAC first) is made before the entries are returned. The content is read to its end even
     /// after an inner error, so the MAC is always checked.
+    ///
+    /// Without `mac`, after `authenticate_content`, the second read is tied to the first by
+    /// the content entry's CRC-32 and each inner entry's CRC: the MAC key travels in the same
+    /// file, so the MAC guards against corruption, not against whoever can rewrite the file,
+    /// and a change between the two reads is corruption, which the CRCs catch for far less
+    /// than a second SHA-256 pass.
     fn read_once(
         &self,
         opts: &ReadOptions,
         stage: Stage,
         visitor: &mut dyn EntryVisitor,
-        hash: bool,
+        mac: bool,
     ) -> Result<Vec<EntryInfo>> {
-        let tap = self.tapped_ciphertext()?;
+        let tap = self.tapped_ciphertext(mac)?;
         opts.progress
             .begin(stage, self.detection.unencrypted_content_size);
         let enc = &self.detection.encryption;
         let (parsed, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
-            let decrypting = if hash {
+            let decrypting = if mac {
                 DecryptingReader::new(ciphertext, &enc.encryption_key, &enc.iv)
             } else {
                 DecryptingReader::new_unhashed(ciphertext, &enc.encryption_key, &enc.iv)
@@ -312,7 +318,7 @@ impl Package {
         self.check_tap(tap.into_inner())?;
         let (entries, (digest, len), decrypted) = parsed;
         decrypted.map_err(|e| map_read_error(e, &self.path))?;
-        if hash {
+        if mac {
             self.check_plaintext(&digest, len)?;
         } else {
             self.check_size(len)?;
@@ -385,7 +391,7 @@ impl Package {
     /// Checks what needs no decryption (the blob's length, and its MAC and IV fields against
     /// Detection.xml), then returns the ciphertext behind a tap that MACs and CRCs IV ‖
     /// ciphertext for [`check_tap`](Self::check_tap).
-    fn tapped_ciphertext(&self) -> Result<MacReader<Box<dyn Read + Send>>> {
+    fn tapped_ciphertext(&self, mac: bool) -> Result<MacReader<Box<dyn Read + Send>>> {
         let n = self.detection.unencrypted_content_size;
         let actual = self.content.size;
         if actual < 64
@@ -414,8 +420,12 @@ impl Package {
                 path: self.path.clone(),
             });
         }
-        MacReader::new(reader, &enc.mac_key, &header[MAC_LEN..])
-            .map_err(|e| Error::io("read", &self.path, e))
+        let tap = if mac {
+            MacReader::new(reader, &enc.mac_key, &header[MAC_LEN..])
+        } else {
+            MacReader::crc_only(reader, &header[MAC_LEN..])
+        };
+        tap.map_err(|e| Error::io("read", &self.path, e))
     }
 
     /// Compares the tap's HMAC with Detection.xml's Mac (constant time), then the content
@@ -423,7 +433,7 @@ impl Package {
     fn check_tap<R: Read>(&self, tap: MacReader<R>) -> Result<()> {
         let (mac, rest_crc) = tap.finish();
         let enc = &self.detection.encryption;
-        if !crypto::ct_eq(&mac, &enc.mac) {
+        if mac.is_some_and(|mac| !crypto::ct_eq(&mac, &enc.mac)) {
             return Err(Error::HmacMismatch {
                 path: self.path.clone(),
             });
@@ -466,7 +476,7 @@ impl Package {
     /// Extracts the content into `dest` (a folder that must not exist unless overwriting).
     ///
     /// Nothing is written before the MAC and FileDigest are verified; files go into a
-    /// temporary folder beside `dest` that is renamed only when everything (the MAC of the
+    /// temporary folder beside `dest` that is renamed only when everything (the CRCs of the
     /// second read included) checked out, so a failure leaves nothing behind. No entry can land
     /// outside the destination.
     pub fn extract(&self, dest: &Path, opts: &ExtractOptions) -> Result<Vec<EntryInfo>> {

@@ -180,9 +180,9 @@ impl Lane {
                 Job::Create { index, path, entry } => self.create(index, path, &entry),
                 Job::Data(buf) => {
                     self.write(&buf);
-                    if let Ok(mut spare) = self.spare.lock()
-                        && spare.len() < LANE_DEPTH
-                    {
+                    // Every buffer comes back: allocating new ones while others are freed on
+                    // another thread fragments the heap and lets the resident size creep up.
+                    if let Ok(mut spare) = self.spare.lock() {
                         spare.push(buf);
                     }
                 }
