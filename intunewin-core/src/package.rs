@@ -263,7 +263,7 @@ impl Package {
 
     /// Authenticates (MAC and FileDigest), then decrypts and parses the inner zip, handing each
     /// entry to `visitor`; the second read is checked against the first by the CRCs, so a
-    /// file changed in between is an error (see [`read_once`](Self::read_once)).
+    /// file changed in between is an error.
     pub fn read_entries(
         &self,
         opts: &ReadOptions,
