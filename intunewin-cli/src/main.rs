@@ -109,6 +109,11 @@ fn quiet_on_closed_stdout() {
     }));
 }
 
+/// mimalloc instead of the system allocator: the pipelines hand buffers between threads, and
+/// glibc's per-thread arenas kept the freed memory (peak RSS grew with the number of entries).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();

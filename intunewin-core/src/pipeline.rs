@@ -34,6 +34,8 @@ const BUFFER_CAPACITY: usize = IN_MEMORY_LIMIT as usize + IN_MEMORY_LIMIT as usi
 /// A `Write` that hands fixed-size chunks to another thread. Call [`close`](Self::close).
 pub(crate) struct ChannelWriter {
     tx: Option<SyncSender<Vec<u8>>>,
+    /// Chunks the encryption thread is done with, for reuse.
+    spent: Receiver<Vec<u8>>,
     buf: Vec<u8>,
     /// SHA-256 of everything sent, computed here to spread the work over two threads.
     digest: Sha256,
@@ -41,7 +43,11 @@ pub(crate) struct ChannelWriter {
 
 impl ChannelWriter {
     fn send(&mut self) -> io::Result<()> {
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let next = self
+            .spent
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, next);
         self.digest.update(&chunk);
         let tx = self.tx.as_ref().ok_or_else(stopped)?;
         tx.send(chunk).map_err(|_| stopped())
@@ -89,16 +95,20 @@ where
     W: Write + Send,
 {
     let (tx, rx) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH);
+    let (spent_tx, spent) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH + 2);
     std::thread::scope(|scope| {
         let crypto = scope.spawn(move || -> io::Result<Sealed> {
             let mut enc = EncryptingWriter::new_unhashed(out, keys)?;
-            for chunk in rx {
+            for mut chunk in rx {
                 enc.write_all(&chunk)?;
+                chunk.clear();
+                let _ = spent_tx.try_send(chunk); // freed here only if the pool is full
             }
             Ok(enc.finish()?.1)
         });
         let writer = ChannelWriter {
             tx: Some(tx),
+            spent,
             buf: Vec::with_capacity(CHUNK),
             digest: Sha256::new(),
         };
