@@ -838,6 +838,37 @@ pub fn decode_hresult(code: u32) -> Decoded {
 mod tests {
     use super::*;
 
+    /// The rule ids in the table are plain strings: each must be a rule of the classifier, and
+    /// each rule's Intune code must list it (and list nothing else).
+    #[test]
+    fn rule_ids_match_the_path_classifier() {
+        use crate::paths::Rule;
+        let known: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+        for info in CODES {
+            for id in info.rules {
+                assert!(
+                    known.contains(id),
+                    "0x{:08X} names unknown rule '{id}'",
+                    info.code
+                );
+            }
+        }
+        for rule in Rule::ALL {
+            let listed_by: Vec<u32> = CODES
+                .iter()
+                .filter(|info| info.rules.contains(&rule.id()))
+                .map(|info| info.code)
+                .collect();
+            let expected: Vec<u32> = rule.intune_code().into_iter().collect();
+            // trailing-dot-or-space also predicts the install-time code it is listed under.
+            if rule.id() == "trailing-dot-or-space" {
+                assert!(listed_by.contains(&expected[0]), "{}", rule.id());
+                continue;
+            }
+            assert_eq!(listed_by, expected, "rule '{}'", rule.id());
+        }
+    }
+
     /// Every code issue 7 asks for.
     const LISTED: [u32; 17] = [
         0x87D3_0065,
