@@ -232,20 +232,20 @@ impl<R: Read> MacReader<R> {
         let mut hmac = <HmacSha256 as KeyInit>::new_from_slice(mac_key)
             .map_err(|_| io::Error::other("HMAC key length"))?;
         hmac.update(prefix);
-        let mut tap = Self::crc_only(inner, prefix)?;
+        let mut tap = Self::crc_only(inner, prefix);
         tap.hmac = Some(hmac);
         Ok(tap)
     }
 
     /// Taps `inner` for its CRC-32 only (no MAC); `prefix` is CRCed first.
-    pub fn crc_only(inner: R, prefix: &[u8]) -> io::Result<Self> {
+    pub fn crc_only(inner: R, prefix: &[u8]) -> Self {
         let mut crc = crc32fast::Hasher::new();
         crc.update(prefix);
-        Ok(MacReader {
+        MacReader {
             inner,
             hmac: None,
             crc,
-        })
+        }
     }
 
     /// The HMAC-SHA256 (`None` for [`crc_only`](Self::crc_only)) and CRC-32 of everything read

@@ -115,8 +115,7 @@ pub fn compress_file_into(
     } else {
         buf.reserve_exact((size / 2) as usize);
         let mut enc = c.encoder(buf);
-        let mut noop = |_| Ok(());
-        let n = copy_hashing(&sample, &mut rest, &mut enc, &mut crc, &mut noop)?;
+        let n = copy_hashing(&sample, &mut rest, &mut enc, &mut crc)?;
         (enc.finish()?, n)
     };
     if read != size {
@@ -350,11 +349,9 @@ fn copy_hashing(
     src: &mut dyn Read,
     dst: &mut dyn Write,
     crc: &mut crc32fast::Hasher,
-    on_bytes: &mut dyn FnMut(u64) -> io::Result<()>,
 ) -> io::Result<u64> {
     crc.update(first);
     dst.write_all(first)?;
-    on_bytes(first.len() as u64)?;
     let mut total = first.len() as u64;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -364,7 +361,6 @@ fn copy_hashing(
         }
         crc.update(&buf[..n]);
         dst.write_all(&buf[..n])?;
-        on_bytes(n as u64)?;
         total += n as u64;
     }
 }

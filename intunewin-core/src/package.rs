@@ -274,18 +274,8 @@ impl Package {
         self.read_once(opts, stage, visitor, false)
     }
 
-    /// Reads the content once, in three threads: reading, MAC (when `mac`) and CRC on one;
-    /// decryption and (when `mac`) the FileDigest on the next; parsing and inflating on this
-    /// one. `visitor` sees data before the MAC is known to match, so without a prior
-    /// [`authenticate_content`](Self::authenticate_content) it must write nothing; every check
-    /// (MAC first) is made before the entries are returned. The content is read to its end even
-    /// after an inner error, so the MAC is always checked.
-    ///
-    /// Without `mac`, after `authenticate_content`, the second read is tied to the first by
-    /// the content entry's CRC-32 and each inner entry's CRC: the MAC key travels in the same
-    /// file, so the MAC guards against corruption, not against whoever can rewrite the file,
-    /// and a change between the two reads is corruption, which the CRCs catch for far less
-    /// than a second SHA-256 pass.
+    /// Parses the inner zip in one read of the content (see
+    /// [`read_content`](Self::read_content)), handing each entry to `visitor`.
     fn read_once(
         &self,
         opts: &ReadOptions,
@@ -293,20 +283,42 @@ impl Package {
         visitor: &mut dyn EntryVisitor,
         mac: bool,
     ) -> Result<Vec<EntryInfo>> {
+        self.read_content(opts, stage, mac, |plain| {
+            read_inner_zip(plain, &opts.limits, &self.path, visitor)
+        })?
+    }
+
+    /// Reads the content once, in three threads: reading, MAC (when `mac`) and CRC on one;
+    /// decryption and (when `mac`) the FileDigest on the next; `consume` on this one.
+    /// `consume` sees data before the MAC is known to match, so without a prior
+    /// [`authenticate_content`](Self::authenticate_content) it must write nothing; every check
+    /// (MAC first) is made before its value is returned. The content is read to its end even
+    /// when `consume` stops early, so the MAC is always checked.
+    ///
+    /// Without `mac`, after `authenticate_content`, the second read is tied to the first by
+    /// the content entry's CRC-32 (and, for the inner zip, each entry's CRC): the MAC key
+    /// travels in the same file, so the MAC guards against corruption, not against whoever can
+    /// rewrite the file, and a change between the two reads is corruption, which the CRCs
+    /// catch for far less than a second SHA-256 pass.
+    fn read_content<T>(
+        &self,
+        opts: &ReadOptions,
+        stage: Stage,
+        mac: bool,
+        consume: impl FnOnce(&mut (dyn Read + Send)) -> T,
+    ) -> Result<T> {
         let tap = self.tapped_ciphertext(mac)?;
         opts.progress
             .begin(stage, self.detection.unencrypted_content_size);
         let enc = &self.detection.encryption;
-        let (parsed, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
+        let (consumed, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
             let decrypting = if mac {
                 DecryptingReader::new(ciphertext, &enc.encryption_key, &enc.iv)
             } else {
                 DecryptingReader::new_unhashed(ciphertext, &enc.encryption_key, &enc.iv)
             };
-            let (entries, decrypting, decrypted) = read_on_thread(decrypting, |plain| {
-                read_inner_zip(plain, &opts.limits, &self.path, visitor)
-            });
-            (entries, decrypting.finish(), decrypted)
+            let (value, decrypting, decrypted) = read_on_thread(decrypting, consume);
+            (value, decrypting.finish(), decrypted)
         });
         opts.progress.end();
         if opts.cancel.is_cancelled() {
@@ -316,14 +328,14 @@ impl Package {
         // every byte went through the MAC, whose verdict comes before padding and the rest.
         status.map_err(|e| map_read_error(e, &self.path))?;
         self.check_tap(tap.into_inner())?;
-        let (entries, (digest, len), decrypted) = parsed;
+        let (value, (digest, len), decrypted) = consumed;
         decrypted.map_err(|e| map_read_error(e, &self.path))?;
         if mac {
             self.check_plaintext(&digest, len)?;
         } else {
             self.check_size(len)?;
         }
-        entries
+        Ok(value)
     }
 
     /// Verifies everything FORMAT.md §7 lists in one read of the content; writes nothing.
@@ -373,19 +385,14 @@ impl Package {
             .collect())
     }
 
-    /// Writes the decrypted inner zip to `out` after authenticating it; checks it fully.
+    /// Writes the decrypted inner zip to `out` after authenticating it (MAC and FileDigest);
+    /// the second read is tied to the first as for [`extract`](Self::extract).
     pub fn decrypt_to<W: Write>(&self, mut out: W, opts: &ReadOptions) -> Result<u64> {
-        self.authenticate(opts)?;
-        let mut reader = self.content_reader()?;
-        io::copy(&mut (&mut reader).take(HEADER_LEN as u64), &mut io::sink())
-            .map_err(|e| Error::io("read", &self.path, e))?;
-        let enc = &self.detection.encryption;
-        let mut decrypting =
-            DecryptingReader::new(Metered::new(reader, opts), &enc.encryption_key, &enc.iv);
-        let n = io::copy(&mut decrypting, &mut out).map_err(|e| map_read_error(e, &self.path))?;
-        let (digest, len) = decrypting.finish();
-        self.check_plaintext(&digest, len)?;
-        Ok(n)
+        self.authenticate_content(opts)?;
+        let copied = self.read_content(opts, Stage::Decrypt, false, |plain| {
+            io::copy(plain, &mut out)
+        })?;
+        copied.map_err(|e| map_read_error(e, &self.path))
     }
 
     /// Checks what needs no decryption (the blob's length, and its MAC and IV fields against
@@ -420,12 +427,11 @@ impl Package {
                 path: self.path.clone(),
             });
         }
-        let tap = if mac {
-            MacReader::new(reader, &enc.mac_key, &header[MAC_LEN..])
-        } else {
-            MacReader::crc_only(reader, &header[MAC_LEN..])
-        };
-        tap.map_err(|e| Error::io("read", &self.path, e))
+        if !mac {
+            return Ok(MacReader::crc_only(reader, &header[MAC_LEN..]));
+        }
+        MacReader::new(reader, &enc.mac_key, &header[MAC_LEN..])
+            .map_err(|e| Error::io("read", &self.path, e))
     }
 
     /// Compares the tap's HMAC with Detection.xml's Mac (constant time), then the content

@@ -330,18 +330,13 @@ fn pump<R: io::Read>(
     loop {
         let mut chunk = spent.try_recv().unwrap_or_default();
         chunk.resize(READ_CHUNK, 0); // zeroes only what a short last chunk left out
-        let mut filled = 0;
-        while filled < READ_CHUNK {
-            match source.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let _ = tx.send(Err(duplicate(&e)));
-                    return Err(e);
-                }
+        let filled = match read_full(source, &mut chunk) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.send(Err(duplicate(&e)));
+                return Err(e);
             }
-        }
+        };
         if filled == 0 {
             return Ok(());
         }
@@ -350,6 +345,20 @@ fn pump<R: io::Read>(
             return Ok(()); // the reader went away
         }
     }
+}
+
+/// Reads until `buf` is full or `source` ends; returns the bytes read (fewer only at the end).
+pub(crate) fn read_full<R: io::Read + ?Sized>(source: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match source.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// A copy of a read error for the other side of the channel, keeping the padding marker

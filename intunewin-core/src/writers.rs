@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::SystemTime;
 
 use crate::error::{Error, Result};
+use crate::pipeline::read_full;
 
 /// Bytes handed to a lane at a time.
 const CHUNK: usize = 1024 * 1024;
@@ -151,15 +152,7 @@ impl Drop for FileWriters {
 /// it beyond that, so recycled buffers keep their size; returns the count.
 fn fill(data: &mut dyn Read, buf: &mut Vec<u8>) -> io::Result<usize> {
     buf.resize(CHUNK, 0);
-    let mut filled = 0;
-    while filled < CHUNK {
-        match data.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    let filled = read_full(data, buf)?;
     buf.truncate(filled);
     Ok(filled)
 }
