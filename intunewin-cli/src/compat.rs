@@ -155,12 +155,14 @@ pub fn run(args: &[OsString]) -> ExitCode {
             return code;
         }
     };
+    // Help, version and log lines are informational: a closed stdout neither fails nor stops
+    // the run (the exit code and the package are what a caller relies on).
     if parsed.help {
-        print!("{}", usage());
+        let _ = out!("{}", usage());
         return ExitCode::SUCCESS;
     }
     if parsed.version {
-        println!("{}", version());
+        let _ = outln!("{}", version());
         return ExitCode::SUCCESS;
     }
     let log = Log {
@@ -267,7 +269,7 @@ struct Log {
 impl Log {
     fn info(&self, message: &str) {
         if !self.silent {
-            println!("INFO   {message}");
+            let _ = outln!("INFO   {message}"); // informational, see `run`
         }
     }
 }

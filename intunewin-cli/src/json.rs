@@ -132,6 +132,6 @@ impl From<&intunewin_core::paths::Finding> for FindingJson {
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }

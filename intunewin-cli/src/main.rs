@@ -4,6 +4,25 @@
 //! content, 2 usage or I/O error, 130 interrupted. Errors print as
 //! `intunewin: error: <what>, <which file>` on stderr.
 
+/// `println!` that returns the error instead of panicking, so a closed stdout
+/// (`intunewin list pkg | head`) comes back as a `BrokenPipe` error, which [`report`] turns
+/// into a quiet exit.
+macro_rules! outln {
+    () => {
+        $crate::ui::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::ui::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` that returns the error instead of panicking (see [`outln`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::ui::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod commands;
 mod compat;
 mod json;
@@ -91,31 +110,7 @@ pub fn error_kind(e: &Error) -> String {
         .to_string()
 }
 
-/// Makes a closed stdout (`intunewin list pkg | head`) end the program quietly, as a closed
-/// pipe ends other command-line tools, instead of panicking in `println!`. Errors returned
-/// as values are handled in [`report`].
-fn quiet_on_closed_stdout() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .unwrap_or_default();
-        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(0);
-        }
-        default(info);
-    }));
-}
-
-/// mimalloc instead of the system allocator: the pipelines hand buffers between threads, and
-/// glibc's per-thread arenas kept the freed memory (peak RSS grew with the number of entries).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
-    quiet_on_closed_stdout();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     // FORMAT.md §10: IntuneWinAppUtil's switches are recognised before clap sees them.
     if compat::is_compat(&args) {

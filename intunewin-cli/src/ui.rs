@@ -12,6 +12,11 @@ use intunewin_core::progress::{Progress, Stage};
 /// answer prompts by writing to stdin.
 pub const ASSUME_TTY_ENV: &str = "INTUNEWIN_ASSUME_TTY";
 
+/// Writes to stdout, returning errors (used by the `outln!` and `out!` macros).
+pub fn write_stdout(args: std::fmt::Arguments) -> std::io::Result<()> {
+    std::io::stdout().lock().write_fmt(args)
+}
+
 /// Makes text from a package (which anyone can craft) safe for a terminal: control characters,
 /// escape sequences and bidirectional overrides are shown escaped instead of interpreted.
 pub fn safe(text: &str) -> String {

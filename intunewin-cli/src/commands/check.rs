@@ -70,7 +70,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         json::print(&check_json(&args, &report))?;
     } else {
-        print_report(&args, &report);
+        print_report(&args, &report)?;
     }
     Ok(if report.errors() > 0 {
         ExitCode::from(crate::EXIT_INVALID)
@@ -96,21 +96,21 @@ pub fn finding_line(f: &Finding) -> String {
     )
 }
 
-fn print_report(args: &CheckArgs, report: &CheckReport) {
+fn print_report(args: &CheckArgs, report: &CheckReport) -> std::io::Result<()> {
     for f in &report.findings {
-        println!("{}", finding_line(f));
+        outln!("{}", finding_line(f))?;
     }
     for note in &report.notes {
-        println!("note: {}", safe(note));
+        outln!("note: {}", safe(note))?;
     }
-    println!(
+    outln!(
         "{}: {}, {}, {} checked ({})",
         safe(&args.target.display().to_string()),
         plural(report.errors(), "error"),
         plural(report.warnings(), "warning"),
         plural(report.files, "file"),
         ui::size(report.total_bytes)
-    );
+    )
 }
 
 fn plural(n: usize, word: &str) -> String {

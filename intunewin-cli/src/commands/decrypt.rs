@@ -188,17 +188,17 @@ fn summarise(
         "integrity unchecked"
     };
     match (output, destination, files) {
-        (Some(out), _, _) => println!(
+        (Some(out), _, _) => outln!(
             "decrypted {} into {} ({} bytes, {integrity}) in {elapsed:.2} s",
             blob.display(),
             safe(&out.display().to_string()),
             report.plaintext_len
-        ),
-        (_, Some(dest), Some(files)) => println!(
+        )?,
+        (_, Some(dest), Some(files)) => outln!(
             "extracted {files} file(s) from {} into {} ({integrity}) in {elapsed:.2} s",
             blob.display(),
             safe(&dest.display().to_string())
-        ),
+        )?,
         _ => {}
     }
     Ok(())
@@ -337,7 +337,7 @@ fn list_apps(args: &DecryptArgs) -> anyhow::Result<ExitCode> {
         );
     }
     for app in &log.apps {
-        println!(
+        outln!(
             "{}  version {}  line {}{}\n    {}",
             safe(&app.app_id),
             safe(app.version.as_deref().unwrap_or("?")),
@@ -348,7 +348,7 @@ fn list_apps(args: &DecryptArgs) -> anyhow::Result<ExitCode> {
                 "  (no DecryptInfo)"
             },
             safe(app.url.as_deref().unwrap_or("(no URL)"))
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

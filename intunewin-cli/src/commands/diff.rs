@@ -88,7 +88,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         json::print(&to_json(&args, &diff))?;
     } else if !args.quiet {
-        print_text(&diff);
+        print_text(&diff)?;
     }
     Ok(if diff.is_identical() {
         ExitCode::SUCCESS
@@ -103,27 +103,27 @@ fn compare(args: &DiffArgs, read: &ReadOptions) -> Result<PackageDiff, Error> {
     diff_packages(&a, &b, read)
 }
 
-fn print_text(diff: &PackageDiff) {
+fn print_text(diff: &PackageDiff) -> std::io::Result<()> {
     for e in &diff.added {
-        println!("added    {} ({} bytes)", safe(&e.name), e.size);
+        outln!("added    {} ({} bytes)", safe(&e.name), e.size)?;
     }
     for e in &diff.removed {
-        println!("removed  {} ({} bytes)", safe(&e.name), e.size);
+        outln!("removed  {} ({} bytes)", safe(&e.name), e.size)?;
     }
     for c in &diff.changed {
-        println!(
+        outln!(
             "changed  {} ({} -> {} bytes)",
             safe(&c.name),
             c.old_size,
             c.new_size
-        );
+        )?;
     }
     let show = |v: &Option<String>| {
         v.as_deref()
             .map_or("(absent)".into(), |s| format!("'{}'", safe(s)))
     };
     for m in &diff.metadata {
-        println!("metadata {}: {} -> {}", m.field, show(&m.old), show(&m.new));
+        outln!("metadata {}: {} -> {}", m.field, show(&m.old), show(&m.new))?;
     }
     let verdict = if diff.is_identical() {
         "identical content and metadata"
@@ -132,13 +132,13 @@ fn print_text(diff: &PackageDiff) {
     } else {
         "content differs"
     };
-    println!(
+    outln!(
         "{} added, {} removed, {} changed, {} unchanged: {verdict}",
         diff.added.len(),
         diff.removed.len(),
         diff.changed.len(),
         diff.unchanged
-    );
+    )
 }
 
 fn to_json(args: &DiffArgs, diff: &PackageDiff) -> DiffJson {

@@ -44,14 +44,14 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let entry = explain::lookup(code);
     let decoded = explain::decode_hresult(code);
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&Report::new(code, entry))?
-        );
+        )?;
     } else {
         match entry {
-            Some(info) => print_known(info, &decoded),
-            None => print_unknown(&decoded),
+            Some(info) => print_known(info, &decoded)?,
+            None => print_unknown(&decoded)?,
         }
     }
     Ok(if entry.is_some() {
@@ -67,80 +67,81 @@ fn print_list(json: bool) -> anyhow::Result<()> {
             .iter()
             .map(|info| Report::new(info.code, Some(info)))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        outln!("{}", serde_json::to_string_pretty(&all)?)?;
         return Ok(());
     }
     for info in explain::table() {
-        println!(
+        outln!(
             "{}  {:>11}  {:<14}  {}",
             hex(info.code),
             explain::signed(info.code),
             info.source.id(),
             info.message
-        );
+        )?;
     }
     Ok(())
 }
 
-fn print_known(info: &CodeInfo, decoded: &Decoded) {
-    println!("{} ({})", hex(info.code), explain::signed(info.code));
-    println!("{}", info.message);
+fn print_known(info: &CodeInfo, decoded: &Decoded) -> std::io::Result<()> {
+    outln!("{} ({})", hex(info.code), explain::signed(info.code))?;
+    outln!("{}", info.message)?;
     if let Some(win32) = win32_line(decoded) {
-        println!("{win32}");
+        outln!("{win32}")?;
     }
-    println!();
+    outln!()?;
     let phases: Vec<&str> = info.phases.iter().map(|p| p.label()).collect();
-    println!("phase:  {}", phases.join(", "));
-    println!("source: {}", info.source.label());
-    println!("likely causes:");
+    outln!("phase:  {}", phases.join(", "))?;
+    outln!("source: {}", info.source.label())?;
+    outln!("likely causes:")?;
     for cause in info.causes {
-        println!("  - {cause}");
+        outln!("  - {cause}")?;
     }
-    println!("what to check:");
+    outln!("what to check:")?;
     for check in info.checks {
-        println!("  - {check}");
+        outln!("  - {check}")?;
     }
     if info.rules.is_empty() {
-        println!("not predicted at pack time");
+        outln!("not predicted at pack time")?;
     } else {
         let plural = if info.rules.len() == 1 {
             "rule"
         } else {
             "rules"
         };
-        println!(
+        outln!(
             "predicted at pack time by: intunewin check ({plural} {})",
             info.rules.join(", ")
-        );
+        )?;
     }
+    Ok(())
 }
 
-fn print_unknown(d: &Decoded) {
-    println!(
+fn print_unknown(d: &Decoded) -> std::io::Result<()> {
+    outln!(
         "{} ({}): not a known Intune Win32 app code",
         hex(d.code),
         explain::signed(d.code)
-    );
+    )?;
     let severity = if d.failure { "failure" } else { "success" };
     let vendor = if d.customer { ", vendor-defined" } else { "" };
-    println!("severity: {severity}{vendor}");
+    outln!("severity: {severity}{vendor}")?;
     match d.facility_name {
-        Some(name) => println!("facility: {} ({name})", d.facility),
-        None => println!("facility: {} (unknown)", d.facility),
+        Some(name) => outln!("facility: {} ({name})", d.facility)?,
+        None => outln!("facility: {} (unknown)", d.facility)?,
     }
-    println!("code:     {:#06X} ({})", d.status, d.status);
+    outln!("code:     {:#06X} ({})", d.status, d.status)?;
     if let Some(win32) = win32_line(d) {
-        println!("{win32}");
+        outln!("{win32}")?;
     }
     if let Some(wrapped) = d.hresult_from_win32 {
         let known = explain::lookup(wrapped).map_or("", |_| ", which is in the table");
-        println!(
+        outln!(
             "as an installer exit code, Intune reports it as {}{known}: intunewin explain {}",
             hex(wrapped),
             hex(wrapped)
-        );
+        )?;
     }
-    println!("hint: intunewin explain --list shows the codes this tool knows");
+    outln!("hint: intunewin explain --list shows the codes this tool knows")
 }
 
 /// "Win32 error N (NAME): message" for codes that carry a Win32 error.

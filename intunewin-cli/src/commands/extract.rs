@@ -76,11 +76,11 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
             elapsed_seconds: elapsed,
         })?;
     } else if !args.quiet {
-        println!(
+        outln!(
             "extracted {files} file(s), {size} bytes, from {} into {} in {elapsed:.2} s",
             args.package.display(),
             safe(&dest.display().to_string())
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -56,11 +56,11 @@ pub fn run(args: ExtractContentArgs) -> anyhow::Result<ExitCode> {
             size_encrypted: size,
         })?;
     } else if !args.quiet {
-        println!(
+        outln!(
             "wrote the encrypted content of {} ({size} bytes, MAC verified) to {}",
             args.package.display(),
             safe(&args.output.display().to_string())
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

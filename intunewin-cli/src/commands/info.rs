@@ -67,18 +67,18 @@ pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
         ("profile", info.profile_identifier.to_string()),
     ];
     for (k, v) in rows {
-        println!("{k:>16}: {v}");
+        outln!("{k:>16}: {v}")?;
     }
     if args.show_keys {
-        println!("{:>16}: {}", "encryption key", info.encryption_key);
-        println!("{:>16}: {}", "mac key", info.mac_key);
+        outln!("{:>16}: {}", "encryption key", info.encryption_key)?;
+        outln!("{:>16}: {}", "mac key", info.mac_key)?;
     } else {
-        println!("{:>16}: (hidden; --show-keys or --json shows them)", "keys");
+        outln!("{:>16}: (hidden; --show-keys or --json shows them)", "keys")?;
     }
     if let Some(msi) = &pkg.detection().msi_info {
-        println!("MsiInfo:");
+        outln!("MsiInfo:")?;
         for (name, value) in msi.elements() {
-            println!("{name:>30}: {}", safe(&value));
+            outln!("{name:>30}: {}", safe(&value))?;
         }
     }
     for w in pkg.warnings() {

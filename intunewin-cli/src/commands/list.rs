@@ -65,13 +65,17 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
         json::print(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:>12} {:>12} {:>7} {:19} {:64} name",
-        "size", "compressed", "method", "modified", "sha256"
-    );
+        "size",
+        "compressed",
+        "method",
+        "modified",
+        "sha256"
+    )?;
     for r in &rows {
         let sha = if r.is_directory { "-" } else { &r.sha256 };
-        println!(
+        outln!(
             "{:>12} {:>12} {:>7} {:19} {:64} {}",
             r.size,
             r.compressed_size,
@@ -79,9 +83,9 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
             r.modified,
             sha,
             safe(&r.name)
-        );
+        )?;
     }
     let total: u64 = rows.iter().map(|r| r.size).sum();
-    println!("{} entries, {} bytes", rows.len(), total);
+    outln!("{} entries, {} bytes", rows.len(), total)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -106,7 +106,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         json::print(&pack_json(&report, &output, elapsed))?;
     } else if !args.quiet {
-        print_summary(&report, &output, elapsed);
+        print_summary(&report, &output, elapsed)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -303,32 +303,32 @@ fn pack_json(r: &PackReport, output: &Path, elapsed: f64) -> PackJson {
 }
 
 /// Plain lines a CI log can keep: what was packed, sizes, digest, time.
-pub fn print_summary(r: &PackReport, output: &Path, elapsed: f64) {
+pub fn print_summary(r: &PackReport, output: &Path, elapsed: f64) -> std::io::Result<()> {
     let rate = r.source_bytes as f64 / elapsed.max(1e-6) / 1e6;
-    println!(
+    outln!(
         "packed {} file(s), {} empty folder(s), {} ({} stored uncompressed)",
         r.file_count,
         r.dir_count,
         ui::size(r.source_bytes),
         r.stored_count
-    );
-    println!(
+    )?;
+    outln!(
         "setup file: {} (name: {})",
         safe(&r.detection.setup_file),
         safe(&r.detection.name)
-    );
-    println!(
+    )?;
+    outln!(
         "inner zip {}, encrypted {}, package {}",
         ui::size(r.inner_size),
         ui::size(r.encrypted_size),
         ui::size(r.package_size)
-    );
-    println!(
+    )?;
+    outln!(
         "FileDigest (SHA-256): {}",
         ui::b64(&r.detection.encryption.file_digest)
-    );
-    println!(
+    )?;
+    outln!(
         "wrote {} in {elapsed:.2} s ({rate:.0} MB/s)",
         output.display()
-    );
+    )
 }

@@ -82,13 +82,13 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                         safe(&f.message)
                     );
                 }
-                println!(
+                outln!(
                     "OK: {} ({} files, {} entries; MAC, padding, digest, sizes and CRCs verified in {:.2} s)",
                     args.package.display(),
                     files,
                     report.entries.len(),
                     bar.elapsed().as_secs_f64()
-                );
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }
