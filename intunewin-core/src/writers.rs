@@ -1,8 +1,8 @@
 //! Background threads that create, fill and close extracted files (issue 6), so the file
 //! system's work (allocating, copying into the page cache) runs beside decryption and
-//! inflation instead of after them. Each file goes to one lane and is written in order; lanes
-//! run side by side, each file going to the least busy one. The first failure in entry order is kept and reported, as if the files
-//! had been written one after another.
+//! inflation instead of after them. Each file goes to one lane, the least busy, and is written
+//! in order; lanes run side by side. The first failure in entry order is kept and reported, as
+//! if the files had been written one after another.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
