@@ -301,22 +301,32 @@ pub fn is_padding_error(err: &io::Error) -> bool {
 /// A `Read` adapter that decrypts ciphertext (without the MAC ‖ IV header) with strict PKCS#7.
 ///
 /// It hashes the plaintext as it goes; [`finish`](Self::finish) returns its SHA-256 and length
-/// once the reader has been read to the end.
+/// once the reader has been read to the end. Ciphertext is read straight into the caller's
+/// buffer and decrypted there, so a large read costs one copy (the inner reader's).
 pub struct DecryptingReader<R: Read> {
     inner: R,
     cipher: Aes256CbcDec,
-    /// Decrypted bytes not yet handed out; the final block is held back until EOF.
-    plain: Vec<u8>,
-    plain_pos: usize,
-    /// Ciphertext bytes read but not yet a whole block.
-    partial: Vec<u8>,
+    /// Ciphertext of an incomplete block, carried to the next read.
+    carry: [u8; BLOCK],
+    carry_len: usize,
+    /// The newest decrypted block, held back until the end shows whether it is the last
+    /// (which carries the padding).
+    held: Option<[u8; BLOCK]>,
+    /// Plaintext for callers whose buffers are too small to decrypt into: `spill[pos..len]`.
+    spill: Vec<u8>,
+    spill_pos: usize,
+    spill_len: usize,
     /// SHA-256 of the plaintext, unless the caller has already checked it.
     digest: Option<Sha256>,
     plaintext_len: u64,
-    held_block: Option<[u8; BLOCK]>,
     done: bool,
     ciphertext_len: u64,
 }
+
+/// Reads into buffers smaller than this go through the spill buffer.
+const DIRECT_MIN: usize = 4 * BLOCK;
+/// Size of the spill buffer.
+const SPILL: usize = 16 * 1024;
 
 impl<R: Read> DecryptingReader<R> {
     /// Decrypts `inner` (the ciphertext only) with `key` and `iv`.
@@ -324,12 +334,14 @@ impl<R: Read> DecryptingReader<R> {
         DecryptingReader {
             inner,
             cipher: Aes256CbcDec::new(&(*key).into(), &(*iv).into()),
-            plain: Vec::with_capacity(BATCH),
-            plain_pos: 0,
-            partial: Vec::with_capacity(BATCH + BLOCK),
+            carry: [0; BLOCK],
+            carry_len: 0,
+            held: None,
+            spill: Vec::new(),
+            spill_pos: 0,
+            spill_len: 0,
             digest: Some(Sha256::new()),
             plaintext_len: 0,
-            held_block: None,
             done: false,
             ciphertext_len: 0,
         }
@@ -344,60 +356,78 @@ impl<R: Read> DecryptingReader<R> {
         }
     }
 
-    /// Reads and decrypts the next batch into `plain`.
-    fn refill(&mut self) -> io::Result<()> {
-        self.plain.clear();
-        self.plain_pos = 0;
-        let start = self.partial.len();
-        self.partial.resize(BATCH, 0);
-        let n = read_some(&mut self.inner, &mut self.partial[start..])?;
-        self.partial.truncate(start + n);
+    /// Puts plaintext at the front of `out` (at least [`DIRECT_MIN`] bytes): the block held
+    /// back last time, then what one read of ciphertext decrypts to, less the newest block,
+    /// which is held back in turn. Returns the plaintext length, which may be 0.
+    fn decrypt_into(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut start = 0;
+        if let Some(held) = self.held.take() {
+            out[..BLOCK].copy_from_slice(&held);
+            start = BLOCK;
+        }
+        // Ciphertext goes after the released block: the carried part block, then one read,
+        // which stops at a whole number of blocks' room.
+        let carried = self.carry_len;
+        out[start..start + carried].copy_from_slice(&self.carry[..carried]);
+        let room = start + (out.len() - start) / BLOCK * BLOCK;
+        let n = read_some(&mut self.inner, &mut out[start + carried..room])?;
         self.ciphertext_len += n as u64;
         if n == 0 {
-            return self.finish_stream();
+            return self.finish_stream(&mut out[..start]);
         }
-        let whole = self.partial.len() / BLOCK * BLOCK;
+        let have = carried + n;
+        let whole = have / BLOCK * BLOCK;
+        self.carry_len = have - whole;
+        self.carry[..self.carry_len].copy_from_slice(&out[start + whole..start + have]);
         if whole == 0 {
-            return Ok(());
+            // Not a whole block yet: the released block may still be the last one.
+            self.held = out[..start].try_into().ok();
+            return Ok(0);
         }
-        let (blocks, _) = Array::slice_as_chunks_mut(&mut self.partial[..whole]);
+        let end = start + whole;
+        let (blocks, _) = Array::slice_as_chunks_mut(&mut out[start..end]);
         self.cipher.decrypt_blocks(blocks);
-        if let Some(held) = self.held_block.take() {
-            self.plain.extend_from_slice(&held);
-        }
-        let mut last = [0u8; BLOCK];
-        last.copy_from_slice(&self.partial[whole - BLOCK..whole]);
-        self.plain.extend_from_slice(&self.partial[..whole - BLOCK]);
-        self.held_block = Some(last);
-        self.partial.drain(..whole);
-        self.account();
-        Ok(())
+        let mut newest = [0u8; BLOCK];
+        newest.copy_from_slice(&out[end - BLOCK..end]);
+        self.held = Some(newest);
+        self.account(&out[..end - BLOCK]);
+        Ok(end - BLOCK)
     }
 
-    /// At EOF: strip and check the padding of the held-back final block.
-    fn finish_stream(&mut self) -> io::Result<()> {
+    /// At EOF: `last` is the released final block (or empty if there was none); checks and
+    /// strips its padding and returns the length of what remains.
+    fn finish_stream(&mut self, last: &mut [u8]) -> io::Result<usize> {
         self.done = true;
         let padding_error = || io::Error::new(io::ErrorKind::InvalidData, PaddingError);
-        if !self.partial.is_empty() {
-            return Err(padding_error()); // ciphertext not a whole number of blocks
+        if self.carry_len != 0 || last.len() != BLOCK {
+            return Err(padding_error()); // not a whole number of blocks, or none at all
         }
-        let block = self.held_block.take().ok_or_else(padding_error)?;
-        let pad = block[BLOCK - 1] as usize;
+        let pad = last[BLOCK - 1] as usize;
         let valid =
-            (1..=BLOCK).contains(&pad) && block[BLOCK - pad..].iter().all(|&b| b as usize == pad);
+            (1..=BLOCK).contains(&pad) && last[BLOCK - pad..].iter().all(|&b| b as usize == pad);
         if !valid {
             return Err(padding_error());
         }
-        self.plain.extend_from_slice(&block[..BLOCK - pad]);
-        self.account();
-        Ok(())
+        self.account(&last[..BLOCK - pad]);
+        Ok(BLOCK - pad)
     }
 
-    fn account(&mut self) {
+    fn account(&mut self, plain: &[u8]) {
         if let Some(digest) = &mut self.digest {
-            digest.update(&self.plain);
+            digest.update(plain);
         }
-        self.plaintext_len += self.plain.len() as u64;
+        self.plaintext_len += plain.len() as u64;
+    }
+
+    /// Decrypts into the spill buffer, for a caller's buffer too small to decrypt into.
+    fn refill_spill(&mut self) -> io::Result<()> {
+        let mut spill = std::mem::take(&mut self.spill);
+        spill.resize(SPILL, 0); // zeroed once: its length stays SPILL
+        let filled = self.decrypt_into(&mut spill);
+        self.spill = spill;
+        self.spill_pos = 0;
+        self.spill_len = filled?;
+        Ok(())
     }
 
     /// SHA-256 and length of the plaintext; call after reading to EOF.
@@ -414,16 +444,28 @@ impl<R: Read> DecryptingReader<R> {
 
 impl<R: Read> Read for DecryptingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.plain_pos == self.plain.len() {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.spill_pos < self.spill_len {
+                let n = buf.len().min(self.spill_len - self.spill_pos);
+                buf[..n].copy_from_slice(&self.spill[self.spill_pos..self.spill_pos + n]);
+                self.spill_pos += n;
+                return Ok(n);
+            }
             if self.done {
                 return Ok(0);
             }
-            self.refill()?;
+            if buf.len() < DIRECT_MIN {
+                self.refill_spill()?;
+                continue;
+            }
+            let n = self.decrypt_into(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
         }
-        let n = buf.len().min(self.plain.len() - self.plain_pos);
-        buf[..n].copy_from_slice(&self.plain[self.plain_pos..self.plain_pos + n]);
-        self.plain_pos += n;
-        Ok(n)
     }
 }
 
@@ -498,6 +540,61 @@ pub(crate) mod tests {
             reader.read_to_end(&mut back).unwrap();
             assert_eq!(back, plain);
             assert_eq!(reader.finish(), (sealed.file_digest, plain.len() as u64));
+        }
+    }
+
+    #[test]
+    fn any_split_of_reads_gives_the_plaintext_and_digest() {
+        /// Hands out its bytes in pieces of the given sizes, in turn.
+        struct Trickle<'a> {
+            data: &'a [u8],
+            sizes: &'a [usize],
+            k: usize,
+        }
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let size = self.sizes[self.k % self.sizes.len()];
+                self.k += 1;
+                let n = size.min(buf.len()).min(self.data.len());
+                buf[..n].copy_from_slice(&self.data[..n]);
+                self.data = &self.data[n..];
+                Ok(n)
+            }
+        }
+        let keys = tv0_keys();
+        let splits: [&[usize]; 4] = [&[1], &[15, 17, 3], &[16], &[100_000]];
+        let reads = [1usize, 7, 63, 64, 65, 4096, 1 << 20];
+        for len in [0usize, 1, 15, 16, 17, 31, 32, 33, 1000, 70_001] {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 31 + i / 7) as u8).collect();
+            let (sealed, info) = seal(&plain);
+            for sizes in splits {
+                for read in reads {
+                    let inner = Trickle {
+                        data: &sealed[16..],
+                        sizes,
+                        k: 0,
+                    };
+                    let mut reader = DecryptingReader::new(inner, &keys.encryption_key, &keys.iv);
+                    let mut back = Vec::new();
+                    let mut buf = vec![0u8; read];
+                    loop {
+                        let n = reader.read(&mut buf).unwrap();
+                        if n == 0 {
+                            break;
+                        }
+                        back.extend_from_slice(&buf[..n]);
+                    }
+                    assert!(
+                        back == plain,
+                        "len {len}, pieces {sizes:?}, reads of {read}"
+                    );
+                    let ciphertext = reader.ciphertext_read();
+                    let (digest, n) = reader.finish();
+                    assert_eq!(n, len as u64);
+                    assert_eq!(digest, info.file_digest, "len {len}");
+                    assert_eq!(ciphertext, sealed.len() as u64 - 16);
+                }
+            }
         }
     }
 

@@ -72,9 +72,20 @@ pub fn read_inner_zip<R: Read>(
     origin: &Path,
     visitor: &mut dyn EntryVisitor,
 ) -> Result<Vec<EntryInfo>> {
+    let buffered = BufReader::with_capacity(256 * 1024, reader);
+    read_inner_zip_buffered(buffered, limits, origin, visitor)
+}
+
+/// [`read_inner_zip`] over a reader that is already buffered.
+pub(crate) fn read_inner_zip_buffered<R: BufRead>(
+    reader: R,
+    limits: &Limits,
+    origin: &Path,
+    visitor: &mut dyn EntryVisitor,
+) -> Result<Vec<EntryInfo>> {
     let mut ctx = Parser {
         input: CountingReader {
-            inner: BufReader::with_capacity(256 * 1024, reader),
+            inner: reader,
             pos: 0,
         },
         origin: origin.to_path_buf(),
@@ -103,12 +114,12 @@ pub fn read_inner_zip<R: Read>(
     }
 }
 
-struct CountingReader<R: Read> {
-    inner: BufReader<R>,
+struct CountingReader<R: BufRead> {
+    inner: R,
     pos: u64,
 }
 
-impl<R: Read> Read for CountingReader<R> {
+impl<R: BufRead> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.pos += n as u64;
@@ -116,7 +127,7 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-impl<R: Read> BufRead for CountingReader<R> {
+impl<R: BufRead> BufRead for CountingReader<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         self.inner.fill_buf()
     }
@@ -126,7 +137,7 @@ impl<R: Read> BufRead for CountingReader<R> {
     }
 }
 
-struct Parser<R: Read> {
+struct Parser<R: BufRead> {
     input: CountingReader<R>,
     origin: PathBuf,
     limits: Limits,
@@ -137,7 +148,7 @@ struct Parser<R: Read> {
 /// The first error met while a visitor read entry data (the visitor only sees an `io::Error`).
 type ErrorSlot = Arc<Mutex<Option<Error>>>;
 
-impl<R: Read> Parser<R> {
+impl<R: BufRead> Parser<R> {
     fn bad(&self, reason: String) -> Error {
         Error::InnerZip {
             path: self.origin.clone(),

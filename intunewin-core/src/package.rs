@@ -5,7 +5,7 @@
 //! §7), then decrypt it as a stream.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
-use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip};
+use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip_buffered};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
 use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Rule, Severity, split_entry_name};
 use crate::pipeline::read_on_thread;
@@ -284,7 +284,7 @@ impl Package {
         mac: bool,
     ) -> Result<Vec<EntryInfo>> {
         self.read_content(opts, stage, mac, |plain| {
-            read_inner_zip(plain, &opts.limits, &self.path, visitor)
+            read_inner_zip_buffered(plain, &opts.limits, &self.path, visitor)
         })?
     }
 
@@ -305,7 +305,7 @@ impl Package {
         opts: &ReadOptions,
         stage: Stage,
         mac: bool,
-        consume: impl FnOnce(&mut (dyn Read + Send)) -> T,
+        consume: impl FnOnce(&mut (dyn BufRead + Send)) -> T,
     ) -> Result<T> {
         let tap = self.tapped_ciphertext(mac)?;
         opts.progress

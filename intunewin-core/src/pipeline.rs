@@ -284,12 +284,13 @@ fn worker(
 }
 
 /// Reads `source` to its end on another thread while `consume` reads the same bytes here,
-/// through a bounded channel: decryption and hashing run beside parsing and inflating.
+/// through a bounded channel (as a `BufRead` over the chunks themselves, so nothing is copied
+/// into a second buffer): decryption and hashing run beside parsing and inflating.
 /// Whatever `consume` leaves unread is drained, so `source` is always read to its end; it is
 /// returned with the first error it met, if any.
 pub(crate) fn read_on_thread<R, T>(
     source: R,
-    consume: impl FnOnce(&mut (dyn io::Read + Send)) -> T,
+    consume: impl FnOnce(&mut (dyn io::BufRead + Send)) -> T,
 ) -> (T, R, io::Result<()>)
 where
     R: io::Read + Send,
@@ -382,9 +383,19 @@ struct ChannelReader {
 
 impl io::Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = io::BufRead::fill_buf(self)?;
+        let n = buf.len().min(available.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl io::BufRead for ChannelReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos == self.chunk.len() {
             if self.done {
-                return Ok(0);
+                return Ok(&[]);
             }
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
@@ -399,9 +410,10 @@ impl io::Read for ChannelReader {
                 Err(_) => self.done = true,
             }
         }
-        let n = buf.len().min(self.chunk.len() - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        Ok(&self.chunk[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.chunk.len());
     }
 }
