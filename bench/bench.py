@@ -12,6 +12,7 @@ Run `python3 bench/bench.py --help`; bench/README.md explains the numbers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import fcntl
 import hashlib
@@ -46,7 +47,10 @@ TARGET_RSS_MIB = 64
 BUSY_PATTERN = "fuzz|cargo|rustc"
 TIME = "/usr/bin/time"  # GNU time (Debian package `time`)
 NICE = 0  # niceness of measured commands, from --nice
-EXT4_RECENTLY_DELETED = 36  # seconds; ext4's recently_deleted() window is 30 s, 35 while dirty
+# Seconds to wait after deleting a tree on ext4 without a journal: recently_deleted() in
+# fs/ext4/ialloc.c keeps freed inodes out of use for 60 s (RECENTCY_MIN), or 360 s while their
+# inode-table block is dirty, which new files in the same block make it; the wait covers the first.
+EXT4_RECENTLY_DELETED = 60
 
 
 # ----------------------------------------------------------------------------------------
@@ -232,6 +236,21 @@ def ensure_corpus(base: Path, size: int, seed: int, out: Report) -> tuple[Path, 
     stamp_path.write_text(json.dumps(stamp, indent=1))
     out(f"corpus: generated {src} in {took:.1f} s ({size / MB / took:.0f} MB/s)")
     return src, stamp
+
+
+def fs_description(path: Path) -> str:
+    """File system type and device of `path`, and for ext4 whether it has a journal (without
+    one, ext4 keeps recently freed inodes out of use for minutes, which slows file creation)."""
+    try:
+        source, fstype = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T", str(path)],
+                                        check=True, capture_output=True, text=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return "file system unknown"
+    if fstype != "ext4":
+        return f"{fstype} on {source}"
+    dev = Path(source).name
+    journal = any(p.name.startswith(dev + "-") for p in Path("/proc/fs/jbd2").glob("*"))
+    return f"ext4 on {source}, {'with' if journal else 'without'} a journal"
 
 
 def tree_stats(root: Path) -> tuple[int, int]:
@@ -578,21 +597,53 @@ def package_sizes(binary: Path, pkg: Path) -> dict:
         return {}
 
 
+class FreshExt4:
+    """A new ext4 file system as `mkfs.ext4` makes it by default (with its journal), on a
+    sparse image in `work` behind a loop device: extraction measured where no earlier run has
+    left deleted inodes or aged the allocator. The image and mount go away on exit."""
+
+    def __init__(self, work: Path, size: int):
+        self.image, self.mnt, self.size, self.dev = work / "ext4.img", work / "ext4", size, None
+
+    @staticmethod
+    def available() -> bool:
+        return os.geteuid() == 0 and all(shutil.which(t) for t in ("mkfs.ext4", "losetup", "mount"))
+
+    def __enter__(self) -> Path:
+        with open(self.image, "wb") as f:
+            f.truncate(self.size)
+        # No lazy initialisation: the kernel would otherwise zero inode tables in the
+        # background during the measurements.
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
+                        str(self.image)], check=True)
+        self.dev = subprocess.run(["losetup", "-f", "--show", "--direct-io=on", str(self.image)],
+                                  check=True, capture_output=True, text=True).stdout.strip()
+        self.mnt.mkdir()
+        subprocess.run(["mount", self.dev, str(self.mnt)], check=True)
+        return self.mnt
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run(["umount", str(self.mnt)], check=False)
+        if self.dev:
+            subprocess.run(["losetup", "-d", self.dev], check=False)
+        self.image.unlink(missing_ok=True)
+
+
 def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int, nfiles: int,
-                    pack_args: list[str], ops: set[str], profile: bool,
+                    pack_args: list[str], ops: set[str], profile: bool, extract_to: str,
                     out: Report) -> dict[str, Series]:
     pkg = work / "setup.intunewin"
     series: dict[str, Series] = {}
 
-    def xdir(i: int) -> Path:
-        return work / f"extracted-{i}"
+    def xdir(i: int, root: Path = work) -> Path:
+        return root / f"extracted-{i}"
 
     deleted_at = [0.0]
 
-    def before_extract():
+    def before_extract_wd():
         # Delete the previous run's tree (kept trees fill the page cache and raise later runs'
-        # system time), then wait out ext4's 30-35 s "recently deleted" window, during which
-        # new inodes skip the freed ones at a cost of 10-25% of extract's time.
+        # system time), then wait out ext4's "recently deleted" window, during which new inodes
+        # skip the freed ones (only on ext4 without a journal, like this machine's root).
         if rm_x():
             os.sync()
             deleted_at[0] = time.monotonic()
@@ -604,8 +655,8 @@ def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int,
     def rm_pkg():
         pkg.unlink(missing_ok=True)
 
-    def rm_x() -> bool:
-        trees = list(work.glob("extracted-*"))
+    def rm_x(root: Path = work) -> bool:
+        trees = list(root.glob("extracted-*")) + list(root.glob("copy-*"))
         for d in trees:
             shutil.rmtree(d, ignore_errors=True)
         return bool(trees)
@@ -630,29 +681,63 @@ def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int,
                                        runs, nbytes, content_bytes=content)
         except RunFailed as e:
             out(f"verify FAILED: {e}")
-    if "extract" in ops:
-        try:
-            series["extract"] = measure(
-                "extract", lambda i: [str(binary), "extract", "-q", "-o", str(xdir(i)), str(pkg)],
-                runs, nbytes, before_each=before_extract, content_bytes=content)
-        except RunFailed as e:
-            out(f"extract FAILED: {e}")
-    if "extract" in series:
-        got = tree_stats(xdir(runs - 1))
-        ok = got == (nfiles, nbytes)
-        out(f"extract check: {got[0]} files, {got[1]} bytes "
-            f"({'matches the corpus' if ok else f'MISMATCH: corpus has {nfiles} files, {nbytes} bytes'})")
-    if profile:
-        commands = {
-            "pack": pack_argv,
-            "verify": [str(binary), "verify", "-q", str(pkg)],
-            "extract": [str(binary), "extract", "-q", "-o", str(xdir(runs)), str(pkg)],
-        }
-        for op in (o for o in commands if o in series):
-            if op == "extract":
-                before_extract()
-            perf_profile(op, commands[op], work, out)
-    rm_x()
+    with contextlib.ExitStack() as cleanup:
+        # Where each extract row writes, and what to do before each of its runs.
+        roots: dict[str, tuple[Path, object]] = {}
+        if "extract" in ops and extract_to in ("ext4", "both"):
+            fresh = FreshExt4(work, int(nbytes * 1.3) + 512 * MIB)
+            try:
+                root = cleanup.enter_context(fresh)
+                out(f"extract: into a fresh ext4 file system ({human(fresh.size)}, mkfs.ext4 "
+                    f"defaults with its journal, on a loop device)")
+                roots["extract"] = (root, lambda root=root: (rm_x(root), os.sync()))
+            except (OSError, subprocess.CalledProcessError) as e:
+                out(f"extract: no fresh ext4 ({e}); measuring in the scratch folder instead")
+                extract_to = "wd"
+        if "extract" in ops and extract_to in ("wd", "both"):
+            out(f"extract-wd: into the scratch folder ({fs_description(work)})")
+            roots["extract-wd"] = (work, before_extract_wd)
+        for name, (root, before) in roots.items():
+            try:
+                series[name] = measure(
+                    name, lambda i, root=root: [str(binary), "extract", "-q", "-o",
+                                                str(xdir(i, root)), str(pkg)],
+                    runs, nbytes, before_each=before, content_bytes=content)
+            except RunFailed as e:
+                out(f"{name} FAILED: {e}")
+                continue
+            got = tree_stats(xdir(runs - 1, root))
+            ok = got == (nfiles, nbytes)
+            out(f"{name} check: {got[0]} files, {got[1]} bytes "
+                f"({'matches the corpus' if ok else f'MISMATCH: corpus has {nfiles} files, {nbytes} bytes'})")
+            rm_x(root)  # its dirty pages would otherwise be written back during the next row
+            os.sync()
+            # The floor the file system sets: the same tree copied from the page cache by
+            # `cp -r` (one thread, no decryption or inflation), into the same place, the same way.
+            copy = "cp-tree" + name.removeprefix("extract")
+            try:
+                series[copy] = measure(
+                    copy, lambda i, root=root: ["cp", "-r", str(src), str(root / f"copy-{i}")],
+                    runs, nbytes, before_each=before, content_bytes=0)
+            except RunFailed as e:
+                out(f"{copy} FAILED: {e}")
+            rm_x(root)
+            os.sync()
+        if profile:
+            commands = {
+                "pack": pack_argv,
+                "verify": [str(binary), "verify", "-q", str(pkg)],
+            }
+            if roots:
+                name, (root, before) = next(iter(roots.items()))
+                commands[name] = [str(binary), "extract", "-q", "-o", str(xdir(runs, root)),
+                                  str(pkg)]
+            for op in (o for o in commands if o in series):
+                if op.startswith("extract"):
+                    roots[op][1]()
+                perf_profile(op, commands[op], work, out)
+        for root, _ in roots.values():
+            rm_x(root)
     for s in series.values():
         if s.content_bytes is None:
             s.content_bytes = content
@@ -699,6 +784,11 @@ def print_results(series: dict[str, Series], base: Series | None, rates: dict | 
         "the runs;")
     out("  user/sys s = CPU time of the process tree (median); others = CPU cores used by other processes during "
         "the worst run.")
+    for name in ("extract", "extract-wd"):
+        copy = series.get("cp-tree" + name.removeprefix("extract"))
+        if name in series and copy:
+            out(f"  {name}: {series[name].wall / copy.wall:.2f}x the wall time of {copy.name} "
+                f"(`cp -r` of the corpus into the same place: the file system's floor)")
 
     if "pack" in series:
         p = series["pack"]
@@ -724,7 +814,7 @@ def print_results(series: dict[str, Series], base: Series | None, rates: dict | 
         refs = [(n, r) for n, r in refs if r]
         out("ratios (our MB/s over source bytes / reference MB/s):")
         out(f"{'operation':<10} " + " ".join(f"{n:>10}" for n, _ in refs))
-        for s in series.values():
+        for s in (s for s in series.values() if not s.name.startswith("cp-")):
             out(f"{s.name:<10} " + " ".join(f"{s.mbs * MB / r:9.2f}x" for _, r in refs))
         out("  references: baseline = zip -1 | openssl enc + sha256sum + openssl dgst -hmac "
             "(same corpus);")
@@ -750,12 +840,13 @@ def print_results(series: dict[str, Series], base: Series | None, rates: dict | 
         checks.append((f"verify >= {TARGET_VERIFY_MBS} MB/s (content)",
                        v.content_mbs >= TARGET_VERIFY_MBS, f"{v.content_mbs:.0f} MB/s "
                        f"({v.mbs:.0f} MB/s of source)"))
-    if "extract" in series:
-        x = series["extract"]
-        checks.append((f"extract >= {TARGET_EXTRACT_MBS} MB/s (content)",
-                       x.content_mbs >= TARGET_EXTRACT_MBS, f"{x.content_mbs:.0f} MB/s "
-                       f"({x.mbs:.0f} MB/s of source)"))
-    for s in series.values():
+    for name in ("extract", "extract-wd"):
+        if name in series:
+            x = series[name]
+            checks.append((f"{name} >= {TARGET_EXTRACT_MBS} MB/s (content)",
+                           x.content_mbs >= TARGET_EXTRACT_MBS, f"{x.content_mbs:.0f} MB/s "
+                           f"({x.mbs:.0f} MB/s of source)"))
+    for s in (s for s in series.values() if not s.name.startswith("cp-")):
         checks.append((f"{s.name} peak RSS <= {TARGET_RSS_MIB} MiB", s.rss_max <= TARGET_RSS_MIB * MIB,
                        f"{s.rss_max / MIB:.1f} MiB"))
     for name, ok, value in checks:
@@ -809,6 +900,10 @@ def parse_args() -> argparse.Namespace:
                     help="comma-separated subset of pack,verify,extract")
     ap.add_argument("--pack-args", default="", help="extra arguments for `intunewin pack`, "
                     "e.g. '--level 6' (split on spaces)")
+    ap.add_argument("--extract-to", choices=("both", "ext4", "wd"),
+                    default="both" if FreshExt4.available() else "wd",
+                    help="where extract writes: a fresh ext4 on a loop device (row `extract`, needs "
+                         "root), the scratch folder (row `extract-wd`), or both (default as root)")
     ap.add_argument("--no-baseline", action="store_true",
                     help="skip the standard-tools baseline and the reference rates")
     ap.add_argument("--speed-seconds", type=int, default=3, help="seconds per `openssl speed` test")
@@ -871,7 +966,8 @@ def main() -> None:
             rates = reference_rates(src, work, args.speed_seconds, out)
             out.save()
         series = bench_intunewin(binary, src, work, args.runs, args.size, nfiles,
-                                 args.pack_args.split(), args.ops, args.profile, out)
+                                 args.pack_args.split(), args.ops, args.profile,
+                                 args.extract_to, out)
         if not args.no_baseline:
             base = baseline(src, work, args.runs, args.size)
             out(f"baseline: encrypted zip {human(base.out_size)} "
