@@ -110,6 +110,12 @@ pub fn error_kind(e: &Error) -> String {
         .to_string()
 }
 
+/// mimalloc instead of the system allocator: the pipelines hand buffers between threads, and
+/// glibc's heap kept the freed memory (peak RSS grew with the package: extract 116 MiB at
+/// 5 GiB). `tests/cli_core.rs` checks through the binary that this allocator is the one in use.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     // FORMAT.md §10: IntuneWinAppUtil's switches are recognised before clap sees them.
