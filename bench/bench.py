@@ -44,6 +44,8 @@ TARGET_PACK_VS_BASELINE = 3.0
 TARGET_VERIFY_MBS = 500
 TARGET_EXTRACT_MBS = 300
 TARGET_RSS_MIB = 64
+# "Independent of package size": peak RSS at --rss-size may exceed the main size's by this much.
+RSS_GROWTH_MIB = 8
 BUSY_PATTERN = "fuzz|cargo|rustc"
 TIME = "/usr/bin/time"  # GNU time (Debian package `time`)
 NICE = 0  # niceness of measured commands, from --nice
@@ -631,7 +633,7 @@ class FreshExt4:
 
 def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int, nfiles: int,
                     pack_args: list[str], ops: set[str], profile: bool, extract_to: str,
-                    out: Report) -> dict[str, Series]:
+                    out: Report, floor: bool = True) -> dict[str, Series]:
     pkg = work / "setup.intunewin"
     series: dict[str, Series] = {}
 
@@ -717,6 +719,8 @@ def bench_intunewin(binary: Path, src: Path, work: Path, runs: int, nbytes: int,
                 f"({'matches the corpus' if ok else f'MISMATCH: corpus has {nfiles} files, {nbytes} bytes'})")
             rm_x(root)  # its dirty pages would otherwise be written back during the next row
             os.sync()
+            if not floor:
+                continue
             # The floor the file system sets: the same tree copied from the page cache by
             # `cp -r` (one thread, no decryption or inflation), into the same place, the same way.
             copy = "cp-tree" + name.removeprefix("extract")
@@ -854,8 +858,36 @@ def print_results(series: dict[str, Series], base: Series | None, rates: dict | 
     for s in (s for s in series.values() if not s.name.startswith("cp-")):
         checks.append((f"{s.name} peak RSS <= {TARGET_RSS_MIB} MiB", s.rss_max <= TARGET_RSS_MIB * MIB,
                        f"{s.rss_max / MIB:.1f} MiB"))
+    print_checks(checks, out)
+
+
+def print_checks(checks: list[tuple[str, bool, str]], out: Report) -> None:
     for name, ok, value in checks:
-        out(f"  [{'ok' if ok else 'MISS'}] {name:<36} {value}")
+        out(f"  [{'ok' if ok else 'MISS'}] {name:<44} {value}")
+
+
+def print_rss_by_size(main: dict[str, Series], size: int, other: dict[str, Series],
+                      other_size: int, out: Report) -> None:
+    """Peak RSS of each operation at the main size and at --rss-size, and the check that it
+    does not grow with the package (issue 6: "independent of package size")."""
+    out()
+    runs = max((len(s.runs) for s in other.values()), default=0)
+    out(f"peak RSS by corpus size (issue 6: independent of package size; {runs} run(s) of each "
+        f"at {human(other_size)}):")
+    out(f"{'operation':<10} {human(size):>10} {human(other_size):>10} {'growth':>8}")
+    checks = []
+    for name, s in main.items():
+        if name.startswith("cp-") or name not in other:
+            continue
+        grow = other[name].rss_max - s.rss_max
+        out(f"{name:<10} {s.rss_max / MIB:10.1f} {other[name].rss_max / MIB:10.1f} "
+            f"{grow / MIB:+8.1f}")
+        checks.append((f"{name} peak RSS <= {TARGET_RSS_MIB} MiB at {human(other_size)}",
+                       other[name].rss_max <= TARGET_RSS_MIB * MIB,
+                       f"{other[name].rss_max / MIB:.1f} MiB"))
+        checks.append((f"{name} RSS growth <= {RSS_GROWTH_MIB} MiB",
+                       grow <= RSS_GROWTH_MIB * MIB, f"{grow / MIB:+.1f} MiB"))
+    print_checks(checks, out)
 
 
 # ----------------------------------------------------------------------------------------
@@ -885,6 +917,25 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def rss_at_size(args: argparse.Namespace, binary: Path, series: dict[str, Series],
+                out: Report) -> dict[str, Series]:
+    """The same operations on a corpus of --rss-size, for peak RSS only (no floor rows)."""
+    out()
+    src, stamp = ensure_corpus(args.dir, args.rss_size, args.seed, out)
+    out(f"corpus for the RSS check: {human(args.rss_size)}, {stamp['files']} files")
+    work = args.dir / f"work-{os.getpid()}-rss"
+    work.mkdir(parents=True)
+    try:
+        return bench_intunewin(binary, src, work, args.rss_runs, args.rss_size, stamp["files"],
+                               args.pack_args.split(), args.ops, False, args.extract_to, out,
+                               floor=False)
+    except RunFailed as e:
+        out(f"RSS check FAILED: {e}")
+        return {}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -892,6 +943,11 @@ def parse_args() -> argparse.Namespace:
                     help="corpus size (binary units: 512M, 1G, 5G)")
     ap.add_argument("--seed", type=int, default=1, help="corpus seed")
     ap.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    ap.add_argument("--rss-size", type=parse_size,
+                    help="also run the operations on a corpus of this size (e.g. 5G) and check "
+                    f"that peak RSS stays <= {TARGET_RSS_MIB} MiB and within {RSS_GROWTH_MIB} MiB "
+                    "of the main size's")
+    ap.add_argument("--rss-runs", type=int, default=1, help="runs per operation at --rss-size")
     ap.add_argument("--dir", type=Path, default=REPO / "target" / "bench-corpus",
                     help="where corpora and scratch output go")
     ap.add_argument("--bin", type=Path, help="intunewin binary to measure (default: build "
@@ -985,6 +1041,10 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     out(f"load1 at end: {load1():.2f}")
     print_results(series, base, rates, out)
+    if args.rss_size:
+        out.save()
+        large = rss_at_size(args, binary, series, out)
+        print_rss_by_size(series, args.size, large, args.rss_size, out)
     if args.delete_corpus:
         shutil.rmtree(src.parent, ignore_errors=True)
         out(f"corpus deleted: {src.parent}")
