@@ -874,14 +874,17 @@ def print_rss_by_size(main: dict[str, Series], size: int, other: dict[str, Serie
     runs = max((len(s.runs) for s in other.values()), default=0)
     out(f"peak RSS by corpus size (issue 6: independent of package size; {runs} run(s) of each "
         f"at {human(other_size)}):")
-    out(f"{'operation':<10} {human(size):>10} {human(other_size):>10} {'growth':>8}")
+    out(f"{'operation':<10} {human(size):>10} {human(other_size):>10} {'growth':>8}   "
+        f"at {human(other_size)}: median s, MB/s src, MB/s cont")
     checks = []
     for name, s in main.items():
         if name.startswith("cp-") or name not in other:
             continue
         grow = other[name].rss_max - s.rss_max
-        out(f"{name:<10} {s.rss_max / MIB:10.1f} {other[name].rss_max / MIB:10.1f} "
-            f"{grow / MIB:+8.1f}")
+        o = other[name]
+        cont = f"{o.content_mbs:6.0f}" if o.content_mbs and name != "pack" else ""
+        out(f"{name:<10} {s.rss_max / MIB:10.1f} {o.rss_max / MIB:10.1f} {grow / MIB:+8.1f}   "
+            f"{o.wall:8.2f} {o.mbs:6.0f} {cont}")
         checks.append((f"{name} peak RSS <= {TARGET_RSS_MIB} MiB at {human(other_size)}",
                        other[name].rss_max <= TARGET_RSS_MIB * MIB,
                        f"{other[name].rss_max / MIB:.1f} MiB"))
