@@ -329,14 +329,23 @@ impl<W: Write> InnerZipWriter<W> {
     }
 
     /// Writes the central directory and end records; returns the output.
+    ///
+    /// The directory goes out in blocks of about 64 KiB, each record freed once written: with
+    /// many files, a directory built whole in memory beside the records doubled their cost
+    /// at the end of the pack (about 10 MB per 100,000 files).
     pub fn finish(mut self) -> io::Result<W> {
+        const BLOCK: usize = 64 * 1024;
         let cd_start = self.pos;
-        let mut cd = Vec::new();
-        for rec in &self.records {
-            central_header(&mut cd, rec);
-        }
-        let cd_len = cd.len() as u64;
         let count = self.records.len() as u64;
+        let mut cd = Vec::with_capacity(BLOCK + 512);
+        for rec in std::mem::take(&mut self.records) {
+            central_header(&mut cd, &rec);
+            if cd.len() >= BLOCK {
+                self.put(&cd)?;
+                cd.clear();
+            }
+        }
+        let cd_len = self.pos - cd_start + cd.len() as u64;
         put_end_records(&mut cd, count, cd_start, cd_len, false);
         self.put(&cd)?;
         Ok(self.out)
@@ -437,4 +446,49 @@ fn central_header(cd: &mut Vec<u8>, rec: &CentralRecord) {
     cd.put_u32(clamp(big_o, rec.offset));
     cd.extend_from_slice(&rec.name);
     cd.extend_from_slice(&extra);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The central directory goes out in 64 KiB blocks; with enough entries for several
+    /// blocks, the `zip` crate still finds every entry, its data and the end records' offsets.
+    #[test]
+    fn a_central_directory_of_several_blocks_reads_back() {
+        const FILES: usize = 3000; // ~56 bytes of directory each: about 2.6 blocks
+        let time = crate::dostime::DOS_EPOCH;
+        let mut zip = InnerZipWriter::new(Vec::new());
+        for i in 0..FILES {
+            let data = format!("file {i}").into_bytes();
+            let file = Compressed {
+                method: STORED,
+                crc: crc32fast::hash(&data),
+                size: data.len() as u64,
+                data,
+            };
+            zip.add_compressed(&format!("dir/file-{i:05}.txt"), time, &file)
+                .unwrap();
+        }
+        let data_end = zip.position();
+        let bytes = zip.finish().unwrap();
+        // The end record: entry count, directory length and start.
+        let eocd = &bytes[bytes.len() - 22..];
+        assert_eq!(&eocd[..4], b"PK\x05\x06");
+        let u16_at = |o: usize| u16::from_le_bytes([eocd[o], eocd[o + 1]]) as usize;
+        let u32_at = |o: usize| u32::from_le_bytes(eocd[o..o + 4].try_into().unwrap()) as u64;
+        assert_eq!(u16_at(10), FILES);
+        assert_eq!(u32_at(16), data_end);
+        assert_eq!(u32_at(12), bytes.len() as u64 - 22 - data_end);
+        assert!(u32_at(12) > 2 * 64 * 1024, "the test needs several blocks");
+        let mut archive = zip::ZipArchive::new(io::Cursor::new(bytes)).unwrap();
+        assert_eq!(archive.len(), FILES);
+        for i in [0, 1, 1170, 1171, 2340, FILES - 1] {
+            let mut entry = archive.by_index(i).unwrap();
+            assert_eq!(entry.name().unwrap(), format!("dir/file-{i:05}.txt"));
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            assert_eq!(text, format!("file {i}"));
+        }
+    }
 }

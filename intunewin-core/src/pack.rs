@@ -468,12 +468,13 @@ impl PackOptions {
     }
 
     /// Decides how each entry is written and lists the compression jobs, in write order.
-    fn schedule(&self, plan: &PackPlan) -> io::Result<(Vec<Work>, Vec<Job>)> {
+    fn schedule<'p>(&self, plan: &'p PackPlan) -> io::Result<(Vec<Work>, Vec<Job<'p>>)> {
         let mut work = Vec::with_capacity(plan.entries.len());
-        let mut jobs = Vec::new();
+        // At least one job per file; pieces of large files add a few more.
+        let mut jobs = Vec::with_capacity(plan.file_count());
         for e in &plan.entries {
             let job = |size, piece| Job {
-                path: e.path.clone(),
+                path: &e.path,
                 size,
                 piece,
             };
