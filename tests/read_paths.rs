@@ -22,6 +22,13 @@ fn sample_package(dir: &Path) -> PathBuf {
     out
 }
 
+/// The sample package with its last ciphertext byte flipped (which also breaks the padding).
+fn tampered_sample(dir: &Path) -> PathBuf {
+    let package = sample_package(dir);
+    flip_byte(&package, last_ciphertext_byte(&package));
+    package
+}
+
 /// Offset of the last ciphertext byte in the package file.
 fn last_ciphertext_byte(package: &Path) -> u64 {
     let pkg = Package::open(package).expect("opens");
@@ -119,9 +126,7 @@ fn extract_refuses_content_changed_after_it_was_authenticated() {
 #[test]
 fn extract_writes_nothing_when_the_first_read_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let package = sample_package(dir.path());
-    flip_byte(&package, last_ciphertext_byte(&package));
-    let pkg = Package::open(&package).unwrap();
+    let pkg = Package::open(tampered_sample(dir.path())).unwrap();
     let dest = dir.path().join("missing-parent").join("out");
     let err = pkg
         .extract(&dest, &ExtractOptions::default())
@@ -153,11 +158,9 @@ fn verify_and_list_read_the_content_once() {
 #[test]
 fn verify_and_list_report_the_mac_before_anything_the_tampered_stream_shows() {
     let dir = tempfile::tempdir().unwrap();
-    let package = sample_package(dir.path());
     // The last byte holds the padding: flipping it makes the padding bad too, and the
     // inner zip's end records unreadable; the MAC must still be what is reported.
-    flip_byte(&package, last_ciphertext_byte(&package));
-    let pkg = Package::open(&package).unwrap();
+    let pkg = Package::open(tampered_sample(dir.path())).unwrap();
     let read = ReadOptions::default();
     let err = pkg.verify(&read).expect_err("tampered");
     assert!(matches!(err, Error::HmacMismatch { .. }), "{err:?}");

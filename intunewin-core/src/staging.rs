@@ -18,6 +18,9 @@ use crate::writers::FileWriters;
 
 /// Threads writing extracted files.
 const WRITER_LANES: usize = 2;
+/// Why an entry whose name is already taken is refused (here, and by the writer lanes'
+/// `create_new` backstop).
+pub(crate) const NAME_TAKEN: &str = "duplicate entry, or a name that collides with another";
 
 /// The folder a path lives in (`.` for a bare name).
 pub fn parent_or_dot(path: &Path) -> &Path {
@@ -287,10 +290,7 @@ impl EntryVisitor for StagedFolder {
             self.create_dir(info, parent)?;
         }
         if self.folders.contains(&target) || !self.files.insert(target.clone()) {
-            return Err(self.unsafe_entry(
-                info,
-                "duplicate entry, or a name that collides with another".into(),
-            ));
+            return Err(self.unsafe_entry(info, NAME_TAKEN.into()));
         }
         let time = info.time.to_system_time();
         self.writers

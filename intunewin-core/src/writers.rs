@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::pipeline::read_full;
+use crate::staging::NAME_TAKEN;
 
 /// Bytes handed to a lane at a time.
 const CHUNK: usize = 1024 * 1024;
@@ -269,7 +270,7 @@ impl Lane {
                     io::ErrorKind::AlreadyExists => Error::UnsafePath {
                         path: self.origin.clone(),
                         entry: entry.to_string(),
-                        reason: "duplicate entry, or a name that collides with another".into(),
+                        reason: NAME_TAKEN.into(),
                     },
                     _ => Error::io("create", &path, e),
                 };
