@@ -991,7 +991,7 @@ fn extract_into_an_existing_folder_needs_force() {
     assert_error(&out, 1, &bad);
     assert_eq!(tree(&fx.path().join("dest")), before);
 
-    // With --force the folder is replaced by exactly the package's content.
+    // With --force the package's files are written into the folder; the user's file stays.
     let out = fx.run(&[
         "extract",
         "out/Install.intunewin",
@@ -1000,7 +1000,9 @@ fn extract_into_an_existing_folder_needs_force() {
         "--force",
     ]);
     assert_ok(&out);
-    assert_eq!(tree(&fx.path().join("dest")), tree(&fx.path().join("src")));
+    let mut expected = tree(&fx.path().join("src"));
+    expected.extend(before);
+    assert_eq!(tree(&fx.path().join("dest")), expected);
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod layout;
 mod msi;
 mod read_paths;
 mod roundtrip;
+mod trust;
 mod util;
 mod vectors;
 mod vectors_gen;

@@ -174,6 +174,28 @@ pub enum Error {
         /// The output path.
         path: PathBuf,
     },
+    /// Something in an existing destination stands where the output needs the other kind of
+    /// entry (a folder where a file goes, or the reverse, or a link or special file where a
+    /// folder goes); replacing it would delete what the output does not contain, so nothing
+    /// was changed.
+    #[error("cannot replace '{}': {reason}; nothing was changed", path.display())]
+    OutputConflict {
+        /// The path in the destination.
+        path: PathBuf,
+        /// What the output has there.
+        reason: String,
+    },
+    /// Replacing files in an existing destination failed midway and a file could not be put
+    /// back; the files it replaced are kept in `backup`.
+    #[error("replacing files failed ({cause}) and '{}' could not be restored; the previous files are kept in '{}'", path.display(), backup.display())]
+    RestoreFailed {
+        /// The first path that could not be restored.
+        path: PathBuf,
+        /// The folder holding the replaced files.
+        backup: PathBuf,
+        /// The failure that started the rollback.
+        cause: String,
+    },
     /// The output would be written inside the folder being packed.
     #[error("the output must not be inside the source folder, {}", path.display())]
     OutputInsideSource {
@@ -248,6 +270,8 @@ impl Error {
                 | Error::EmptySetupStem { .. }
                 | Error::BadSource { .. }
                 | Error::OutputExists { .. }
+                | Error::OutputConflict { .. }
+                | Error::RestoreFailed { .. }
                 | Error::OutputInsideSource { .. }
                 | Error::Msi { .. }
                 | Error::Certificate { .. }

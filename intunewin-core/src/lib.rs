@@ -79,6 +79,7 @@ pub mod graph;
 pub mod ime;
 pub mod inner_read;
 pub mod inner_write;
+mod landing;
 pub mod msi;
 pub mod outer;
 pub mod pack;

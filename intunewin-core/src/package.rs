@@ -76,7 +76,8 @@ impl ReadOptions {
 pub struct ExtractOptions {
     /// Reading options.
     pub read: ReadOptions,
-    /// Replace an existing destination folder.
+    /// Write into an existing destination folder, replacing the files the package contains and
+    /// leaving every other file as it is (as `unzip -o` does).
     pub overwrite: bool,
 }
 
@@ -479,12 +480,14 @@ impl Package {
         Ok(())
     }
 
-    /// Extracts the content into `dest` (a folder that must not exist unless overwriting).
+    /// Extracts the content into `dest`: a new folder, or with
+    /// [`overwrite`](ExtractOptions::overwrite) an existing one, where the package's files
+    /// replace those of the same name and every other file is left as it is.
     ///
     /// Nothing is written before the MAC and FileDigest are verified; files go into a
-    /// temporary folder beside `dest` that is renamed only when everything (the CRCs of the
-    /// second read included) checked out, so a failure leaves nothing behind. No entry can land
-    /// outside the destination.
+    /// temporary folder beside `dest` that lands only when everything (the CRCs of the second
+    /// read included) checked out, so a failure leaves nothing behind and changes nothing in an
+    /// existing `dest`. No entry can land outside the destination.
     pub fn extract(&self, dest: &Path, opts: &ExtractOptions) -> Result<Vec<EntryInfo>> {
         if dest.exists() && !opts.overwrite {
             return Err(Error::OutputExists {

@@ -11,6 +11,7 @@ use crate::crypto;
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor};
+use crate::landing;
 use crate::package::ReadOptions;
 use crate::paths::split_entry_name;
 use crate::progress::{CancelFlag, Progress};
@@ -160,21 +161,18 @@ pub struct StagedFolder {
 }
 
 impl StagedFolder {
-    /// Creates the temporary folder beside `dest`. `origin` names the source in errors.
+    /// Creates the temporary folder beside `dest` (inside it when it is a mount point or a
+    /// file system root, so that landing is a rename). `origin` names the source in errors.
+    /// An existing `dest` must be a folder, and is only written into when `overwrite`.
     pub fn new(dest: &Path, overwrite: bool, origin: &Path) -> Result<Self> {
-        if dest.exists() && !overwrite {
-            return Err(Error::OutputExists {
-                path: dest.to_path_buf(),
-            });
-        }
-        let parent = parent_or_dot(dest);
-        let created = CreatedDirs::create(parent)?;
-        let temp = tempfile::Builder::new()
-            .prefix(".intunewin-extract-")
-            .tempdir_in(parent);
-        let started = temp
-            .map_err(|e| Error::io("create a temporary folder in", parent, e))
-            .and_then(|t| Ok((t, FileWriters::start(WRITER_LANES, origin)?)));
+        let existing = existing_folder(dest, overwrite)?;
+        let parent = match &existing {
+            Some(canonical) => staging_parent(canonical),
+            None => parent_or_dot(dest).to_path_buf(),
+        };
+        let created = CreatedDirs::create(&parent)?;
+        let temp = make_temp_dir(&parent, existing.as_deref());
+        let started = temp.and_then(|t| Ok((t, FileWriters::start(WRITER_LANES, origin)?)));
         let (temp, writers) = match started {
             Ok(both) => both,
             Err(e) => {
@@ -200,8 +198,9 @@ impl StagedFolder {
         self.temp.as_ref().map(|t| t.path()).ok_or(Error::Cancelled)
     }
 
-    /// Sets folder times, then moves the folder to its destination (replacing an existing one
-    /// only when overwriting was allowed).
+    /// Sets folder times, then lands the folder: renamed to a destination that does not exist,
+    /// or merged into an existing one (only when overwriting was allowed), replacing only the
+    /// files the extraction contains (see [`landing`](crate::landing)).
     pub fn commit(mut self) -> Result<()> {
         self.finish_writes()?;
         // Folder times last: creating files inside a folder changes its time.
@@ -209,7 +208,7 @@ impl StagedFolder {
             set_mtime(dir, *time);
         }
         let temp = self.temp.take().ok_or(Error::Cancelled)?;
-        let result = replace_dir(temp, &self.dest, self.overwrite);
+        let result = land(temp, &self.dest, self.overwrite);
         if result.is_ok() {
             self.created = None; // keep the folders: they now hold the destination
         }
@@ -299,28 +298,80 @@ impl EntryVisitor for StagedFolder {
     }
 }
 
-/// Moves the completed temporary folder to `dest`, replacing an existing one when asked.
-fn replace_dir(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<()> {
-    let backup = if overwrite && dest.exists() {
-        let holder = tempfile::Builder::new()
-            .prefix(".intunewin-old-")
-            .tempdir_in(parent_or_dot(dest))
-            .map_err(|e| Error::io("create a temporary folder in", parent_or_dot(dest), e))?;
-        fs::rename(dest, holder.path().join("old"))
-            .map_err(|e| Error::io("move aside", dest, e))?;
-        Some(holder)
-    } else {
-        None
+/// The canonical path of an existing destination folder, `None` when there is none yet;
+/// refuses an existing one unless `overwrite`, and anything that is not a folder.
+fn existing_folder(dest: &Path, overwrite: bool) -> Result<Option<PathBuf>> {
+    let meta = match fs::metadata(dest) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", dest, e)),
     };
+    if !overwrite {
+        return Err(Error::OutputExists {
+            path: dest.to_path_buf(),
+        });
+    }
+    if !meta.is_dir() {
+        return Err(Error::OutputConflict {
+            path: dest.to_path_buf(),
+            reason: "it is not a folder".into(),
+        });
+    }
+    let canonical = dest
+        .canonicalize()
+        .map_err(|e| Error::io("resolve", dest, e))?;
+    Ok(Some(canonical))
+}
+
+/// Where to stage an extraction into the existing folder `dest` (canonical): beside it, so
+/// that the folder itself does not change before everything checked out; inside it when it
+/// has no parent or is a mount point (renames cannot cross file systems).
+fn staging_parent(dest: &Path) -> PathBuf {
+    let Some(parent) = dest.parent() else {
+        return dest.to_path_buf();
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let device = |p: &Path| fs::metadata(p).map(|m| m.dev()).ok();
+        if device(parent).is_none() || device(parent) != device(dest) {
+            return dest.to_path_buf();
+        }
+    }
+    parent.to_path_buf()
+}
+
+/// The staging folder in `parent`; when `parent` cannot be written (the parent of an existing
+/// destination), inside the destination `existing` itself.
+fn make_temp_dir(parent: &Path, existing: Option<&Path>) -> Result<tempfile::TempDir> {
+    let make = |dir: &Path| {
+        tempfile::Builder::new()
+            .prefix(".intunewin-extract-")
+            .tempdir_in(dir)
+    };
+    match (make(parent), existing) {
+        (Ok(temp), _) => Ok(temp),
+        (Err(e), Some(dest)) if e.kind() == io::ErrorKind::PermissionDenied && dest != parent => {
+            make(dest).map_err(|e| Error::io("create a temporary folder in", dest, e))
+        }
+        (Err(e), _) => Err(Error::io("create a temporary folder in", parent, e)),
+    }
+}
+
+/// Lands the completed temporary folder: renamed to `dest` when there is none, else merged
+/// into it when overwriting was allowed.
+fn land(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<()> {
+    if let Some(existing) = existing_folder(dest, overwrite)? {
+        // The replaced files' backup goes where the staging folder is: the same file system.
+        let backup_parent = parent_or_dot(temp.path()).to_path_buf();
+        return landing::merge_into(temp.path(), &existing, &backup_parent);
+        // `temp` drops here, removing what was not moved (or was moved back).
+    }
     let staged = temp.keep();
     if let Err(e) = fs::rename(&staged, dest) {
         let _ = fs::remove_dir_all(&staged);
-        if let Some(holder) = &backup {
-            let _ = fs::rename(holder.path().join("old"), dest);
-        }
         return Err(Error::io("rename the extracted folder to", dest, e));
     }
-    drop(backup); // removes the replaced folder
     Ok(())
 }
 

@@ -37,7 +37,8 @@ pub struct DecryptArgs {
     /// Extract the inner zip's files into this folder instead (every safety rule of extract).
     #[arg(long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
-    /// Replace an existing output file or folder.
+    /// Replace an existing --output file; with --extract, write into an existing folder,
+    /// replacing the files the content holds and leaving the others as they are.
     #[arg(short, long)]
     pub force: bool,
     /// AES-256 key, base64 (Detection.xml's EncryptionKey or DecryptInfo's).

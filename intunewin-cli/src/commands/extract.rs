@@ -20,7 +20,8 @@ pub struct ExtractArgs {
     /// Destination folder (must not exist unless --force) [default: the package name without extension].
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Replace an existing destination folder.
+    /// Write into an existing destination folder, replacing the files the package contains;
+    /// files it does not contain are left as they are.
     #[arg(short, long)]
     pub force: bool,
     /// Print a JSON report on stdout.
