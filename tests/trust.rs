@@ -282,3 +282,51 @@ fn decrypt_extract_force_with_a_tampered_blob_changes_nothing() {
     assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(tree(scene.root()), before);
 }
+
+#[test]
+fn force_never_writes_over_the_file_being_read() {
+    let scene = Scene::new();
+    let blob = scene.blob();
+    let package = scene.package();
+    // extract-content onto the package itself, decrypt onto the blob itself (a hard link too).
+    let link = scene.root().join("work/link.bin");
+    fs::hard_link(&blob, &link).expect("hard link");
+    let before_link = tree(scene.root());
+    for args in [
+        vec![
+            "extract-content",
+            package.to_str().unwrap(),
+            "-o",
+            package.to_str().unwrap(),
+        ],
+        vec![
+            "decrypt",
+            blob.to_str().unwrap(),
+            "--package",
+            package.to_str().unwrap(),
+            "-o",
+            blob.to_str().unwrap(),
+        ],
+        vec![
+            "decrypt",
+            blob.to_str().unwrap(),
+            "--package",
+            package.to_str().unwrap(),
+            "-o",
+            link.to_str().unwrap(),
+        ],
+    ] {
+        let mut with_force = args.clone();
+        with_force.push("--force");
+        let out = run(scene.root(), &with_force);
+        assert_eq!(
+            code(&out),
+            2,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("the file being read"), "{stderr}");
+        assert_eq!(tree(scene.root()), before_link);
+    }
+}

@@ -20,7 +20,9 @@ use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, read_inner_zip};
 use crate::package::{ExtractOptions, Package, ReadOptions};
 use crate::progress::Stage;
-use crate::staging::{Metered, StagedFolder, map_read_error, write_atomically};
+use crate::staging::{
+    Metered, StagedFolder, map_read_error, refuse_input_as_output, write_atomically,
+};
 
 /// Keys for a bare blob. Only the AES key and IV are required; the rest, when known, adds
 /// checks: the MAC (before decrypting), the stored MAC field, FileDigest and the plaintext size.
@@ -242,6 +244,7 @@ impl Blob {
         overwrite: bool,
         opts: &ReadOptions,
     ) -> Result<BlobReport> {
+        refuse_input_as_output(output, &self.path)?;
         if !overwrite && output.exists() {
             return Err(Error::OutputExists {
                 path: output.to_path_buf(),
@@ -374,6 +377,7 @@ pub fn save_content(
             actual: pkg.encrypted_size(),
         });
     }
+    refuse_input_as_output(output, pkg.path())?;
     if !overwrite && output.exists() {
         return Err(Error::OutputExists {
             path: output.to_path_buf(),

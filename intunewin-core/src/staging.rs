@@ -79,6 +79,34 @@ pub fn resolve_lexically(path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Refuses an output that is the file being read (by any name, hard links included):
+/// replacing it would lose the original, `--force` or not.
+pub fn refuse_input_as_output(output: &Path, input: &Path) -> Result<()> {
+    if same_file(output, input) {
+        return Err(Error::OutputConflict {
+            path: output.to_path_buf(),
+            reason: "it is the file being read".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether two paths name one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (fs::metadata(a), fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (ma.dev(), ma.ino()) == (mb.dev(), mb.ino()) {
+            return true;
+        }
+    }
+    let _ = (ma, mb);
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Writes `output` through a temporary file in the same folder, renamed only when `write`
 /// succeeds (refusing to replace an existing file unless `overwrite`). A missing output
 /// folder is created, and removed again on failure.
