@@ -710,6 +710,7 @@ fn diff_ignores_keys_and_reports_each_change() {
         .unwrap()
         .list(&ReadOptions::default())
         .unwrap()
+        .entries
         .len();
     assert_eq!(json["unchangedCount"], entries);
 

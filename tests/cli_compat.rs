@@ -939,17 +939,29 @@ fn escape_sequences_in_entry_names_are_shown_escaped() {
         "--allow-unsafe-paths",
     ]));
     assert_eq!(code, Some(0), "{stderr}");
+    // The name refuses the package (exit 1, as verify), but list still shows every entry.
     let (code, stdout, stderr) = run(fx.cmd(&["list", "out/setup.intunewin"]));
-    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        !stdout.contains('\x1b'),
+        !stdout.contains('\x1b') && !stderr.contains('\x1b'),
         "no raw escape reaches the terminal"
     );
+    assert!(stderr.contains("[control-character]"), "{stderr}");
     assert!(stdout.contains("red\\u{1b}[31mtext.txt"), "{stdout}");
-    // JSON keeps the real name (escaped by JSON itself).
-    assert!(
-        list_names(&fx.path("out/setup.intunewin")).contains(&"red\x1b[31mtext.txt".to_string())
-    );
+    // JSON keeps the real name (escaped by JSON itself), with the same verdict.
+    let out = fx
+        .cmd(&["list", "out/setup.intunewin", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let rows: Value = serde_json::from_slice(&out.stdout).expect("list prints JSON");
+    let names: Vec<&str> = rows
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(names.contains(&"red\x1b[31mtext.txt"), "{names:?}");
 }
 
 // --- Ctrl-C ---

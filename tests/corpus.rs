@@ -91,7 +91,7 @@ fn every_corpus_package_verifies_lists_and_extracts() {
             .unwrap_or_else(|e| panic!("verify {}: {e}", path.display()));
         assert_eq!(report.entries.len(), count, "{}", path.display());
 
-        let listed = pkg.list(&ReadOptions::default()).unwrap();
+        let listed = pkg.list(&ReadOptions::default()).unwrap().entries;
         assert_eq!(listed.len(), count);
 
         let dir = tempfile::tempdir().unwrap();

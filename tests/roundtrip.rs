@@ -155,7 +155,7 @@ pub(crate) fn assert_same_tree(src: &Path, dst: &Path, mtimes: bool) {
 /// Asserts that `list` reports every source file with its size and SHA-256, and every empty
 /// folder as a directory entry, and nothing else.
 pub(crate) fn assert_listing_matches(pkg: &Package, src: &Path) {
-    let listed = pkg.list(&ReadOptions::default()).expect("list");
+    let listed = pkg.list(&ReadOptions::default()).expect("list").entries;
     let mut by_name: BTreeMap<String, (bool, u64, [u8; 32])> = BTreeMap::new();
     for e in &listed {
         let name = e.info.name.trim_end_matches('/').to_string();

@@ -330,3 +330,224 @@ fn force_never_writes_over_the_file_being_read() {
         assert_eq!(tree(scene.root()), before_link);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// One verdict: verify, list, extract, decrypt --extract, check and diff agree on every input.
+
+/// An inner zip made by the `zip` crate (an independent writer): `setup.exe`, then `entries`
+/// as (name, data, unix mode) — a mode with `S_IFLNK` makes a symbolic link to `data`.
+fn crafted_inner(entries: &[(&str, &[u8], u32)]) -> Vec<u8> {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("setup.exe", stored).expect("zip");
+    zip.write_all(b"MZ stands in for setup.exe").expect("zip");
+    for (name, data, mode) in entries {
+        if mode & 0o170_000 == 0o120_000 {
+            let target = std::str::from_utf8(data).expect("UTF-8 link target");
+            zip.add_symlink(*name, target, stored).expect("zip");
+        } else {
+            zip.start_file(*name, stored.unix_permissions(*mode))
+                .expect("zip");
+            zip.write_all(data).expect("zip");
+        }
+    }
+    let mut bytes = zip.finish().expect("zip").into_inner();
+    // The zip crate keeps only permission bits and the file types it knows: write the others'
+    // modes into their central headers by hand.
+    for (name, _, mode) in entries {
+        if !matches!(mode & 0o170_000, 0 | 0o100_000 | 0o120_000 | 0o040_000) {
+            set_unix_mode(&mut bytes, name, *mode);
+        }
+    }
+    bytes
+}
+
+/// Sets the Unix mode (and "made by Unix") of `name`'s central header in a zip.
+fn set_unix_mode(zip: &mut [u8], name: &str, mode: u32) {
+    let at = (0..zip.len() - 46)
+        .find(|&i| {
+            zip[i..i + 4] == [0x50, 0x4b, 0x01, 0x02] && zip[i + 46..].starts_with(name.as_bytes())
+        })
+        .expect("central header of the entry");
+    zip[at + 5] = 3; // made by: Unix
+    zip[at + 38..at + 42].copy_from_slice(&(mode << 16).to_le_bytes());
+}
+
+/// What each command said about one package.
+#[derive(Debug)]
+struct Verdicts {
+    verify: (i32, String),
+    list: (i32, String),
+    extract: (i32, String),
+    decrypt_extract: (i32, String),
+    check: (i32, String),
+    diff: (i32, String),
+    /// Whether extract or decrypt --extract left anything in their destinations' folder.
+    wrote: bool,
+}
+
+/// Runs every reading command on `package` (sealed with the vector keys).
+fn verdicts(tmp: &Path, package: &[u8]) -> Verdicts {
+    let pkg = tmp.join("p.intunewin");
+    fs::write(&pkg, package).expect("write");
+    let out_dir = tmp.join("out");
+    fs::create_dir_all(&out_dir).expect("mkdir");
+    let blob = tmp.join("blob.bin");
+    let saved = run(
+        tmp,
+        &[
+            "extract-content",
+            "p.intunewin",
+            "-o",
+            "blob.bin",
+            "--force",
+        ],
+    );
+    assert_eq!(code(&saved), 0);
+    let both = |out: Output| {
+        (
+            code(&out),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let p = pkg.to_str().unwrap();
+    let verdicts = Verdicts {
+        verify: both(run(tmp, &["verify", p])),
+        list: both(run(tmp, &["list", p])),
+        extract: both(run(tmp, &["extract", p, "-o", "out/x"])),
+        decrypt_extract: both(run(
+            tmp,
+            &[
+                "decrypt",
+                blob.to_str().unwrap(),
+                "--package",
+                p,
+                "--extract",
+                "out/y",
+            ],
+        )),
+        check: both(run(tmp, &["check", p])),
+        diff: both(run(tmp, &["diff", p, p])),
+        wrote: fs::read_dir(&out_dir).expect("read").next().is_some(),
+    };
+    fs::remove_dir_all(&out_dir).expect("clean");
+    verdicts
+}
+
+/// The `unsafe entry '…' (…)` part of a refusal, without the file it names.
+fn refusal(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("intunewin: error: unsafe entry"))
+        .unwrap_or_else(|| panic!("no refusal in: {stderr}"));
+    line.rsplit_once("), ")
+        .map(|(head, _)| head.to_owned())
+        .unwrap_or_default()
+}
+
+/// Asserts that every command refuses the package over `entry` for `rule`.
+fn assert_refused_everywhere(package: &[u8], entry: &str, rule: &str) {
+    let tmp = TempDir::new().expect("temp");
+    let v = verdicts(tmp.path(), package);
+    let expected = refusal(&v.verify.1);
+    assert!(expected.contains(&format!("'{entry}'")), "{v:#?}");
+    // diff exits 2 when it cannot compare (1 means "they differ"), with the same refusal.
+    for (what, want, (code, stderr)) in [
+        ("verify", 1, &v.verify),
+        ("list", 1, &v.list),
+        ("extract", 1, &v.extract),
+        ("decrypt --extract", 1, &v.decrypt_extract),
+        ("diff", 2, &v.diff),
+    ] {
+        assert_eq!(*code, want, "{what}: {stderr}");
+        assert_eq!(refusal(stderr), expected, "{what}");
+    }
+    assert!(!v.wrote, "extract wrote something: {v:#?}");
+    assert_eq!(v.check.0, 1, "{v:#?}");
+    let check_out = run(tmp.path(), &["check", "p.intunewin", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&check_out.stdout).expect("JSON");
+    let found = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .any(|f| f["rule"] == rule && f["path"] == entry && f["severity"] == "error");
+    assert!(found, "check lacks {rule} on {entry}: {report:#}");
+}
+
+#[test]
+fn names_equal_but_for_case_are_refused_by_every_command() {
+    let inner = crafted_inner(&[
+        ("a.txt", b"first", 0o100_644),
+        ("A.TXT", b"second", 0o100_644),
+    ]);
+    let package = crate::vectors_gen::seal(&inner).package();
+    assert_refused_everywhere(&package, "A.TXT", "name-collision");
+}
+
+#[test]
+fn a_symlink_entry_is_refused_by_every_command() {
+    let inner = crafted_inner(&[("link", b"setup.exe", 0o120_777)]);
+    let package = crate::vectors_gen::seal(&inner).package();
+    assert_refused_everywhere(&package, "link", "symlink");
+}
+
+#[test]
+fn a_fifo_entry_is_refused_by_every_command() {
+    let inner = crafted_inner(&[("pipe", b"", 0o010_644)]);
+    let package = crate::vectors_gen::seal(&inner).package();
+    assert_refused_everywhere(&package, "pipe", "special-file");
+}
+
+#[test]
+fn a_name_over_255_characters_is_refused_by_every_command() {
+    let long = format!("{}.txt", "n".repeat(252));
+    let inner = crafted_inner(&[(&long, b"x", 0o100_644)]);
+    let package = crate::vectors_gen::seal(&inner).package();
+    assert_refused_everywhere(&package, &long, "component-too-long");
+}
+
+#[test]
+fn a_path_over_the_device_budget_is_the_same_finding_everywhere() {
+    // 200 + 1 + 50 characters: over the 259 - 60 a device allows under IMECache, each name
+    // well under 255.
+    let long = format!("{}/{}.txt", "d".repeat(200), "f".repeat(46));
+    let inner = crafted_inner(&[(&long, b"x", 0o100_644)]);
+    let package = crate::vectors_gen::seal(&inner).package();
+    let tmp = TempDir::new().expect("temp");
+    let v = verdicts(tmp.path(), &package);
+    // Not a refusal: the package is intact and extracts; the device would fail to unzip it.
+    for (what, code) in [
+        ("verify", v.verify.0),
+        ("list", v.list.0),
+        ("extract", v.extract.0),
+        ("decrypt --extract", v.decrypt_extract.0),
+        ("diff", v.diff.0),
+    ] {
+        assert_eq!(code, 0, "{what}: {v:#?}");
+    }
+    assert_eq!(v.check.0, 1, "check reports the error: {v:#?}");
+    let line = |stderr: &str| {
+        stderr
+            .lines()
+            .find(|l| l.contains("[path-too-long]"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no path-too-long finding in: {stderr}"))
+    };
+    let expected = line(&v.verify.1);
+    assert!(
+        expected.starts_with("intunewin: error: [path-too-long]"),
+        "{expected}"
+    );
+    assert_eq!(line(&v.list.1), expected, "list");
+    assert_eq!(line(&v.extract.1), expected, "extract");
+    assert_eq!(line(&v.decrypt_extract.1), expected, "decrypt --extract");
+    let check = run(tmp.path(), &["check", "p.intunewin"]);
+    let check_line = String::from_utf8_lossy(&check.stdout)
+        .lines()
+        .find(|l| l.contains("[path-too-long]"))
+        .map(str::to_owned)
+        .expect("check shows it");
+    assert_eq!(format!("intunewin: {check_line}"), expected, "check");
+}

@@ -274,7 +274,7 @@ fn good_vectors_extract_every_listed_entry() {
     for v in load().iter().filter(|v| v.extract == "ok") {
         let (_tmp, dest) = workspace(true);
         let package = Package::open(&v.package).expect("open");
-        let listed = package.list(&ReadOptions::default()).expect("list");
+        let listed = package.list(&ReadOptions::default()).expect("list").entries;
         package
             .extract(&dest, &ExtractOptions::default())
             .expect("extract");

@@ -207,13 +207,13 @@ fn setup_and(name: &str, data: Compressed) -> Vec<u8> {
 
 /// The encrypted content (MAC ‖ IV ‖ ciphertext) and the Detection.xml that describes it.
 #[derive(Clone)]
-struct Content {
+pub(crate) struct Content {
     blob: Vec<u8>,
     detection: Detection,
 }
 
 /// Encrypts and MACs `inner` as `pack` does (FORMAT.md §3).
-fn seal(inner: &[u8]) -> Content {
+pub(crate) fn seal(inner: &[u8]) -> Content {
     let keys = keys();
     let mut enc = EncryptingWriter::new(Vec::new(), &keys).expect("encrypt");
     enc.write_all(inner).expect("encrypt");
@@ -252,7 +252,7 @@ impl Content {
         self.detection.to_xml().expect("serialise Detection.xml")
     }
 
-    fn package(&self) -> Vec<u8> {
+    pub(crate) fn package(&self) -> Vec<u8> {
         outer(&self.blob, self.xml().as_bytes())
     }
 

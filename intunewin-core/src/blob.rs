@@ -19,10 +19,12 @@ use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, read_inner_zip};
 use crate::package::{ExtractOptions, Package, ReadOptions};
+use crate::paths::Finding;
 use crate::progress::Stage;
 use crate::staging::{
     Metered, StagedFolder, map_read_error, refuse_input_as_output, write_atomically,
 };
+use crate::verdict::{EntryGate, Gated};
 
 /// Keys for a bare blob. Only the AES key and IV are required; the rest, when known, adds
 /// checks: the MAC (before decrypting), the stored MAC field, FileDigest and the plaintext size.
@@ -114,6 +116,9 @@ pub struct BlobReport {
     pub sha256: [u8; 32],
     /// Inner entries, in stored order ([`Blob::extract`] only).
     pub entries: Vec<EntryInfo>,
+    /// The classifier's findings about the entries, as `verify` reports them for a package
+    /// ([`Blob::extract`] only; refusing ones fail the extraction instead).
+    pub findings: Vec<Finding>,
 }
 
 /// An encrypted blob file, opened and its header read.
@@ -285,7 +290,12 @@ impl Blob {
         let mac_verified = self.authenticate(keys, read)?;
         let mut staged = StagedFolder::new(dest, opts.overwrite, &self.path)?;
         let mut decrypting = self.decrypting_reader(keys, read, Stage::Extract)?;
-        let entries = read_inner_zip(&mut decrypting, &read.limits, &self.path, &mut staged);
+        let mut gate = EntryGate::refusing(&read.path_rules, &self.path);
+        let mut visitor = Gated {
+            gate: &mut gate,
+            inner: &mut staged,
+        };
+        let entries = read_inner_zip(&mut decrypting, &read.limits, &self.path, &mut visitor);
         // Read to the end so the padding and digest cover the whole content.
         let drained = io::copy(&mut decrypting, &mut io::sink());
         read.progress.end();
@@ -294,7 +304,8 @@ impl Blob {
         }
         let entries = entries?;
         drained.map_err(|e| map_read_error(e, &self.path))?;
-        let report = self.finish(keys, decrypting, mac_verified, entries)?;
+        let mut report = self.finish(keys, decrypting, mac_verified, entries)?;
+        report.findings = gate.finish(&report.entries)?;
         staged.commit()?;
         Ok(report)
     }
@@ -354,6 +365,7 @@ impl Blob {
             plaintext_len,
             sha256,
             entries,
+            findings: Vec::new(),
         })
     }
 }

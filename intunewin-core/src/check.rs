@@ -19,14 +19,11 @@
 //! ```
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::inner_read::{EntryInfo, EntryVisitor};
 use crate::package::{Package, ReadOptions};
 use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Rule, Severity};
-use crate::progress::Stage;
 use crate::source::{self, SourceEntry, SourceKind};
 
 /// The service's content size limit per app: 30 GB, i.e. 30 × 10^9 bytes (Microsoft Learn;
@@ -229,17 +226,10 @@ pub fn source_findings(
 pub fn check_package(path: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let pkg = Package::open(path)?;
     let read = opts.read.clone().path_rules(opts.rules.clone());
-    let (entries, inner, notes) = match pkg.verify(&read) {
-        Ok(report) => (report.entries, report.findings, report.warnings),
-        // verify stops at the first unsafe name; read again without refusing any, so each
-        // one is reported.
-        Err(Error::UnsafePath { .. }) => {
-            let entries = pkg.read_entries(&read, Stage::Decrypt, &mut AcceptNames)?;
-            let findings = classify_entries(&entries, &opts.rules);
-            (entries, findings, pkg.warnings().to_vec())
-        }
-        Err(e) => return Err(e),
-    };
+    // The same findings verify and extract report; unsafe names are findings here, not a
+    // failure, so that each one is reported.
+    let report = pkg.inspect(&read)?;
+    let (entries, inner, notes) = (report.entries, report.findings, report.warnings);
     let target = path.display().to_string();
     let files = entries.iter().filter(|e| !e.is_dir);
     let (count, total) = files.fold((0, 0), |(n, sum), e| (n + 1, sum + e.size));
@@ -274,28 +264,6 @@ pub fn classify_source(entries: &[SourceEntry], rules: &PathRules) -> Vec<Findin
         checker.add_components(&parts, kind);
     }
     checker.finish()
-}
-
-fn classify_entries(entries: &[EntryInfo], rules: &PathRules) -> Vec<Finding> {
-    let mut checker = PathChecker::new(rules.clone());
-    for e in entries {
-        let kind = if e.is_dir {
-            EntryKind::Dir
-        } else {
-            EntryKind::File
-        };
-        checker.add(&e.name, kind);
-    }
-    checker.finish()
-}
-
-/// Reads every entry whatever its name: nothing is written, so no name can do harm.
-struct AcceptNames;
-
-impl EntryVisitor for AcceptNames {
-    fn entry(&mut self, _info: &EntryInfo, _data: &mut dyn Read) -> Result<()> {
-        Ok(())
-    }
 }
 
 /// `content-too-large` above `limit`, `content-near-limit` above [`NEAR_LIMIT_PERCENT`] of it

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use crate::detection::Detection;
 use crate::error::Result;
 use crate::package::{ListedEntry, Package, ReadOptions};
+use crate::verdict;
 
 /// One file or folder present in only one of the packages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,11 +80,20 @@ impl PackageDiff {
 
 /// Compares two packages; see the [module](self) for what is compared.
 pub fn diff_packages(a: &Package, b: &Package, opts: &ReadOptions) -> Result<PackageDiff> {
-    let old = a.list(opts)?;
-    let new = b.list(opts)?;
+    let old = listed(a, opts)?;
+    let new = listed(b, opts)?;
     let mut diff = diff_entries(&old, &new);
     diff.metadata = diff_metadata(a.detection(), b.detection());
     Ok(diff)
+}
+
+/// A package's listing, refused as `verify` refuses it.
+fn listed(pkg: &Package, opts: &ReadOptions) -> Result<Vec<ListedEntry>> {
+    let report = pkg.list(opts)?;
+    match verdict::refusal_error(pkg.path(), &report.findings) {
+        Some(refused) => Err(refused),
+        None => Ok(report.entries),
+    }
 }
 
 /// Compares two listings by name (separators normalised to `/`).
@@ -206,6 +216,7 @@ mod tests {
                 size,
                 time: DosDateTime { time: 0, date: 0 },
                 offset: 0,
+                unix_mode: None,
             },
             sha256: [content; 32],
         }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
+use crate::paths::EntryKind;
 use crate::zipbits::*;
 
 /// Resource limits applied to untrusted inner zips.
@@ -56,6 +57,35 @@ pub struct EntryInfo {
     pub time: DosDateTime,
     /// Offset of the local header in the inner zip.
     pub offset: u64,
+    /// The Unix file mode from the central directory's external attributes, when the entry was
+    /// made on Unix and records one (`None` until the central directory is read).
+    pub unix_mode: Option<u32>,
+}
+
+/// `S_IFMT`: the file-type bits of a Unix mode.
+const S_IFMT: u32 = 0o170_000;
+/// `S_IFREG` and `S_IFDIR`: a regular file, a folder.
+const S_IFREG: u32 = 0o100_000;
+const S_IFDIR: u32 = 0o040_000;
+/// `S_IFLNK`: a symbolic link (its data is the link's target).
+const S_IFLNK: u32 = 0o120_000;
+/// "Made by" host 3: Unix, whose external attributes carry the mode in their high 16 bits.
+const HOST_UNIX: u16 = 3;
+
+impl EntryInfo {
+    /// What the entry is: a folder (trailing separator or folder mode), a symbolic link or a
+    /// special file (by its Unix mode), else a file. Windows extracts links and special files
+    /// as small plain files, so the classifier refuses them.
+    pub fn kind(&self) -> EntryKind {
+        let file_type = self.unix_mode.map_or(S_IFREG, |m| m & S_IFMT);
+        match file_type {
+            _ if self.is_dir => EntryKind::Dir,
+            S_IFDIR => EntryKind::Dir,
+            S_IFLNK => EntryKind::Symlink,
+            0 | S_IFREG => EntryKind::File,
+            _ => EntryKind::Special,
+        }
+    }
 }
 
 /// Receives each entry and a reader of its uncompressed data.
@@ -248,6 +278,7 @@ impl<R: BufRead> Parser<R> {
             size: v.usize,
             time,
             offset,
+            unix_mode: None,
         };
         if !descriptor {
             self.check_ratio(&info)?;
@@ -442,7 +473,8 @@ impl<R: BufRead> Parser<R> {
     fn central_header(&mut self, index: usize) -> Result<()> {
         let fixed = self.read_exact(42)?;
         let mut r = LeReader::new(&fixed);
-        r.bytes(6); // made by, needed, flags
+        let made_by = r.u16().unwrap_or(0);
+        r.bytes(4); // needed, flags
         let method = r.u16().unwrap_or(0);
         r.bytes(4); // time, date
         let crc = r.u32().unwrap_or(0);
@@ -451,7 +483,8 @@ impl<R: BufRead> Parser<R> {
         let name_len = usize::from(r.u16().unwrap_or(0));
         let extra_len = usize::from(r.u16().unwrap_or(0));
         let comment_len = usize::from(r.u16().unwrap_or(0));
-        r.bytes(8); // disk, attributes
+        r.bytes(4); // disk, internal attributes
+        let external = r.u32().unwrap_or(0);
         let offset = r.u32().unwrap_or(0);
         let raw_name = self.read_exact(name_len)?;
         let extra = self.read_exact(extra_len)?;
@@ -487,6 +520,13 @@ impl<R: BufRead> Parser<R> {
                 "central directory entry {index} disagrees with local header of '{}'",
                 seen.name
             )));
+        }
+        let mode = external >> 16;
+        if made_by >> 8 == HOST_UNIX
+            && mode != 0
+            && let Some(entry) = self.entries.get_mut(index)
+        {
+            entry.unix_mode = Some(mode);
         }
         Ok(())
     }

@@ -89,6 +89,7 @@ mod pipeline;
 pub mod progress;
 pub mod source;
 pub mod staging;
+pub mod verdict;
 mod writers;
 mod zipbits;
 

@@ -16,10 +16,11 @@ use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip_buffered};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
-use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Rule, Severity, split_entry_name};
+use crate::paths::{Finding, PathRules};
 use crate::pipeline::read_on_thread;
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
 use crate::staging::{Metered, StagedFolder, map_read_error};
+use crate::verdict::{EntryGate, Gated, Ignore};
 
 /// Options for reading the content of a package.
 #[derive(Clone)]
@@ -104,12 +105,25 @@ pub struct ListedEntry {
     pub sha256: [u8; 32],
 }
 
-/// The result of a successful verification.
+/// What `list` returns: every entry with its hash, and the same findings and warnings as
+/// [`VerifyReport`].
+#[derive(Clone, Debug)]
+pub struct ListReport {
+    /// Inner entries in stored order, with the SHA-256 of each.
+    pub entries: Vec<ListedEntry>,
+    /// Device-side findings about the entry names (FORMAT.md §12), refusing ones included.
+    pub findings: Vec<Finding>,
+    /// Tolerated deviations from Microsoft's layout and other warnings.
+    pub warnings: Vec<String>,
+}
+
+/// The result of a successful verification (or extraction, which checks the same).
 #[derive(Clone, Debug)]
 pub struct VerifyReport {
     /// Inner entries in stored order.
     pub entries: Vec<EntryInfo>,
-    /// Device-side findings about the entry names (FORMAT.md §12); warnings do not fail verify.
+    /// Device-side findings about the entry names (FORMAT.md §12); none of them refuses the
+    /// package (those fail the read instead), e.g. a path over the device's length budget.
     pub findings: Vec<Finding>,
     /// Tolerated deviations from Microsoft's layout and other warnings.
     pub warnings: Vec<String>,
@@ -340,9 +354,35 @@ impl Package {
     }
 
     /// Verifies everything FORMAT.md §7 lists in one read of the content; writes nothing.
+    /// Fails with [`Error::UnsafePath`] on the first entry the classifier refuses
+    /// ([`refuses`](crate::verdict::refuses)), exactly as [`list`](Self::list) and [`extract`](Self::extract) do.
     pub fn verify(&self, opts: &ReadOptions) -> Result<VerifyReport> {
-        let mut visitor = SafeNames { origin: &self.path };
+        let mut gate = EntryGate::refusing(&opts.path_rules, &self.path);
+        let mut visitor = Gated {
+            gate: &mut gate,
+            inner: &mut Ignore,
+        };
         let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, true)?;
+        let findings = gate.finish(&entries)?;
+        Ok(self.report(entries, findings))
+    }
+
+    /// Like [`verify`](Self::verify), but refuses nothing: every finding is reported (what
+    /// `check` shows). Fails only when the content itself is invalid.
+    pub(crate) fn inspect(&self, opts: &ReadOptions) -> Result<VerifyReport> {
+        let mut gate = EntryGate::collecting(&opts.path_rules, &self.path);
+        let mut visitor = Gated {
+            gate: &mut gate,
+            inner: &mut Ignore,
+        };
+        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, true)?;
+        let findings = gate.finish(&entries)?;
+        Ok(self.report(entries, findings))
+    }
+
+    /// The report of a read: the entries, the classifier's findings, and the warnings (layout
+    /// deviations, a SetupFile missing from the content).
+    fn report(&self, entries: Vec<EntryInfo>, findings: Vec<Finding>) -> VerifyReport {
         let mut warnings = self.warnings.clone();
         if !setup_present(&entries, &self.detection.setup_file) {
             warnings.push(format!(
@@ -350,40 +390,41 @@ impl Package {
                 self.detection.setup_file
             ));
         }
-        let findings = inner_findings(&entries, &opts.path_rules);
-        // Two entries for one file (duplicates, or names equal but for case, or a file where a
-        // folder must go) mean one silently replaces the other on the device: unsafe content.
-        let clash = findings.iter().find(|f| {
-            f.severity == Severity::Error
-                && matches!(f.rule, Rule::DuplicateEntry | Rule::NameCollision)
-        });
-        if let Some(f) = clash {
-            return Err(Error::UnsafePath {
-                path: self.path.clone(),
-                entry: f.path.clone(),
-                reason: f.reason().to_string(),
-            });
-        }
-        Ok(VerifyReport {
+        VerifyReport {
             entries,
             findings,
             warnings,
-        })
+        }
     }
 
     /// Lists the inner entries with the SHA-256 of each, in one read of the content (nothing is
-    /// returned unless the MAC and digest match); writes nothing.
-    pub fn list(&self, opts: &ReadOptions) -> Result<Vec<ListedEntry>> {
-        let mut visitor = Hashing {
+    /// returned unless the MAC and digest match); writes nothing. Lists every entry, even of a
+    /// package [`verify`](Self::verify) refuses: the findings are the same as verify's, and
+    /// [`verdict::refusal`](crate::verdict::refusal) tells whether one refuses the package.
+    pub fn list(&self, opts: &ReadOptions) -> Result<ListReport> {
+        let mut gate = EntryGate::collecting(&opts.path_rules, &self.path);
+        let mut hashing = Hashing {
             origin: &self.path,
             hashes: Vec::new(),
         };
+        let mut visitor = Gated {
+            gate: &mut gate,
+            inner: &mut hashing,
+        };
         let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, true)?;
-        Ok(entries
+        let findings = gate.finish(&entries)?;
+        let report = self.report(entries, findings);
+        let entries = report
+            .entries
             .into_iter()
-            .zip(visitor.hashes)
+            .zip(hashing.hashes)
             .map(|(info, sha256)| ListedEntry { info, sha256 })
-            .collect())
+            .collect();
+        Ok(ListReport {
+            entries,
+            findings: report.findings,
+            warnings: report.warnings,
+        })
     }
 
     /// Writes the decrypted inner zip to `out` after authenticating it (MAC and FileDigest);
@@ -488,7 +529,9 @@ impl Package {
     /// temporary folder beside `dest` that lands only when everything (the CRCs of the second
     /// read included) checked out, so a failure leaves nothing behind and changes nothing in an
     /// existing `dest`. No entry can land outside the destination.
-    pub fn extract(&self, dest: &Path, opts: &ExtractOptions) -> Result<Vec<EntryInfo>> {
+    ///
+    /// Refuses what [`verify`](Self::verify) refuses, and returns the same report.
+    pub fn extract(&self, dest: &Path, opts: &ExtractOptions) -> Result<VerifyReport> {
         if dest.exists() && !opts.overwrite {
             return Err(Error::OutputExists {
                 path: dest.to_path_buf(),
@@ -496,12 +539,18 @@ impl Package {
         }
         self.authenticate_content(&opts.read)?;
         let mut staged = StagedFolder::new(dest, opts.overwrite, &self.path)?;
-        let entries = self.read_once(&opts.read, Stage::Extract, &mut staged, false);
+        let mut gate = EntryGate::refusing(&opts.read.path_rules, &self.path);
+        let mut visitor = Gated {
+            gate: &mut gate,
+            inner: &mut staged,
+        };
+        let entries = self.read_once(&opts.read, Stage::Extract, &mut visitor, false);
         // A file that failed to be written comes before anything the stream showed later.
         staged.finish_writes()?;
         let entries = entries?;
+        let findings = gate.finish(&entries)?;
         staged.commit()?;
-        Ok(entries)
+        Ok(self.report(entries, findings))
     }
 }
 
@@ -607,41 +656,6 @@ fn setup_present(entries: &[EntryInfo], setup: &str) -> bool {
     let norm = |s: &str| s.replace('\\', "/").to_lowercase();
     let want = norm(setup);
     entries.iter().any(|e| norm(&e.name) == want)
-}
-
-fn inner_findings(entries: &[EntryInfo], rules: &PathRules) -> Vec<Finding> {
-    let mut checker = PathChecker::new(rules.clone());
-    for e in entries {
-        checker.add(
-            &e.name,
-            if e.is_dir {
-                EntryKind::Dir
-            } else {
-                EntryKind::File
-            },
-        );
-    }
-    checker.finish()
-}
-
-fn unsafe_entry(origin: &Path, info: &EntryInfo, finding: Finding) -> Error {
-    Error::UnsafePath {
-        path: origin.to_path_buf(),
-        entry: info.name.clone(),
-        reason: finding.message,
-    }
-}
-
-/// Checks that every name is safe to create; reads (and so checks) all data.
-struct SafeNames<'a> {
-    origin: &'a Path,
-}
-
-impl EntryVisitor for SafeNames<'_> {
-    fn entry(&mut self, info: &EntryInfo, _data: &mut dyn Read) -> Result<()> {
-        split_entry_name(&info.name).map_err(|f| unsafe_entry(self.origin, info, f))?;
-        Ok(())
-    }
 }
 
 struct Hashing<'a> {

@@ -96,6 +96,17 @@ pub fn finding_line(f: &Finding) -> String {
     )
 }
 
+/// The warnings and findings of a read (verify, list, extract, decrypt --extract) on stderr,
+/// one per line, worded and ranked as `check` shows them.
+pub fn print_findings(warnings: &[String], findings: &[Finding]) {
+    for w in warnings {
+        eprintln!("intunewin: warning: {}", safe(w));
+    }
+    for f in findings {
+        eprintln!("intunewin: {}", finding_line(f));
+    }
+}
+
 fn print_report(args: &CheckArgs, report: &CheckReport) -> std::io::Result<()> {
     for f in &report.findings {
         outln!("{}", finding_line(f))?;

@@ -16,7 +16,7 @@ use intunewin_core::ime::{DecryptInfo, DeviceKey, ImeLog, read_ime_log};
 use intunewin_core::package::{ExtractOptions, Package, ReadOptions};
 use serde::Serialize;
 
-use crate::json;
+use crate::json::{self, FindingJson};
 use crate::ui::{Bar, hex, safe};
 
 /// Arguments of `intunewin decrypt`.
@@ -98,6 +98,8 @@ struct DecryptJson {
     sha256: String,
     file_count: Option<usize>,
     elapsed_seconds: f64,
+    /// The classifier's findings (with --extract).
+    findings: Vec<FindingJson>,
 }
 
 /// One app of `decrypt --list-apps --json`.
@@ -140,7 +142,11 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<ExitCode> {
             let opts = ExtractOptions::default()
                 .overwrite(args.force)
                 .read_options(read);
-            (blob.extract(&keys, dest, &opts)?, None, Some(dest.clone()))
+            let report = blob.extract(&keys, dest, &opts)?;
+            if !args.quiet && !args.json {
+                super::check::print_findings(&[], &report.findings);
+            }
+            (report, None, Some(dest.clone()))
         }
         None => {
             let output = args
@@ -178,6 +184,7 @@ fn summarise(
             sha256: hex(&report.sha256),
             file_count: files,
             elapsed_seconds: elapsed,
+            findings: report.findings.iter().map(FindingJson::from).collect(),
         });
     }
     if args.quiet {

@@ -9,7 +9,7 @@ use intunewin_core::Package;
 use intunewin_core::package::{ExtractOptions, ReadOptions};
 use serde::Serialize;
 
-use crate::json;
+use crate::json::{self, FindingJson};
 use crate::ui::{Bar, safe};
 
 /// Arguments of `intunewin extract`.
@@ -41,6 +41,8 @@ struct ExtractJson {
     folder_count: usize,
     size: u64,
     elapsed_seconds: f64,
+    warnings: Vec<String>,
+    findings: Vec<FindingJson>,
 }
 
 /// Runs `intunewin extract`.
@@ -58,12 +60,16 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let read = ReadOptions::default()
         .progress(bar.clone())
         .cancel_flag(crate::cancel_flag());
-    let entries = pkg.extract(
+    let report = pkg.extract(
         &dest,
         &ExtractOptions::default()
             .overwrite(args.force)
             .read_options(read),
     )?;
+    if !args.quiet && !args.json {
+        super::check::print_findings(&report.warnings, &report.findings);
+    }
+    let entries = &report.entries;
     let files = entries.iter().filter(|e| !e.is_dir).count();
     let size: u64 = entries.iter().map(|e| e.size).sum();
     let elapsed = bar.elapsed().as_secs_f64();
@@ -75,6 +81,8 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
             folder_count: entries.len() - files,
             size,
             elapsed_seconds: elapsed,
+            warnings: report.warnings.clone(),
+            findings: report.findings.iter().map(FindingJson::from).collect(),
         })?;
     } else if !args.quiet {
         outln!(

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use clap::Args;
 use intunewin_core::Package;
 use intunewin_core::package::ReadOptions;
+use intunewin_core::paths::Finding;
+use intunewin_core::verdict;
 use serde::Serialize;
 
 use crate::json;
@@ -39,12 +41,14 @@ struct EntryJson {
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.json));
     let pkg = Package::open(&args.package)?;
-    let entries = pkg.list(
+    let report = pkg.list(
         &ReadOptions::default()
             .progress(bar)
             .cancel_flag(crate::cancel_flag()),
     )?;
-    let rows: Vec<EntryJson> = entries
+    super::check::print_findings(&report.warnings, &report.findings);
+    let rows: Vec<EntryJson> = report
+        .entries
         .iter()
         .map(|e| EntryJson {
             name: e.info.name.clone(),
@@ -63,7 +67,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
         .collect();
     if args.json {
         json::print(&rows)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(verdict_code(&args, &report.findings));
     }
     outln!(
         "{:>12} {:>12} {:>7} {:19} {:64} name",
@@ -87,5 +91,17 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     }
     let total: u64 = rows.iter().map(|r| r.size).sum();
     outln!("{} entries, {} bytes", rows.len(), total)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(verdict_code(&args, &report.findings))
+}
+
+/// Exit 1, with verify's error on stderr, when a finding refuses the package (the listing is
+/// shown all the same); else 0.
+fn verdict_code(args: &ListArgs, findings: &[Finding]) -> ExitCode {
+    match verdict::refusal_error(&args.package, findings) {
+        Some(refused) => {
+            eprintln!("intunewin: error: {}", safe(&refused.to_string()));
+            ExitCode::from(crate::EXIT_INVALID)
+        }
+        None => ExitCode::SUCCESS,
+    }
 }

@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use clap::Args;
 use intunewin_core::package::ReadOptions;
-use intunewin_core::paths::{PathRules, Severity};
 use intunewin_core::{Error, Package};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};
-use crate::ui::{Bar, safe};
+use crate::ui::Bar;
 
 /// Arguments of `intunewin verify`.
 #[derive(Args, Debug)]
@@ -50,8 +49,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let opts = ReadOptions::default()
         .progress(bar.clone())
-        .cancel_flag(crate::cancel_flag())
-        .path_rules(PathRules::new().junk_warnings(false));
+        .cancel_flag(crate::cancel_flag());
     match pkg.verify(&opts) {
         Ok(report) => {
             let files = report.entries.iter().filter(|e| !e.is_dir).count();
@@ -68,20 +66,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     findings: report.findings.iter().map(FindingJson::from).collect(),
                 })?;
             } else if !args.quiet {
-                for w in &report.warnings {
-                    eprintln!("intunewin: warning: {}", safe(w));
-                }
-                for f in report
-                    .findings
-                    .iter()
-                    .filter(|f| f.severity == Severity::Error)
-                {
-                    eprintln!(
-                        "intunewin: warning: [{}] {} (on the device)",
-                        f.rule.id(),
-                        safe(&f.message)
-                    );
-                }
+                super::check::print_findings(&report.warnings, &report.findings);
                 outln!(
                     "OK: {} ({} files, {} entries; MAC, padding, digest, sizes and CRCs verified in {:.2} s)",
                     args.package.display(),
