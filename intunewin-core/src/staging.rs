@@ -228,7 +228,7 @@ impl StagedFolder {
 
     /// Sets folder times, then lands the folder: renamed to a destination that does not exist,
     /// or merged into an existing one (only when overwriting was allowed), replacing only the
-    /// files the extraction contains (see [`landing`](crate::landing)).
+    /// files the extraction contains and leaving every other file as it is.
     pub fn commit(mut self) -> Result<()> {
         self.finish_writes()?;
         // Folder times last: creating files inside a folder changes its time.
