@@ -12,7 +12,8 @@
 //! (`bin/setup.exe` and a readme), `bad/` (the two names `check` refuses and one it accepts) and
 //! `out2/Install.intunewin` (the sample app with `Files/new.txt` added and `Files/readme.txt`
 //! changed). `<EncryptionKey>` and `<IV>` in a command stand for the values of
-//! `out/Install.intunewin`.
+//! `out/Install.intunewin`. The transcripts need a POSIX shell: Unix only.
+#![cfg(unix)]
 
 use std::fs;
 use std::path::Path;
@@ -31,12 +32,11 @@ struct Block {
     end: usize,
 }
 
-#[cfg(unix)]
 #[test]
 fn readme_examples_match_real_runs() {
     let path = workspace_root().join("README.md");
     let readme = fs::read_to_string(&path).expect("read README.md");
-    let mut lines: Vec<String> = readme.lines().map(str::to_string).collect();
+    let lines: Vec<String> = readme.lines().map(str::to_string).collect();
     let blocks = console_blocks(&lines);
     assert!(blocks.len() >= 10, "only {} console blocks", blocks.len());
 
@@ -52,32 +52,41 @@ fn readme_examples_match_real_runs() {
         }
     }
     if update && !mismatches.is_empty() {
-        // Last to first, so the line numbers of the earlier blocks stay valid.
-        for (block, actual) in mismatches.iter().rev() {
-            lines.splice(block.first..block.end, actual.iter().cloned());
-        }
-        fs::write(&path, lines.join("\n") + "\n").expect("write README.md");
-        eprintln!("README_UPDATE=1: rewrote {} block(s)", mismatches.len());
+        rewrite(&path, lines, &mismatches);
         return;
     }
     let report: Vec<String> = mismatches
         .iter()
-        .map(|(block, actual)| {
-            let expected = &lines[block.first..block.end];
-            let (at, readme, run) = first_difference(expected, actual);
-            format!(
-                "README.md line {}: the README shows\n  {readme}\nwhere a real run printed\n  \
-                 {run}\nThe whole block from the run:\n{}",
-                block.first + at + 1,
-                actual.join("\n")
-            )
-        })
+        .map(|(block, actual)| describe(&lines[block.first..block.end], block, actual))
         .collect();
     assert!(
         report.is_empty(),
         "{}\n\n(README_UPDATE=1 rewrites the blocks from these runs)",
         report.join("\n\n")
     );
+}
+
+/// Writes the README with each mismatched block replaced by its run (through a temporary file).
+fn rewrite(path: &Path, mut lines: Vec<String>, mismatches: &[(&Block, Vec<String>)]) {
+    // Last to first, so the line numbers of the earlier blocks stay valid.
+    for (block, actual) in mismatches.iter().rev() {
+        lines.splice(block.first..block.end, actual.iter().cloned());
+    }
+    let temporary = path.with_extension("md.update");
+    fs::write(&temporary, lines.join("\n") + "\n").expect("write the updated README");
+    fs::rename(&temporary, path).expect("replace README.md");
+    eprintln!("README_UPDATE=1: rewrote {} block(s)", mismatches.len());
+}
+
+/// The failure message for one block: its first differing line, then the whole run.
+fn describe(expected: &[String], block: &Block, actual: &[String]) -> String {
+    let (at, readme, run) = first_difference(expected, actual);
+    format!(
+        "README.md line {}: the README shows\n  {readme}\nwhere a real run printed\n  {run}\n\
+         The whole block from the run:\n{}",
+        block.first + at + 1,
+        actual.join("\n")
+    )
 }
 
 /// `actual` with each line that equals the README's line at the same place, once masked, kept as
