@@ -1,7 +1,7 @@
 //! An independent check (issue 2, "must show"): packages made by the library are decrypted and
 //! extracted by `independent_check.py`, which uses only Python's `zipfile`, `hmac`, `hashlib`,
-//! `xml.etree` and the `cryptography` package. Skipped with a notice when python3 or
-//! `cryptography` is missing (`pip install cryptography`).
+//! `xml.etree` and the `cryptography` package. Without python3 or `cryptography` the tests skip
+//! locally and fail in CI (`util::require`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,29 +14,40 @@ use serde_json::Value;
 use crate::roundtrip::{
     assert_same_tree, compressible_bytes, pack, random_bytes, set_mtime, unix_seconds,
 };
-use crate::util::workspace_root;
+use crate::util::{require, workspace_root};
 
-/// python3 from PATH when it can import `cryptography`; otherwise prints why and returns None.
+/// python3 from PATH when it can import `cryptography`; otherwise `None`: the test is skipped,
+/// or fails in CI (`util::require`).
 fn python() -> Option<PathBuf> {
+    require(
+        "python3 with cryptography",
+        "install python3 and `python3 -m pip install cryptography`",
+        find_python(),
+    )
+}
+
+/// python3 from PATH, or why it cannot be used.
+fn find_python() -> Result<PathBuf, String> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let Some(python) = std::env::split_paths(&path)
+    let python = std::env::split_paths(&path)
         .map(|d| d.join("python3"))
         .find(|p| p.is_file())
-    else {
-        eprintln!("python3 not found in PATH, skipping the independent check");
-        return None;
-    };
-    let ok = Command::new(&python)
+        .ok_or("python3 is not in PATH")?;
+    let out = Command::new(&python)
         .args(["-c", "import cryptography"])
         .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!(
-            "python3 cannot import cryptography (pip install cryptography), skipping the independent check"
-        );
-        return None;
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} cannot import cryptography: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ));
     }
-    Some(python)
+    Ok(python)
 }
 
 /// Runs the script on `package`, extracting into `dest`; returns its JSON summary.

@@ -11,6 +11,7 @@ mod independent;
 mod layout;
 mod msi;
 mod read_paths;
+mod readme;
 mod roundtrip;
 mod trust;
 mod util;
