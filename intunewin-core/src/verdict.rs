@@ -2,8 +2,8 @@
 //! entries, and which of them refuse the package (FORMAT.md §12).
 //!
 //! `verify`, `list`, `extract`, `decrypt --extract`, `check` and `diff` all pass the entries
-//! through one gate over the path classifier, so they report the same findings with the same severities and
-//! refuse exactly the same packages with the same error. Names are checked as entries stream
+//! through one gate over the path classifier, so they report the same findings with the same
+//! severities and refuse exactly the same packages with the same error. Names are checked as entries stream
 //! by (so extraction never creates an unsafe name, not even in its staging folder); what an
 //! entry is (a symbolic link or a special file) is only known from the central directory at
 //! the end, so those findings come after the name findings.
