@@ -113,8 +113,8 @@ fn extract_refuses_content_changed_after_it_was_authenticated() {
     let dest = dir.path().join("out");
     let err = pkg
         .extract(&dest, &ExtractOptions::default().read_options(read))
-        .expect_err("the second read sees a different CRC");
-    assert!(matches!(err, Error::OuterCrcMismatch { .. }), "{err:?}");
+        .expect_err("the second read is MACed again");
+    assert!(matches!(err, Error::HmacMismatch { .. }), "{err:?}");
     assert_eq!(
         *tamper.stages.lock().unwrap(),
         [Stage::Authenticate, Stage::Extract]

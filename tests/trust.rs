@@ -551,3 +551,115 @@ fn a_path_over_the_device_budget_is_the_same_finding_everywhere() {
         .expect("check shows it");
     assert_eq!(format!("intunewin: {check_line}"), expected, "check");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 18 #1: what was authenticated is what gets written.
+
+/// Runs `action` once the authenticating pass has ended, before the second pass opens its
+/// reader (as a writer racing the tool would).
+struct AfterAuthentication<F: Fn() + Send + Sync> {
+    authenticating: std::sync::atomic::AtomicBool,
+    action: F,
+}
+
+impl<F: Fn() + Send + Sync> intunewin_core::Progress for AfterAuthentication<F> {
+    fn begin(&self, stage: intunewin_core::Stage, _total: u64) {
+        let now = stage == intunewin_core::Stage::Authenticate;
+        self.authenticating
+            .store(now, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn end(&self) {
+        if self
+            .authenticating
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            (self.action)();
+        }
+    }
+}
+
+/// Flips one ciphertext byte of the package or blob at `path`, in place (same file, same
+/// handle), as a writer of its folder or a network file system serving other bytes could.
+fn flip_in_place(path: &Path, from_end: u64) {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .expect("open");
+    let len = f.metadata().expect("metadata").len();
+    let mut byte = [0u8; 1];
+    f.seek(SeekFrom::Start(len - from_end)).expect("seek");
+    f.read_exact(&mut byte).expect("read");
+    byte[0] ^= 0x20;
+    f.seek(SeekFrom::Start(len - from_end)).expect("seek");
+    f.write_all(&byte).expect("write");
+}
+
+/// ReadOptions that run `action` between the authenticating pass and the second one.
+fn second_pass_runs(action: impl Fn() + Send + Sync + 'static) -> intunewin_core::ReadOptions {
+    intunewin_core::ReadOptions::default().progress(std::sync::Arc::new(AfterAuthentication {
+        authenticating: std::sync::atomic::AtomicBool::new(false),
+        action,
+    }))
+}
+
+#[test]
+fn extract_writes_what_it_authenticated_even_if_the_file_is_swapped() {
+    let scene = Scene::new();
+    let package = scene.package();
+    let pkg = intunewin_core::Package::open(&package).expect("open");
+    // Another valid package (other content, other keys) renamed over the path mid-way.
+    let other = scene.root().join("other.intunewin");
+    let src = scene.root().join("other-src");
+    fs::create_dir(&src).expect("mkdir");
+    fs::write(
+        src.join("Install.ps1"),
+        "Write-Host 'not what was authenticated'",
+    )
+    .expect("w");
+    let out = intunewin()
+        .arg("pack")
+        .arg(&src)
+        .args(["-s", "Install.ps1", "-q", "-o"])
+        .arg(&other)
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 0);
+    let (from, to) = (other.clone(), package.clone());
+    let read = second_pass_runs(move || fs::rename(&from, &to).expect("swap"));
+    let dest = scene.root().join("dest");
+    let opts = intunewin_core::ExtractOptions::default().read_options(read);
+    pkg.extract(&dest, &opts)
+        .expect("extracts the authenticated content");
+    assert_eq!(tree(&dest), sample_tree());
+}
+
+#[test]
+fn decrypt_extract_with_keys_refuses_a_blob_changed_after_it_was_authenticated() {
+    let scene = Scene::new();
+    let blob_path = scene.blob();
+    let detection = intunewin_core::Package::open(scene.package())
+        .expect("open")
+        .detection()
+        .clone();
+    // Keys given by hand: encryption key, IV and MAC key, no FileDigest to fall back on.
+    let keys = intunewin_core::blob::BlobKeys::new(
+        detection.encryption.encryption_key,
+        detection.encryption.iv,
+    )
+    .mac_key(detection.encryption.mac_key);
+    let blob = intunewin_core::blob::Blob::open(&blob_path).expect("open");
+    let target = blob_path.clone();
+    let read = second_pass_runs(move || flip_in_place(&target, 40));
+    let dest = scene.root().join("dest");
+    let opts = intunewin_core::ExtractOptions::default().read_options(read);
+    let err = blob.extract(&keys, &dest, &opts).expect_err("changed");
+    assert!(
+        matches!(err, intunewin_core::Error::HmacMismatch { .. }),
+        "{err:?}"
+    );
+    assert!(!dest.exists());
+    no_debris(scene.root());
+}

@@ -11,16 +11,18 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use zeroize::Zeroize;
 
-use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN};
+use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, read_inner_zip};
 use crate::package::{ExtractOptions, Package, ReadOptions};
 use crate::paths::Finding;
 use crate::progress::Stage;
+use crate::range::RangeReader;
 use crate::staging::{
     Metered, StagedFolder, map_read_error, refuse_input_as_output, write_atomically,
 };
@@ -121,10 +123,15 @@ pub struct BlobReport {
     pub findings: Vec<Finding>,
 }
 
+/// The ciphertext of a blob as the decrypting pass reads it: MACed when a key is known.
+type Tapped = MacReader<BufReader<RangeReader>>;
+
 /// An encrypted blob file, opened and its header read.
 #[derive(Debug)]
 pub struct Blob {
     path: PathBuf,
+    /// The handle every read goes through (by position), so that all reads see one file.
+    file: Arc<File>,
     len: u64,
     header: [u8; HEADER_LEN],
 }
@@ -150,7 +157,12 @@ impl Blob {
         let mut header = [0u8; HEADER_LEN];
         file.read_exact(&mut header)
             .map_err(|e| Error::io("read", &path, e))?;
-        Ok(Blob { path, len, header })
+        Ok(Blob {
+            path,
+            file: Arc::new(file),
+            len,
+            header,
+        })
     }
 
     /// The blob file.
@@ -207,7 +219,7 @@ impl Blob {
         let Some(mac_key) = &keys.mac_key else {
             return Ok(false);
         };
-        let reader = self.reader(MAC_LEN as u64)?;
+        let reader = self.reader(MAC_LEN as u64);
         opts.progress.begin(Stage::Authenticate, self.len);
         let metered = Metered::new(reader, opts);
         let result = crypto::mac_stream(metered, mac_key, |_| {});
@@ -227,17 +239,33 @@ impl Blob {
     pub fn decrypt_to<W: Write>(
         &self,
         keys: &BlobKeys,
-        mut out: W,
+        out: W,
         opts: &ReadOptions,
     ) -> Result<BlobReport> {
         let mac_verified = self.authenticate(keys, opts)?;
+        self.decrypt_pass(keys, out, opts, mac_verified)
+    }
+
+    /// The decrypting read after [`authenticate`](Self::authenticate): MACed again when a MAC
+    /// key is known, and checked before the report is returned.
+    fn decrypt_pass<W: Write>(
+        &self,
+        keys: &BlobKeys,
+        mut out: W,
+        opts: &ReadOptions,
+        mac_verified: bool,
+    ) -> Result<BlobReport> {
         let mut decrypting = self.decrypting_reader(keys, opts, Stage::Decrypt)?;
         let copied = io::copy(&mut decrypting, &mut out);
         opts.progress.end();
-        copied.map_err(|e| map_read_error(e, &self.path))?;
-        out.flush()
-            .map_err(|e| Error::io("write", Path::new("<output>"), e))?;
-        self.finish(keys, decrypting, mac_verified, Vec::new())
+        let written = copied
+            .map_err(|e| map_read_error(e, &self.path))
+            .and_then(|_| {
+                out.flush()
+                    .map_err(|e| Error::io("write", Path::new("<output>"), e))
+            });
+        let (report, ()) = self.finish(keys, decrypting, mac_verified, written)?;
+        Ok(report)
     }
 
     /// Like [`decrypt_to`](Self::decrypt_to) into a file, written to a temporary file beside it
@@ -257,16 +285,9 @@ impl Blob {
         }
         // Authenticate before creating anything, so a tampered blob leaves no trace.
         let mac_verified = self.authenticate(keys, opts)?;
-        let unauthenticated = BlobKeys {
-            mac_key: None,
-            ..keys.clone()
-        };
         let mut report = write_atomically(output, overwrite, |file| {
-            self.decrypt_to(
-                &unauthenticated,
-                BufWriter::with_capacity(1 << 20, file),
-                opts,
-            )
+            let out = BufWriter::with_capacity(1 << 20, file);
+            self.decrypt_pass(keys, out, opts, mac_verified)
         })?;
         report.mac_verified = mac_verified;
         Ok(report)
@@ -302,47 +323,68 @@ impl Blob {
         if read.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let entries = entries?;
-        drained.map_err(|e| map_read_error(e, &self.path))?;
-        let mut report = self.finish(keys, decrypting, mac_verified, entries)?;
+        let outcome = entries.and_then(|entries| {
+            drained
+                .map(|_| entries)
+                .map_err(|e| map_read_error(e, &self.path))
+        });
+        let (mut report, entries) = self.finish(keys, decrypting, mac_verified, outcome)?;
+        report.entries = entries;
         report.findings = gate.finish(&report.entries)?;
         staged.commit()?;
         Ok(report)
     }
 
-    /// A buffered reader of the blob from `offset`.
-    fn reader(&self, offset: u64) -> Result<BufReader<File>> {
-        let mut file = File::open(&self.path).map_err(|e| Error::io("open", &self.path, e))?;
-        io::copy(&mut (&mut file).take(offset), &mut io::sink())
-            .map_err(|e| Error::io("read", &self.path, e))?;
-        Ok(BufReader::with_capacity(1 << 20, file))
+    /// A buffered reader of the blob from `offset`, through the handle opened first.
+    fn reader(&self, offset: u64) -> BufReader<RangeReader> {
+        let range = RangeReader::new(self.file.clone(), offset, self.len.saturating_sub(offset));
+        BufReader::with_capacity(1 << 20, range)
     }
 
-    /// A decrypting reader over the ciphertext (`blob[48..]`), with progress and cancellation.
+    /// A decrypting reader over the ciphertext (`blob[48..]`), with progress and cancellation,
+    /// MACing IV ‖ ciphertext as it reads when a MAC key is known.
     fn decrypting_reader<'a>(
         &self,
         keys: &BlobKeys,
         opts: &'a ReadOptions,
         stage: Stage,
-    ) -> Result<DecryptingReader<Metered<'a, BufReader<File>>>> {
-        let reader = self.reader(HEADER_LEN as u64)?;
+    ) -> Result<DecryptingReader<Metered<'a, Tapped>>> {
+        let reader = self.reader(HEADER_LEN as u64);
+        let tap = match &keys.mac_key {
+            Some(key) => MacReader::new(reader, key, self.stored_iv())
+                .map_err(|e| Error::io("read", &self.path, e))?,
+            None => MacReader::crc_only(reader, &[]),
+        };
         opts.progress.begin(stage, self.len - HEADER_LEN as u64);
         Ok(DecryptingReader::new(
-            Metered::new(reader, opts),
+            Metered::new(tap, opts),
             &keys.encryption_key,
             &keys.iv,
         ))
     }
 
-    /// Checks size and digest once the reader is at its end.
-    fn finish<R: Read>(
+    /// Ends a decrypting pass. The MAC of what was read comes first (when a key is known and
+    /// the whole ciphertext was read): bytes other than the authenticated ones explain any
+    /// other failure. Then `outcome` (what the consumer of the plaintext made of it), then the
+    /// size and FileDigest.
+    fn finish<T>(
         &self,
         keys: &BlobKeys,
-        decrypting: DecryptingReader<R>,
+        decrypting: DecryptingReader<Metered<'_, Tapped>>,
         mac_verified: bool,
-        entries: Vec<EntryInfo>,
-    ) -> Result<BlobReport> {
-        let (sha256, plaintext_len) = decrypting.finish();
+        outcome: Result<T>,
+    ) -> Result<(BlobReport, T)> {
+        let complete = decrypting.ciphertext_read() == self.len - HEADER_LEN as u64;
+        let ((sha256, plaintext_len), metered) = decrypting.finish_with_inner();
+        let (mac, _) = metered.into_inner().finish();
+        let expected = keys.mac.as_ref().map_or(self.stored_mac(), |m| &m[..]);
+        if complete && mac.is_some_and(|mac| !crypto::ct_eq(&mac[..], expected)) {
+            // Not the bytes authenticated before: the file changed between the two reads.
+            return Err(Error::HmacMismatch {
+                path: self.path.clone(),
+            });
+        }
+        let value = outcome?;
         if let Some(expected) = keys.unencrypted_size
             && expected != plaintext_len
         {
@@ -359,14 +401,15 @@ impl Blob {
                 path: self.path.clone(),
             });
         }
-        Ok(BlobReport {
+        let report = BlobReport {
             mac_verified,
             iv_differs: self.iv_differs(keys),
             plaintext_len,
             sha256,
-            entries,
+            entries: Vec::new(),
             findings: Vec::new(),
-        })
+        };
+        Ok((report, value))
     }
 }
 

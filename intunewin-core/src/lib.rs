@@ -87,6 +87,7 @@ pub mod package;
 pub mod paths;
 mod pipeline;
 pub mod progress;
+mod range;
 pub mod source;
 pub mod staging;
 pub mod verdict;

@@ -19,6 +19,7 @@ use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
 use crate::paths::{Finding, PathRules};
 use crate::pipeline::read_on_thread;
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
+use crate::range::RangeReader;
 use crate::staging::{Metered, StagedFolder, map_read_error};
 use crate::verdict::{EntryGate, Gated, Ignore};
 
@@ -96,6 +97,15 @@ impl ExtractOptions {
     }
 }
 
+/// Which read of the content: the only one (verify, list: nothing is written, so MAC and
+/// FileDigest are checked at the end), or the second one after
+/// [`authenticate_content`](Package::authenticate_content) (extract, decrypt: MACed again).
+#[derive(Clone, Copy)]
+enum Pass {
+    Only,
+    Second,
+}
+
 /// One inner entry as `list` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListedEntry {
@@ -133,6 +143,8 @@ pub struct VerifyReport {
 #[derive(Debug)]
 pub struct Package {
     path: PathBuf,
+    /// The handle every read goes through (by position), so that all reads see one file.
+    file: Arc<File>,
     len: u64,
     outer: OuterZip,
     content: OuterEntry,
@@ -172,6 +184,7 @@ impl Package {
         let content = locate_content(&outer, &detection, &path, &mut warnings)?;
         Ok(Package {
             path,
+            file: Arc::new(file),
             len,
             outer,
             content,
@@ -228,10 +241,12 @@ impl Package {
 
     /// A reader of the encrypted content blob (inflated if the outer entry is deflated).
     pub fn content_reader(&self) -> Result<Box<dyn Read + Send>> {
-        let mut file = File::open(&self.path).map_err(|e| Error::io("open", &self.path, e))?;
-        file.seek(SeekFrom::Start(self.content.data_offset))
-            .map_err(|e| Error::io("read", &self.path, e))?;
-        let raw = BufReader::with_capacity(1 << 20, file).take(self.content.compressed_size);
+        let range = RangeReader::new(
+            self.file.clone(),
+            self.content.data_offset,
+            self.content.compressed_size,
+        );
+        let raw = BufReader::with_capacity(1 << 20, range);
         Ok(match self.content.method {
             0 => Box::new(raw),
             8 => Box::new(flate2::read::DeflateDecoder::new(raw).take(self.content.size)),
@@ -248,7 +263,7 @@ impl Package {
     /// plus the content entry's CRC-32 (FORMAT.md §7 steps 3–5 and 9). Decrypts nothing.
     pub fn authenticate(&self, opts: &ReadOptions) -> Result<()> {
         let actual = self.content.size;
-        let tap = self.tapped_ciphertext(true)?;
+        let tap = self.tapped_ciphertext()?;
         opts.progress.begin(Stage::Authenticate, actual);
         let mut metered = Metered::new(tap, opts);
         let copied = io::copy(&mut metered, &mut io::sink());
@@ -261,7 +276,7 @@ impl Package {
     /// the MAC is computed on one thread while another decrypts and hashes (FORMAT.md §7
     /// steps 3–7 and 9). Nothing is kept or written.
     fn authenticate_content(&self, opts: &ReadOptions) -> Result<()> {
-        let tap = self.tapped_ciphertext(true)?;
+        let tap = self.tapped_ciphertext()?;
         opts.progress.begin(Stage::Authenticate, self.content.size);
         let enc = &self.detection.encryption;
         let (plain, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
@@ -277,8 +292,8 @@ impl Package {
     }
 
     /// Authenticates (MAC and FileDigest), then decrypts and parses the inner zip, handing each
-    /// entry to `visitor`; the second read is checked against the first by the CRCs, so a
-    /// file changed in between is an error.
+    /// entry to `visitor`; the second read is authenticated again (its MAC is checked before
+    /// this returns), so what `visitor` saw is what the first read authenticated.
     pub fn read_entries(
         &self,
         opts: &ReadOptions,
@@ -286,7 +301,7 @@ impl Package {
         visitor: &mut dyn EntryVisitor,
     ) -> Result<Vec<EntryInfo>> {
         self.authenticate_content(opts)?;
-        self.read_once(opts, stage, visitor, false)
+        self.read_once(opts, stage, visitor, Pass::Second)
     }
 
     /// Parses the inner zip in one read of the content (see
@@ -296,41 +311,41 @@ impl Package {
         opts: &ReadOptions,
         stage: Stage,
         visitor: &mut dyn EntryVisitor,
-        mac: bool,
+        pass: Pass,
     ) -> Result<Vec<EntryInfo>> {
-        self.read_content(opts, stage, mac, |plain| {
+        self.read_content(opts, stage, pass, |plain| {
             read_inner_zip_buffered(plain, &opts.limits, &self.path, visitor)
         })?
     }
 
-    /// Reads the content once, in three threads: reading, MAC (when `mac`) and CRC on one;
-    /// decryption and (when `mac`) the FileDigest on the next; `consume` on this one.
-    /// `consume` sees data before the MAC is known to match, so without a prior
+    /// Reads the content once, in three threads: reading, MAC and CRC on one; decryption (and
+    /// for [`Pass::Only`] the FileDigest) on the next; `consume` on this one. `consume` sees
+    /// data before the MAC is known to match, so without a prior
     /// [`authenticate_content`](Self::authenticate_content) it must write nothing; every check
     /// (MAC first) is made before its value is returned. The content is read to its end even
     /// when `consume` stops early, so the MAC is always checked.
     ///
-    /// Without `mac`, after `authenticate_content`, the second read is tied to the first by
-    /// the content entry's CRC-32 (and, for the inner zip, each entry's CRC): the MAC key
-    /// travels in the same file, so the MAC guards against corruption, not against whoever can
-    /// rewrite the file, and a change between the two reads is corruption, which the CRCs
-    /// catch for far less than a second SHA-256 pass.
+    /// Every read is MACed against the keys read at [`open`](Self::open), through the handle
+    /// opened then: bytes changed between two reads (a file rewritten in place, a network file
+    /// system serving other bytes) fail the second read's MAC, and a file swapped under the
+    /// same name is not read at all.
     fn read_content<T>(
         &self,
         opts: &ReadOptions,
         stage: Stage,
-        mac: bool,
+        pass: Pass,
         consume: impl FnOnce(&mut (dyn BufRead + Send)) -> T,
     ) -> Result<T> {
-        let tap = self.tapped_ciphertext(mac)?;
+        let tap = self.tapped_ciphertext()?;
         opts.progress
             .begin(stage, self.detection.unencrypted_content_size);
         let enc = &self.detection.encryption;
         let (consumed, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
-            let decrypting = if mac {
-                DecryptingReader::new(ciphertext, &enc.encryption_key, &enc.iv)
-            } else {
-                DecryptingReader::new_unhashed(ciphertext, &enc.encryption_key, &enc.iv)
+            let decrypting = match pass {
+                Pass::Only => DecryptingReader::new(ciphertext, &enc.encryption_key, &enc.iv),
+                Pass::Second => {
+                    DecryptingReader::new_unhashed(ciphertext, &enc.encryption_key, &enc.iv)
+                }
             };
             let (value, decrypting, decrypted) = read_on_thread(decrypting, consume);
             (value, decrypting.finish(), decrypted)
@@ -345,10 +360,10 @@ impl Package {
         self.check_tap(tap.into_inner())?;
         let (value, (digest, len), decrypted) = consumed;
         decrypted.map_err(|e| map_read_error(e, &self.path))?;
-        if mac {
-            self.check_plaintext(&digest, len)?;
-        } else {
-            self.check_size(len)?;
+        match pass {
+            Pass::Only => self.check_plaintext(&digest, len)?,
+            // The first read checked the digest; the MAC ties this one to the same ciphertext.
+            Pass::Second => self.check_size(len)?,
         }
         Ok(value)
     }
@@ -362,7 +377,7 @@ impl Package {
             gate: &mut gate,
             inner: &mut Ignore,
         };
-        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, true)?;
+        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
         let findings = gate.finish(&entries)?;
         Ok(self.report(entries, findings))
     }
@@ -375,7 +390,7 @@ impl Package {
             gate: &mut gate,
             inner: &mut Ignore,
         };
-        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, true)?;
+        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
         let findings = gate.finish(&entries)?;
         Ok(self.report(entries, findings))
     }
@@ -411,7 +426,7 @@ impl Package {
             gate: &mut gate,
             inner: &mut hashing,
         };
-        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, true)?;
+        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
         let findings = gate.finish(&entries)?;
         let report = self.report(entries, findings);
         let entries = report
@@ -431,7 +446,7 @@ impl Package {
     /// the second read is tied to the first as for [`extract`](Self::extract).
     pub fn decrypt_to<W: Write>(&self, mut out: W, opts: &ReadOptions) -> Result<u64> {
         self.authenticate_content(opts)?;
-        let copied = self.read_content(opts, Stage::Decrypt, false, |plain| {
+        let copied = self.read_content(opts, Stage::Decrypt, Pass::Second, |plain| {
             io::copy(plain, &mut out)
         })?;
         copied.map_err(|e| map_read_error(e, &self.path))
@@ -440,7 +455,7 @@ impl Package {
     /// Checks what needs no decryption (the blob's length, and its MAC and IV fields against
     /// Detection.xml), then returns the ciphertext behind a tap that MACs and CRCs IV ‖
     /// ciphertext for [`check_tap`](Self::check_tap).
-    fn tapped_ciphertext(&self, mac: bool) -> Result<MacReader<Box<dyn Read + Send>>> {
+    fn tapped_ciphertext(&self) -> Result<MacReader<Box<dyn Read + Send>>> {
         let n = self.detection.unencrypted_content_size;
         let actual = self.content.size;
         if actual < 64
@@ -468,9 +483,6 @@ impl Package {
             return Err(Error::IvMismatch {
                 path: self.path.clone(),
             });
-        }
-        if !mac {
-            return Ok(MacReader::crc_only(reader, &header[MAC_LEN..]));
         }
         MacReader::new(reader, &enc.mac_key, &header[MAC_LEN..])
             .map_err(|e| Error::io("read", &self.path, e))
@@ -544,7 +556,7 @@ impl Package {
             gate: &mut gate,
             inner: &mut staged,
         };
-        let entries = self.read_once(&opts.read, Stage::Extract, &mut visitor, false);
+        let entries = self.read_once(&opts.read, Stage::Extract, &mut visitor, Pass::Second);
         // A file that failed to be written comes before anything the stream showed later.
         staged.finish_writes()?;
         let entries = entries?;
