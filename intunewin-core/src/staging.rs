@@ -44,7 +44,7 @@ impl CreatedDirs {
             missing = Some(p.to_path_buf());
             probe = p.parent();
         }
-        fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+        fs::create_dir_all(dir).map_err(|e| Error::write("create the folder", dir, e))?;
         Ok(CreatedDirs { topmost: missing })
     }
 
@@ -110,11 +110,11 @@ fn write_through_temp<T>(
         .prefix(".intunewin-")
         .suffix(".tmp")
         .tempfile_in(parent)
-        .map_err(|e| Error::io("create a temporary file in", parent, e))?;
+        .map_err(|e| Error::write("create", output, e))?;
     let value = write(temp.as_file_mut())?;
     temp.as_file()
         .sync_all()
-        .map_err(|e| Error::io("write", output, e))?;
+        .map_err(|e| Error::write("write", output, e))?;
     // Temporary files are private (0600); the output gets ordinary file permissions.
     #[cfg(unix)]
     {
@@ -132,7 +132,7 @@ fn write_through_temp<T>(
         io::ErrorKind::AlreadyExists => Error::OutputExists {
             path: output.to_path_buf(),
         },
-        _ => Error::io("rename the temporary file to", output, e.error),
+        _ => Error::write("rename the temporary file to", output, e.error),
     })?;
     Ok(value)
 }
