@@ -173,7 +173,7 @@ impl StagedFolder {
             .prefix(".intunewin-extract-")
             .tempdir_in(parent);
         let started = temp
-            .map_err(|e| Error::io("create a temporary folder in", parent, e))
+            .map_err(|e| Error::write("create a temporary folder in", parent, e))
             .and_then(|t| Ok((t, FileWriters::start(WRITER_LANES, origin)?)));
         let (temp, writers) = match started {
             Ok(both) => both,
@@ -236,7 +236,7 @@ impl StagedFolder {
         }
         fs::create_dir_all(dir).map_err(|e| match e.kind() {
             io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => collide(),
-            _ => Error::io("create the folder", dir, e),
+            _ => Error::write("create the folder", dir, e),
         })?;
         for a in dir.ancestors() {
             if !self.folders.insert(a.to_path_buf()) {
@@ -295,7 +295,7 @@ impl EntryVisitor for StagedFolder {
         let time = info.time.to_system_time();
         self.writers
             .write_file(index, &target, &info.name, data, time)
-            .map_err(|e| Error::io("write", &target, e))
+            .map_err(|e| Error::write("write", &target, e))
     }
 }
 
@@ -305,9 +305,9 @@ fn replace_dir(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<
         let holder = tempfile::Builder::new()
             .prefix(".intunewin-old-")
             .tempdir_in(parent_or_dot(dest))
-            .map_err(|e| Error::io("create a temporary folder in", parent_or_dot(dest), e))?;
+            .map_err(|e| Error::write("create a temporary folder in", parent_or_dot(dest), e))?;
         fs::rename(dest, holder.path().join("old"))
-            .map_err(|e| Error::io("move aside", dest, e))?;
+            .map_err(|e| Error::write("move aside", dest, e))?;
         Some(holder)
     } else {
         None
@@ -318,7 +318,7 @@ fn replace_dir(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<
         if let Some(holder) = &backup {
             let _ = fs::rename(holder.path().join("old"), dest);
         }
-        return Err(Error::io("rename the extracted folder to", dest, e));
+        return Err(Error::write("rename the extracted folder to", dest, e));
     }
     drop(backup); // removes the replaced folder
     Ok(())
