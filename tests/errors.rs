@@ -316,6 +316,18 @@ fn permission_denied_on_the_output_names_it_with_a_hint() {
     assert_eq!(blob.status.code(), Some(0), "{}", text(&blob.stderr));
     let target = locked.join("app.zip");
     let target = target.to_str().expect("utf-8");
+    let package_target = locked.join("app.intunewin");
+    let package_target = package_target.to_str().expect("utf-8");
+    let pack = [
+        "pack",
+        "src",
+        "--setup",
+        "Install.ps1",
+        "-o",
+        package_target,
+    ];
+    let err = assert_json_failure(&fx, &pack, 2, "write");
+    assert_eq!(err["path"], package_target, "{err}");
     for args in [
         vec!["decrypt", "app.bin", "--package", pkg, "-o", target],
         vec!["extract-content", pkg, "-o", target],
@@ -356,6 +368,66 @@ fn noise(len: usize) -> Vec<u8> {
             state as u8
         })
         .collect()
+}
+
+/// Runs `args` as an unprivileged user (root reads a mode-000 file); `None` when that is
+/// not possible here.
+#[cfg(unix)]
+fn unprivileged(fx: &Fixture, args: &[&str]) -> Option<Output> {
+    use std::os::unix::fs::PermissionsExt as _;
+    // Root reads what mode 000 forbids: then run as nobody.
+    let probe = fx.path("probe");
+    fs::write(&probe, "x").ok()?;
+    fs::set_permissions(&probe, fs::Permissions::from_mode(0o000)).ok()?;
+    if fs::read(&probe).is_err() {
+        return Some(fx.run(args));
+    }
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !setpriv.exists() {
+        return None;
+    }
+    fs::set_permissions(fx.dir.path(), fs::Permissions::from_mode(0o755)).ok()?;
+    fs::set_permissions(fx.path("out"), fs::Permissions::from_mode(0o755)).ok()?;
+    let out = std::process::Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("intunewin"))
+        .args(args)
+        .current_dir(fx.dir.path())
+        .output()
+        .ok()?;
+    // setpriv itself may be refused (no CAP_SETUID in a container).
+    (!text(&out.stderr).starts_with("setpriv:")).then_some(out)
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_package_is_a_read_error_with_a_hint() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fx = Fixture::new();
+    let pkg = fx.path("out/Install.intunewin");
+    fs::set_permissions(&pkg, fs::Permissions::from_mode(0o000)).expect("chmod");
+    let Some(out) = unprivileged(&fx, &["info", "out/Install.intunewin", "--json"]) else {
+        eprintln!("running as root without a usable setpriv: test skipped");
+        return;
+    };
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = error_object(&out, "io");
+    assert_eq!(err["path"], "out/Install.intunewin");
+    let message = err["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("cannot open: permission denied"),
+        "{message}"
+    );
+    assert!(
+        err["hint"].as_str().expect("hint").contains("may read it"),
+        "{err}"
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.lines().count(),
+        2,
+        "one sentence and a hint: {stderr}"
+    );
 }
 
 /// Runs the binary with a 64 KiB file size limit, so writing the output fails half-way with
