@@ -474,6 +474,11 @@ fn an_output_that_fills_up_is_a_write_error_naming_it() {
             vec!["extract-content", pkg, "-o", "big/copy.bin"],
             "big/copy.bin",
         ),
+        // Extracted files go to a temporary folder first: the error names the destination.
+        (
+            vec!["extract", pkg, "-o", "big/dest"],
+            "big/dest/Files/noise.bin",
+        ),
     ] {
         let mut with_json = args.clone();
         with_json.push("--json");

@@ -220,7 +220,8 @@ impl StagedFolder {
     /// [`commit`](Self::commit) calls it too; call it first to see write failures before
     /// errors found later in the stream, as if files were written one after another.
     pub fn finish_writes(&mut self) -> Result<()> {
-        self.writers.finish()
+        let finished = self.writers.finish();
+        finished.map_err(|e| self.at_destination(e))
     }
 
     /// Creates a folder for an entry; a file already standing where a folder must go means
@@ -272,8 +273,9 @@ fn set_mtime(path: &Path, time: DosDateTime) {
     }
 }
 
-impl EntryVisitor for StagedFolder {
-    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+impl StagedFolder {
+    /// Writes one entry into the temporary folder (see [`EntryVisitor::entry`]).
+    fn stage(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
         self.writers.check()?;
         let index = self.entries_seen;
         self.entries_seen += 1;
@@ -296,6 +298,34 @@ impl EntryVisitor for StagedFolder {
         self.writers
             .write_file(index, &target, &info.name, data, time)
             .map_err(|e| Error::write("write", &target, e))
+    }
+
+    /// A write error names where the file was going, not the temporary folder it was in.
+    fn at_destination(&self, e: Error) -> Error {
+        let Some(temp) = &self.temp else {
+            return e;
+        };
+        match e {
+            Error::Write {
+                action,
+                path: Some(path),
+                source,
+            } => {
+                let path = match path.strip_prefix(temp.path()) {
+                    Ok(rel) => self.dest.join(rel),
+                    Err(_) => path,
+                };
+                Error::write(action, path, source)
+            }
+            e => e,
+        }
+    }
+}
+
+impl EntryVisitor for StagedFolder {
+    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+        let staged = self.stage(info, data);
+        staged.map_err(|e| self.at_destination(e))
     }
 }
 
