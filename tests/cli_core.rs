@@ -496,7 +496,7 @@ fn verify_accepts_a_fresh_package() {
     assert_ok(&out);
     let report = json(&out);
     assert_eq!(report["valid"], true);
-    assert!(report["errorKind"].is_null());
+    assert!(report["error"].is_null());
     assert_eq!(report["fileCount"], 4);
 }
 
@@ -1044,9 +1044,10 @@ fn verify_json_reports_the_failure_kind() {
     assert!(!stderr(&out).contains("panicked"));
     let report = json(&out);
     assert_eq!(report["valid"], false);
-    assert_eq!(report["errorKind"], "HmacMismatch");
+    assert_eq!(report["error"]["kind"], "hmac-mismatch");
+    assert_eq!(report["error"]["path"], name.as_str());
     assert_eq!(report["package"], name.as_str());
-    let error = report["error"].as_str().expect("error message");
+    let error = report["error"]["message"].as_str().expect("error message");
     assert!(
         error.contains("HMAC mismatch") && error.contains(&name),
         "{error}"

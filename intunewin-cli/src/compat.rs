@@ -107,6 +107,16 @@ impl Failure {
         Failure::new(format!("cannot {what}: {err}"))
     }
 
+    /// A prompt that failed: Ctrl-C exits 130 at once (nothing is written before the last
+    /// answer), anything else is an error reading stdin.
+    fn prompt(err: std::io::Error) -> Self {
+        if ui::is_interrupted(&err) {
+            Failure::core(Error::Cancelled)
+        } else {
+            Failure::io("read stdin", err)
+        }
+    }
+
     fn core(err: Error) -> Self {
         let code = match &err {
             Error::Cancelled => crate::EXIT_INTERRUPTED,
@@ -118,8 +128,12 @@ impl Failure {
             Error::OutputExists { path } => format!("the file '{}' already exists", path.display()),
             e => e.to_string(),
         };
+        let hint = match &err {
+            Error::OutputExists { .. } => Some("pass -q to overwrite it without asking".into()),
+            e => ui::hint(e),
+        };
         Failure {
-            hint: ui::hint(&err),
+            hint,
             message,
             code,
             printed: false,
@@ -365,7 +379,7 @@ fn fill_missing(args: &mut CompatArgs, interactive: bool) -> Result<(), Failure>
     ask_path(&mut args.source, PROMPT_SOURCE)?;
     ask_path(&mut args.setup, PROMPT_SETUP)?;
     ask_path(&mut args.output, PROMPT_OUTPUT)?;
-    if ask_catalog && ui::confirm(PROMPT_CATALOG_Q).map_err(|e| Failure::io("read stdin", e))? {
+    if ask_catalog && ui::confirm(PROMPT_CATALOG_Q).map_err(Failure::prompt)? {
         ask_path(&mut args.catalog, PROMPT_CATALOG)?;
     }
     Ok(())
@@ -378,7 +392,7 @@ fn ask_path(slot: &mut Option<PathBuf>, prompt: &str) -> Result<(), Failure> {
         return Ok(());
     }
     let answer = ui::ask(prompt)
-        .map_err(|e| Failure::io("read stdin", e))?
+        .map_err(Failure::prompt)?
         .ok_or_else(|| Failure::new("no answer (end of input)"))?;
     let answer = answer.trim().trim_matches('"');
     if answer.is_empty() {
@@ -442,7 +456,7 @@ fn prepare_output_folder(out_dir: &Path, quiet: Quiet, interactive: bool) -> Res
             "The output foder '{}' does not exist. Do you want to create it (Y/N)?",
             show(out_dir)
         );
-        if !ui::confirm(&prompt).map_err(|e| Failure::io("read stdin", e))? {
+        if !ui::confirm(&prompt).map_err(Failure::prompt)? {
             return Err(Failure::new(format!(
                 "the output folder was not created; nothing was written, {}",
                 show(out_dir)
@@ -505,7 +519,7 @@ fn confirm_overwrite(output: &Path, interactive: bool) -> Result<bool, Failure> 
         "The file '{}' already exists. Do you want to overwrite it (Y/N)?",
         show(output)
     );
-    if ui::confirm(&prompt).map_err(|e| Failure::io("read stdin", e))? {
+    if ui::confirm(&prompt).map_err(Failure::prompt)? {
         Ok(true)
     } else {
         Err(Failure::new(format!(

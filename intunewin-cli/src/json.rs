@@ -130,6 +130,96 @@ impl From<&intunewin_core::paths::Finding> for FindingJson {
     }
 }
 
+/// What every `--json` command prints on stdout when it fails (exactly this one object).
+#[derive(Serialize)]
+pub struct ErrorReport {
+    /// The failure.
+    pub error: ErrorJson,
+}
+
+/// A failure as JSON: `kind` is stable ([`intunewin_core::Error::kind`], or `usage`, `io`,
+/// `unsafe-paths` for the CLI's own); `message` is what stderr says; `path` the file or
+/// folder concerned (null when none); `hint` what to do about it (null when nothing).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorJson {
+    pub kind: &'static str,
+    pub message: String,
+    pub path: Option<String>,
+    pub hint: Option<String>,
+    /// The path findings that stopped a pack (`unsafe-paths` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<FindingJson>,
+}
+
+impl ErrorReport {
+    /// A failure of `kind`.
+    pub fn new(
+        kind: &'static str,
+        message: String,
+        path: Option<&std::path::Path>,
+        hint: Option<String>,
+    ) -> Self {
+        ErrorReport {
+            error: ErrorJson {
+                kind,
+                message,
+                path: path.map(|p| p.display().to_string()),
+                hint,
+                findings: Vec::new(),
+            },
+        }
+    }
+
+    /// A library error, with its hint.
+    pub fn core(err: &intunewin_core::Error) -> Self {
+        Self::new(
+            err.kind(),
+            err.to_string(),
+            err.path(),
+            crate::ui::hint(err),
+        )
+    }
+
+    /// A command line clap rejected; `rendered` is clap's text (`error: ...`, usage, tip).
+    pub fn usage(rendered: &str) -> Self {
+        let what = rendered
+            .split("\n\n")
+            .next()
+            .unwrap_or(rendered)
+            .trim_start_matches("error: ");
+        let message = what.split_whitespace().collect::<Vec<_>>().join(" ");
+        Self::new(
+            "usage",
+            message,
+            None,
+            Some("see `intunewin --help` or `intunewin <command> --help`".into()),
+        )
+    }
+
+    /// Path problems that stop a pack (FORMAT.md §12).
+    pub fn unsafe_paths(plan: &intunewin_core::pack::PackPlan) -> Self {
+        let errors: Vec<FindingJson> = plan
+            .findings
+            .iter()
+            .filter(|f| f.severity == intunewin_core::paths::Severity::Error)
+            .map(FindingJson::from)
+            .collect();
+        let mut report = Self::new(
+            "unsafe-paths",
+            format!(
+                "{} path problem(s) would break the package on the device, {}",
+                errors.len(),
+                plan.source_dir.display()
+            ),
+            Some(&plan.source_dir),
+            Some("fix them or pass --allow-unsafe-paths".into()),
+        );
+        report.error.findings = errors;
+        report
+    }
+}
+
 /// Prints a value as pretty JSON on stdout.
 pub fn print<T: Serialize>(value: &T) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string_pretty(value)?)?;

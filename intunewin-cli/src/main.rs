@@ -2,7 +2,14 @@
 //!
 //! `main` maps every outcome to an exit code: 0 success, 1 verification failed or unsafe
 //! content, 2 usage or I/O error, 130 interrupted. Errors print as
-//! `intunewin: error: <what>, <which file>` on stderr.
+//! `intunewin: error: <what>, <which file>` on stderr, with a `hint:` line when there is
+//! something to do about them.
+//!
+//! With `--json`, a failure also prints exactly one JSON object on stdout,
+//! `{"error": {"kind": ..., "message": ..., "path": ..., "hint": ...}}` (see
+//! [`json::ErrorJson`]), with the same exit code. That holds for command-line errors too (an
+//! unknown option, a missing argument: kind `usage`) whenever `--json` appears among the
+//! arguments, since clap rejects them before the command is known to want JSON.
 
 /// `println!` that returns the error instead of panicking, so a closed stdout
 /// (`intunewin list pkg | head`) comes back as a `BrokenPipe` error, which [`report`] turns
@@ -100,14 +107,53 @@ pub fn cancel_flag() -> CancelFlag {
     .clone()
 }
 
-/// The name of an error's variant, for JSON output (`HmacMismatch`, ...).
-pub fn error_kind(e: &Error) -> String {
-    let debug = format!("{e:?}");
-    debug
-        .split([' ', '{', '('])
-        .next()
-        .unwrap_or("Error")
-        .to_string()
+impl Command {
+    /// Whether the command was asked for JSON output (errors are then JSON too).
+    fn json(&self) -> bool {
+        match self {
+            Command::Pack(a) => a.json,
+            Command::Info(a) => a.json,
+            Command::Verify(a) => a.json,
+            Command::Check(a) => a.json,
+            Command::List(a) => a.json,
+            Command::Extract(a) => a.json,
+            Command::Explain(a) => a.json,
+            Command::Decrypt(a) => a.json,
+            Command::ExtractContent(a) => a.json,
+            Command::Diff(a) => a.json,
+            Command::Completions(_) | Command::Man(_) => false,
+        }
+    }
+}
+
+/// An error that must end the process with `code` rather than the code its kind implies
+/// (`diff` exits 2 for every failure, an invalid package included: 1 means "they differ").
+#[derive(Debug)]
+pub struct ExitWith {
+    /// The exit code.
+    pub code: u8,
+    /// The error.
+    pub error: anyhow::Error,
+}
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for ExitWith {}
+
+/// The stable kind of any error the commands return: the library's [`Error::kind`], `io` for
+/// an I/O error of the CLI itself, `usage` for an argument the command cannot act on.
+pub fn error_kind(err: &anyhow::Error) -> &'static str {
+    if let Some(core) = err.downcast_ref::<Error>() {
+        return core.kind();
+    }
+    if err.chain().any(|e| e.is::<std::io::Error>()) {
+        return "io";
+    }
+    "usage"
 }
 
 /// mimalloc instead of the system allocator: the pipelines hand buffers between threads, and
@@ -123,8 +169,12 @@ fn main() -> ExitCode {
         cancel_flag();
         return compat::run(&args);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, &args),
+    };
     cancel_flag();
+    let json = cli.command.json();
     let result = match cli.command {
         Command::Pack(args) => commands::pack::run(args),
         Command::Info(args) => commands::info::run(args),
@@ -141,33 +191,72 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(err) => report(&err),
+        Err(err) => report(&err, json),
     }
 }
 
-/// Prints an error and picks its exit code.
-fn report(err: &anyhow::Error) -> ExitCode {
+/// A command line clap rejects (or `--help`/`--version`, which clap reports the same way):
+/// clap's text as usual, plus the JSON error on stdout when `--json` was asked for.
+fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    let wants_json = args
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json");
+    if wants_json && !informational {
+        let _ = json::print(&json::ErrorReport::usage(&e.to_string()));
+    }
+    let _ = e.print();
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_ERROR))
+}
+
+/// Prints an error (and, with `json`, its JSON form on stdout) and picks its exit code.
+fn report(err: &anyhow::Error, json: bool) -> ExitCode {
     if let Some(io) = err.downcast_ref::<std::io::Error>()
         && io.kind() == std::io::ErrorKind::BrokenPipe
     {
         return ExitCode::SUCCESS;
     }
+    let (err, forced) = match err.downcast_ref::<ExitWith>() {
+        Some(exit) => (&exit.error, Some(exit.code)),
+        None => (err, None),
+    };
     let core = err.downcast_ref::<Error>();
-    if matches!(core, Some(Error::Cancelled)) {
-        eprintln!("intunewin: interrupted; no partial output was left");
-        return ExitCode::from(EXIT_INTERRUPTED);
-    }
+    let code = forced.unwrap_or(match core {
+        Some(Error::Cancelled) => EXIT_INTERRUPTED,
+        Some(e) if e.is_verification_failure() => EXIT_INVALID,
+        _ => EXIT_ERROR,
+    });
     // Core errors already name their cause and file; anyhow's `{:#}` would repeat the cause.
     let message = match core {
+        Some(Error::Cancelled) => "interrupted; no partial output was left".to_string(),
         Some(e) => e.to_string(),
         None => format!("{err:#}"),
     };
-    eprintln!("intunewin: error: {}", ui::safe(&message));
-    if let Some(hint) = core.and_then(ui::hint) {
-        eprintln!("hint: {hint}");
+    let hint = core.and_then(ui::hint);
+    if matches!(core, Some(Error::Cancelled)) {
+        eprintln!("intunewin: {message}");
+    } else {
+        eprintln!("intunewin: error: {}", ui::safe(&message));
+        if let Some(hint) = &hint {
+            eprintln!("hint: {hint}");
+        }
     }
-    match core {
-        Some(e) if e.is_verification_failure() => ExitCode::from(EXIT_INVALID),
-        _ => ExitCode::from(EXIT_ERROR),
+    if json {
+        let path = core.and_then(Error::path);
+        // Best effort: stdout may be what failed.
+        let _ = json::print(&json::ErrorReport::new(
+            error_kind(err),
+            message,
+            path,
+            hint,
+        ));
     }
+    ExitCode::from(code)
 }

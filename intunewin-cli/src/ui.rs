@@ -121,16 +121,47 @@ pub fn stdin_is_interactive() -> bool {
 
 /// Shows `prompt` on stderr (so stdout stays a clean log) and reads one line from stdin,
 /// without its line ending; `None` at end of input.
+///
+/// Ctrl-C ends the wait at once with an [`std::io::ErrorKind::Interrupted`] error (see
+/// [`is_interrupted`]): the Ctrl-C handler only sets a flag and a read from a terminal would
+/// not return before Enter, so the line is read on another thread while this one watches the
+/// flag.
 pub fn ask(prompt: &str) -> std::io::Result<Option<String>> {
     let mut err = std::io::stderr().lock();
     err.write_all(prompt.as_bytes())?;
     err.flush()?;
     drop(err);
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line)? == 0 {
-        return Ok(None);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = std::io::stdin().lock().read_line(&mut line);
+        let _ = tx.send(read.map(|n| (n > 0).then_some(line)));
+    });
+    let cancel = crate::cancel_flag();
+    loop {
+        if cancel.is_cancelled() {
+            // The cursor is still after the prompt (and `^C`): end the line.
+            eprintln!();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "interrupted at a prompt",
+            ));
+        }
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(read) => {
+                return read.map(|line| line.map(|l| l.trim_end_matches(['\r', '\n']).to_string()));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(std::io::Error::other("stdin reader stopped"));
+            }
+        }
     }
-    Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()))
+}
+
+/// Whether a prompt's error is Ctrl-C (see [`ask`]).
+pub fn is_interrupted(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::Interrupted
 }
 
 /// Asks a Y/N question; only an answer starting with `y` or `Y` is yes, end of input is no.
@@ -141,6 +172,11 @@ pub fn confirm(prompt: &str) -> std::io::Result<bool> {
 /// What to do about an error the user can fix, shown as a `hint:` line under it.
 pub fn hint(err: &Error) -> Option<String> {
     let text = match err {
+        Error::Write { source, action, .. } => return write_hint(source.kind(), action),
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            "check that you may read it: its permissions and those of the folders above it".into()
+        }
+        Error::OutputExists { .. } => "pass --force to replace it".into(),
         Error::SetupNotFound { source_dir, .. } => format!(
             "give the setup file's name or its path relative to the source folder '{}', or a full path inside it",
             safe(&source_dir.display().to_string())
@@ -160,4 +196,28 @@ pub fn hint(err: &Error) -> Option<String> {
         _ => return None,
     };
     Some(text)
+}
+
+/// What to do when writing an output failed.
+fn write_hint(kind: std::io::ErrorKind, action: &str) -> Option<String> {
+    use std::io::ErrorKind as K;
+    let text = match kind {
+        K::PermissionDenied => "choose another output folder, or check the permissions of this one",
+        K::StorageFull | K::QuotaExceeded => {
+            "free some space on that disk, or choose an output folder on another one"
+        }
+        K::FileTooLarge => {
+            "the output is larger than that file system or a limit (ulimit -f) allows: \
+             choose an output folder on another disk"
+        }
+        K::ReadOnlyFilesystem => "that disk is read-only: choose an output folder on another one",
+        K::NotADirectory => {
+            "a part of the output path is a file, not a folder: choose another path"
+        }
+        K::AlreadyExists if action == "create the folder" => {
+            "a file stands where that folder must go: choose another output path"
+        }
+        _ => return None,
+    };
+    Some(text.into())
 }

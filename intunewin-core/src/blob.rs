@@ -235,7 +235,8 @@ impl Blob {
     }
 
     /// Authenticates (when a MAC key is known), then writes the decrypted inner zip to `out`,
-    /// checking padding and, when known, FileDigest and the size.
+    /// checking padding and, when known, FileDigest and the size. A failure of `out` is an
+    /// [`Error::Write`] (without a path: `out` has none), never a read error of the blob.
     pub fn decrypt_to<W: Write>(
         &self,
         keys: &BlobKeys,
@@ -243,27 +244,26 @@ impl Blob {
         opts: &ReadOptions,
     ) -> Result<BlobReport> {
         let mac_verified = self.authenticate(keys, opts)?;
-        self.decrypt_pass(keys, out, opts, mac_verified)
+        self.decrypt_pass(keys, out, None, opts, mac_verified)
     }
 
     /// The decrypting read after [`authenticate`](Self::authenticate): MACed again when a MAC
-    /// key is known, and checked before the report is returned.
+    /// key is known, and checked before the report is returned; `output` is named in write
+    /// errors.
     fn decrypt_pass<W: Write>(
         &self,
         keys: &BlobKeys,
         mut out: W,
+        output: Option<&Path>,
         opts: &ReadOptions,
         mac_verified: bool,
     ) -> Result<BlobReport> {
         let mut decrypting = self.decrypting_reader(keys, opts, Stage::Decrypt)?;
-        let copied = io::copy(&mut decrypting, &mut out);
+        let copied = copy_watched(&mut decrypting, &mut out);
         opts.progress.end();
         let written = copied
-            .map_err(|e| map_read_error(e, &self.path))
-            .and_then(|_| {
-                out.flush()
-                    .map_err(|e| Error::io("write", Path::new("<output>"), e))
-            });
+            .and_then(|_| out.flush().map_err(CopyError::Write))
+            .map_err(|e| e.into_error(&self.path, output));
         let (report, ()) = self.finish(keys, decrypting, mac_verified, written)?;
         Ok(report)
     }
@@ -287,7 +287,7 @@ impl Blob {
         let mac_verified = self.authenticate(keys, opts)?;
         let mut report = write_atomically(output, overwrite, |file| {
             let out = BufWriter::with_capacity(1 << 20, file);
-            self.decrypt_pass(keys, out, opts, mac_verified)
+            self.decrypt_pass(keys, out, Some(output), opts, mac_verified)
         })?;
         report.mac_verified = mac_verified;
         Ok(report)
@@ -443,16 +443,22 @@ pub fn save_content(
         let reader = pkg.content_reader()?;
         opts.progress
             .begin(Stage::Authenticate, pkg.encrypted_size());
-        let copied = copy_and_check(pkg, Metered::new(reader, opts), &mut out);
+        let copied = copy_and_check(pkg, Metered::new(reader, opts), &mut out, output);
         opts.progress.end();
         let written = copied?;
-        out.flush().map_err(|e| Error::io("write", output, e))?;
+        out.flush().map_err(|e| Error::write("write", output, e))?;
         Ok(written)
     })
 }
 
-/// Copies the blob to `out` while checking MAC field, IV field, HMAC, CRC-32 and length.
-fn copy_and_check<R: Read, W: Write>(pkg: &Package, mut reader: R, out: &mut W) -> Result<u64> {
+/// Copies the blob to `out` (written for `output`) while checking MAC field, IV field, HMAC,
+/// CRC-32 and length.
+fn copy_and_check<R: Read, W: Write>(
+    pkg: &Package,
+    mut reader: R,
+    out: &mut W,
+    output: &Path,
+) -> Result<u64> {
     let path = pkg.path();
     let enc = &pkg.detection().encryption;
     let mut header = [0u8; HEADER_LEN];
@@ -470,7 +476,7 @@ fn copy_and_check<R: Read, W: Write>(pkg: &Package, mut reader: R, out: &mut W) 
         });
     }
     out.write_all(&header[..MAC_LEN])
-        .map_err(|e| Error::io("write", Path::new("<output>"), e))?;
+        .map_err(|e| Error::write("write", output, e))?;
     let mut crc = crc32fast::Hasher::new();
     crc.update(&header[..MAC_LEN]);
     let mut tee = Tee {
@@ -482,7 +488,7 @@ fn copy_and_check<R: Read, W: Write>(pkg: &Package, mut reader: R, out: &mut W) 
     };
     let mac = crypto::mac_stream(&mut tee, &enc.mac_key, |_| {});
     if let Some(e) = tee.write_error.take() {
-        return Err(Error::io("write", Path::new("<output>"), e));
+        return Err(Error::write("write", output, e));
     }
     let written = MAC_LEN as u64 + tee.written;
     let (mac, _) = mac.map_err(|e| map_read_error(e, path))?;
@@ -527,6 +533,68 @@ impl<R: Read, W: Write> Read for Tee<'_, R, W> {
         }
         self.written += n as u64;
         Ok(n)
+    }
+}
+
+/// Why a copy stopped: the reader failed, or the writer did.
+#[derive(Debug)]
+pub(crate) enum CopyError {
+    /// Reading (and decrypting) the input failed.
+    Read(io::Error),
+    /// Writing the output failed.
+    Write(io::Error),
+}
+
+impl CopyError {
+    /// The library error: a read error of `input` (bad padding and cancellation included), or
+    /// a write error of `output`.
+    pub(crate) fn into_error(self, input: &Path, output: Option<&Path>) -> Error {
+        match self {
+            CopyError::Read(e) => map_read_error(e, input),
+            CopyError::Write(source) => Error::Write {
+                action: "write",
+                path: output.map(Path::to_path_buf),
+                source,
+            },
+        }
+    }
+}
+
+/// `io::copy` that tells which side failed, so a full disk is not reported as a damaged input.
+pub(crate) fn copy_watched<R: Read + ?Sized, W: Write + ?Sized>(
+    reader: &mut R,
+    out: &mut W,
+) -> std::result::Result<u64, CopyError> {
+    let mut watched = WatchedWriter {
+        inner: out,
+        failed: false,
+    };
+    io::copy(reader, &mut watched).map_err(|e| {
+        if watched.failed {
+            CopyError::Write(e)
+        } else {
+            CopyError::Read(e)
+        }
+    })
+}
+
+/// A writer that remembers whether it failed.
+struct WatchedWriter<'a, W: Write + ?Sized> {
+    inner: &'a mut W,
+    failed: bool,
+}
+
+impl<W: Write + ?Sized> Write for WatchedWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf);
+        self.failed |= written.is_err();
+        written
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let flushed = self.inner.flush();
+        self.failed |= flushed.is_err();
+        flushed
     }
 }
 
@@ -629,5 +697,94 @@ mod tests {
             blob.authenticate(&wrong_size, &ReadOptions::default()),
             Err(Error::BlobLength { .. })
         ));
+    }
+
+    /// A writer that accepts `room` bytes, then fails like a full disk.
+    pub(crate) struct FullDisk {
+        pub(crate) room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_is_a_write_error_not_a_read_error_of_the_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+        let (path, _) = blob_file(dir.path(), &plain);
+        let blob = Blob::open(&path).unwrap();
+        for with_mac in [true, false] {
+            let err = blob
+                .decrypt_to(
+                    &blob_keys(with_mac),
+                    FullDisk { room: 1000 },
+                    &ReadOptions::default(),
+                )
+                .unwrap_err();
+            match &err {
+                Error::Write { path, source, .. } => {
+                    assert_eq!(path, &None);
+                    assert_eq!(source.kind(), io::ErrorKind::StorageFull);
+                }
+                other => panic!("expected a write error, got {other:?}"),
+            }
+            assert!(!err.to_string().contains("app_1.bin"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_failing_flush_is_a_write_error_too() {
+        struct FailsOnFlush;
+        impl Write for FailsOnFlush {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Err(io::Error::from(io::ErrorKind::PermissionDenied))
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = blob_file(dir.path(), b"small");
+        let blob = Blob::open(&path).unwrap();
+        let err = blob
+            .decrypt_to(&blob_keys(true), FailsOnFlush, &ReadOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, Error::Write { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_read_error_is_still_blamed_on_the_input() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("device gone"))
+            }
+        }
+        let err = copy_watched(&mut Broken, &mut Vec::new())
+            .unwrap_err()
+            .into_error(Path::new("in.bin"), Some(Path::new("out.zip")));
+        assert!(
+            matches!(&err, Error::Io { path, .. } if path == Path::new("in.bin")),
+            "{err:?}"
+        );
+        let err = copy_watched(&mut &b"data"[..], &mut FullDisk { room: 0 })
+            .unwrap_err()
+            .into_error(Path::new("in.bin"), Some(Path::new("out.zip")));
+        assert!(
+            matches!(&err, Error::Write { path: Some(p), .. } if p == Path::new("out.zip")),
+            "{err:?}"
+        );
     }
 }

@@ -1,10 +1,12 @@
 //! The one error type of the library.
 //!
 //! Every failure has its own variant so that callers (and tests) can match on what went
-//! wrong instead of parsing messages. Messages read as `<what>, <which file>`.
+//! wrong instead of parsing messages, and a stable name ([`Error::kind`]) for machine-readable
+//! output. Messages read as `<what>, <which file>`, one sentence each; they hold no advice
+//! that depends on the caller (command-line switches and the like): the caller adds that.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -13,13 +15,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An I/O operation on a file failed.
-    #[error("cannot {action}: {source}, {}", path.display())]
+    /// An I/O operation on an input failed (or on a file not written by the operation).
+    #[error("cannot {action}: {}, {}", os_reason(source), path.display())]
     Io {
         /// What was being done ("read", "create", ...).
         action: &'static str,
         /// The file involved.
         path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing an output failed: no space left, permission denied, a read-only disk, ...
+    /// Kept apart from [`Error::Io`] so that a failing output is never blamed on the input.
+    #[error("{}", write_message(action, path.as_deref(), source))]
+    Write {
+        /// What was being done ("write", "create", "create the folder", ...).
+        action: &'static str,
+        /// The output as the caller named it (not a temporary file); `None` when the caller
+        /// gave a writer rather than a path.
+        path: Option<PathBuf>,
         /// The underlying error.
         #[source]
         source: io::Error,
@@ -169,7 +184,7 @@ pub enum Error {
         reason: String,
     },
     /// The output exists and overwriting was not allowed.
-    #[error("the output already exists (use --force to overwrite), {}", path.display())]
+    #[error("the output already exists, {}", path.display())]
     OutputExists {
         /// The output path.
         path: PathBuf,
@@ -260,11 +275,107 @@ impl Error {
         }
     }
 
+    /// Wraps a failure to write the output `path` (the path the caller asked for, even when
+    /// the bytes went to a temporary file beside it).
+    pub fn write(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Write {
+            action,
+            path: Some(path.into()),
+            source,
+        }
+    }
+
+    /// A stable, kebab-case name of the variant (`hmac-mismatch`, `write`, ...), for
+    /// machine-readable output such as the CLI's `--json` errors. A name never changes once
+    /// published; new variants get new names.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::Write { .. } => "write",
+            Error::OuterZip { .. } => "outer-zip",
+            Error::MissingEntry { .. } => "missing-entry",
+            Error::Detection { .. } => "detection",
+            Error::BlobLength { .. } => "blob-length",
+            Error::MacFieldMismatch { .. } => "mac-field-mismatch",
+            Error::IvMismatch { .. } => "iv-mismatch",
+            Error::HmacMismatch { .. } => "hmac-mismatch",
+            Error::BadPadding { .. } => "bad-padding",
+            Error::DigestMismatch { .. } => "digest-mismatch",
+            Error::ContentSizeMismatch { .. } => "content-size-mismatch",
+            Error::InnerZip { .. } => "inner-zip",
+            Error::CrcMismatch { .. } => "crc-mismatch",
+            Error::OuterCrcMismatch { .. } => "outer-crc-mismatch",
+            Error::UnsafePath { .. } => "unsafe-path",
+            Error::LimitExceeded { .. } => "limit-exceeded",
+            Error::SetupNotFound { .. } => "setup-not-found",
+            Error::SetupOutsideSource { .. } => "setup-outside-source",
+            Error::EmptySetupStem { .. } => "empty-setup-stem",
+            Error::BadSource { .. } => "bad-source",
+            Error::OutputExists { .. } => "output-exists",
+            Error::OutputConflict { .. } => "output-conflict",
+            Error::RestoreFailed { .. } => "restore-failed",
+            Error::OutputInsideSource { .. } => "output-inside-source",
+            Error::InvalidXmlValue { .. } => "invalid-xml-value",
+            Error::Msi { .. } => "msi",
+            Error::Certificate { .. } => "certificate",
+            Error::Cms { .. } => "cms",
+            Error::DecryptInfo { .. } => "decrypt-info",
+            Error::Random(_) => "random",
+            Error::Cancelled => "cancelled",
+        }
+    }
+
+    /// The file or folder the error is about, when there is one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::Io { path, .. }
+            | Error::OuterZip { path, .. }
+            | Error::MissingEntry { path, .. }
+            | Error::Detection { path, .. }
+            | Error::BlobLength { path, .. }
+            | Error::MacFieldMismatch { path }
+            | Error::IvMismatch { path }
+            | Error::HmacMismatch { path }
+            | Error::BadPadding { path }
+            | Error::DigestMismatch { path }
+            | Error::ContentSizeMismatch { path, .. }
+            | Error::InnerZip { path, .. }
+            | Error::CrcMismatch { path, .. }
+            | Error::OuterCrcMismatch { path, .. }
+            | Error::UnsafePath { path, .. }
+            | Error::LimitExceeded { path, .. }
+            | Error::BadSource { path, .. }
+            | Error::OutputExists { path }
+            | Error::OutputConflict { path, .. }
+            | Error::RestoreFailed { path, .. }
+            | Error::OutputInsideSource { path }
+            | Error::InvalidXmlValue { path, .. }
+            | Error::Msi { path, .. }
+            | Error::Certificate { path, .. }
+            | Error::Cms { path, .. }
+            | Error::DecryptInfo { path, .. } => Some(path),
+            Error::Write { path, .. } => path.as_deref(),
+            Error::SetupNotFound { source_dir, .. } => Some(source_dir),
+            Error::SetupOutsideSource { setup } | Error::EmptySetupStem { setup } => Some(setup),
+            Error::Random(_) | Error::Cancelled => None,
+        }
+    }
+
+    /// The OS error behind an [`Error::Io`] or [`Error::Write`] (to tell a full disk from a
+    /// permission problem, for example).
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::Io { source, .. } | Error::Write { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
     /// True for failures that mean the package is not valid (as opposed to I/O or usage errors).
     pub fn is_verification_failure(&self) -> bool {
         !matches!(
             self,
             Error::Io { .. }
+                | Error::Write { .. }
                 | Error::SetupNotFound { .. }
                 | Error::SetupOutsideSource { .. }
                 | Error::EmptySetupStem { .. }
@@ -280,5 +391,82 @@ impl Error {
                 | Error::Random(_)
                 | Error::Cancelled
         )
+    }
+}
+
+/// The OS's reason as part of a sentence: `permission denied (os error 13)`.
+fn os_reason(e: &io::Error) -> String {
+    let mut text = e.to_string();
+    // tempfile appends ` at path "<temporary file>"`: a name the reader never asked for (the
+    // error names the output instead), and noise in the one sentence.
+    if e.raw_os_error().is_none()
+        && let Some(at) = text.find(" at path \"")
+    {
+        text.truncate(at);
+    }
+    let mut chars = text.chars();
+    match chars.next() {
+        // Only a capital followed by a lower-case letter: acronyms stay as they are.
+        Some(first) if first.is_uppercase() && chars.next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(text.chars().skip(1)).collect()
+        }
+        _ => text,
+    }
+}
+
+/// The message of [`Error::Write`]: `cannot write: <reason>, <output>`.
+fn write_message(action: &str, path: Option<&Path>, source: &io::Error) -> String {
+    let reason = os_reason(source);
+    match path {
+        Some(path) => format!("cannot {action}: {reason}, {}", path.display()),
+        None => format!("cannot {action} the output: {reason}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_errors_name_the_output_and_the_reason() {
+        let full = io::Error::from(io::ErrorKind::StorageFull);
+        let err = Error::write("write", "out/app.zip", full);
+        assert_eq!(err.kind(), "write");
+        assert_eq!(err.path(), Some(Path::new("out/app.zip")));
+        let text = err.to_string();
+        assert!(text.starts_with("cannot write: "), "{text}");
+        assert!(text.ends_with(", out/app.zip"), "{text}");
+        assert!(!err.is_verification_failure());
+        let denied = io::Error::from_raw_os_error(13);
+        let anonymous = Error::Write {
+            action: "write",
+            path: None,
+            source: denied,
+        };
+        assert!(
+            anonymous
+                .to_string()
+                .starts_with("cannot write the output: permission denied"),
+            "{anonymous}"
+        );
+    }
+
+    #[test]
+    fn read_and_write_errors_have_distinct_kinds() {
+        let read = Error::io("read", "pkg.intunewin", io::Error::other("boom"));
+        let write = Error::write("write", "out.zip", io::Error::other("boom"));
+        assert_ne!(read.kind(), write.kind());
+        assert_eq!(read.path(), Some(Path::new("pkg.intunewin")));
+    }
+
+    #[test]
+    fn os_reasons_read_as_part_of_a_sentence() {
+        assert_eq!(
+            os_reason(&io::Error::from_raw_os_error(2)),
+            "no such file or directory (os error 2)"
+        );
+        assert_eq!(os_reason(&io::Error::other("CRC bad")), "CRC bad");
+        let wrapped = io::Error::other("Permission denied (os error 13) at path \"/x/.tmp1\"");
+        assert_eq!(os_reason(&wrapped), "permission denied (os error 13)");
     }
 }

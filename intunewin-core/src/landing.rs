@@ -49,7 +49,7 @@ pub(crate) fn merge_into(staged: &Path, dest: &Path, backup_parent: &Path) -> Re
     let backup = tempfile::Builder::new()
         .prefix(".intunewin-old-")
         .tempdir_in(backup_parent)
-        .map_err(|e| Error::io("create a temporary folder in", backup_parent, e))?;
+        .map_err(|e| Error::write("create a temporary folder in", backup_parent, e))?;
     let result = apply(&steps, backup.path(), &mut |from, to| fs::rename(from, to));
     if matches!(result, Err(Error::RestoreFailed { .. })) {
         // Old files that could not be put back stay where the error says they are.
@@ -148,7 +148,7 @@ fn run_step(
 ) -> Result<()> {
     match step {
         Step::Add { staged, dest } => {
-            rename(staged, dest).map_err(|e| Error::io("move into place", dest, e))?;
+            rename(staged, dest).map_err(|e| Error::write("move into place", dest, e))?;
             done.push(Done::Added {
                 staged: staged.clone(),
                 dest: dest.clone(),
@@ -156,7 +156,7 @@ fn run_step(
         }
         Step::Replace { staged, dest } => {
             let old = backup.join(index.to_string());
-            rename(dest, &old).map_err(|e| Error::io("move aside", dest, e))?;
+            rename(dest, &old).map_err(|e| Error::write("move aside", dest, e))?;
             if let Err(e) = rename(staged, dest) {
                 // Put this one back before the earlier steps are undone.
                 rename(&old, dest).map_err(|_| Error::RestoreFailed {
@@ -164,7 +164,7 @@ fn run_step(
                     backup: backup.to_path_buf(),
                     cause: e.to_string(),
                 })?;
-                return Err(Error::io("replace", dest, e));
+                return Err(Error::write("replace", dest, e));
             }
             done.push(Done::Replaced {
                 staged: staged.clone(),
@@ -308,7 +308,10 @@ mod tests {
                 fs::rename(from, to)
             };
             let err = apply(&steps, backup.path(), &mut rename).unwrap_err();
-            assert!(matches!(err, Error::Io { .. }), "step {fail_at}: {err:?}");
+            assert!(
+                matches!(err, Error::Write { .. }),
+                "step {fail_at}: {err:?}"
+            );
             assert_eq!(
                 snapshot(&dest),
                 before_dest,

@@ -318,7 +318,9 @@ impl PackOptions {
         let mut report = write_atomically(output, overwrite, |file| {
             let mut writer = BufWriter::with_capacity(1 << 20, file);
             let report = self.write_plan(plan, &mut writer, output)?;
-            writer.flush().map_err(|e| Error::io("write", output, e))?;
+            writer
+                .flush()
+                .map_err(|e| Error::write("write", output, e))?;
             Ok(report)
         })?;
         report.output = Some(output.to_path_buf());
@@ -351,7 +353,7 @@ impl PackOptions {
             Some(k) => k.clone(),
             None => Keys::random()?,
         };
-        let out_err = |e: io::Error| Error::io("write", out_name, e);
+        let out_err = |e: io::Error| Error::write("write", out_name, e);
         let time = self.time.unwrap_or_else(DosDateTime::now);
         let mut outer = OuterZipWriter::new(out, time).map_err(out_err)?;
         let data_offset = outer
@@ -519,7 +521,7 @@ impl PackOptions {
                 io::Error::new(src.kind, src.message.clone()),
             );
         }
-        Error::io("write", out_name, e)
+        Error::write("write", out_name, e)
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::blob::{CopyError, copy_watched};
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
@@ -443,13 +444,16 @@ impl Package {
     }
 
     /// Writes the decrypted inner zip to `out` after authenticating it (MAC and FileDigest);
-    /// the second read is tied to the first as for [`extract`](Self::extract).
+    /// the second read is tied to the first as for [`extract`](Self::extract). A failure of
+    /// `out` (a full disk, ...) is an [`Error::Write`], never a read error of the package.
     pub fn decrypt_to<W: Write>(&self, mut out: W, opts: &ReadOptions) -> Result<u64> {
         self.authenticate_content(opts)?;
         let copied = self.read_content(opts, Stage::Decrypt, Pass::Second, |plain| {
-            io::copy(plain, &mut out)
+            let copied = copy_watched(plain, &mut out)?;
+            out.flush().map_err(CopyError::Write)?;
+            Ok::<_, CopyError>(copied)
         })?;
-        copied.map_err(|e| map_read_error(e, &self.path))
+        copied.map_err(|e| e.into_error(&self.path, None))
     }
 
     /// Checks what needs no decryption (the blob's length, and its MAC and IV fields against

@@ -45,7 +45,7 @@ impl CreatedDirs {
             missing = Some(p.to_path_buf());
             probe = p.parent();
         }
-        fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+        fs::create_dir_all(dir).map_err(|e| Error::write("create the folder", dir, e))?;
         Ok(CreatedDirs { topmost: missing })
     }
 
@@ -139,11 +139,11 @@ fn write_through_temp<T>(
         .prefix(".intunewin-")
         .suffix(".tmp")
         .tempfile_in(parent)
-        .map_err(|e| Error::io("create a temporary file in", parent, e))?;
+        .map_err(|e| Error::write("create", output, e))?;
     let value = write(temp.as_file_mut())?;
     temp.as_file()
         .sync_all()
-        .map_err(|e| Error::io("write", output, e))?;
+        .map_err(|e| Error::write("write", output, e))?;
     // Temporary files are private (0600); the output gets ordinary file permissions.
     #[cfg(unix)]
     {
@@ -161,7 +161,7 @@ fn write_through_temp<T>(
         io::ErrorKind::AlreadyExists => Error::OutputExists {
             path: output.to_path_buf(),
         },
-        _ => Error::io("rename the temporary file to", output, e.error),
+        _ => Error::write("rename the temporary file to", output, e.error),
     })?;
     Ok(value)
 }
@@ -247,7 +247,8 @@ impl StagedFolder {
     /// [`commit`](Self::commit) calls it too; call it first to see write failures before
     /// errors found later in the stream, as if files were written one after another.
     pub fn finish_writes(&mut self) -> Result<()> {
-        self.writers.finish()
+        let finished = self.writers.finish();
+        finished.map_err(|e| self.at_destination(e))
     }
 
     /// Creates a folder for an entry; a file already standing where a folder must go means
@@ -263,7 +264,7 @@ impl StagedFolder {
         }
         fs::create_dir_all(dir).map_err(|e| match e.kind() {
             io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => collide(),
-            _ => Error::io("create the folder", dir, e),
+            _ => Error::write("create the folder", dir, e),
         })?;
         for a in dir.ancestors() {
             if !self.folders.insert(a.to_path_buf()) {
@@ -299,8 +300,9 @@ fn set_mtime(path: &Path, time: DosDateTime) {
     }
 }
 
-impl EntryVisitor for StagedFolder {
-    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+impl StagedFolder {
+    /// Writes one entry into the temporary folder (see [`EntryVisitor::entry`]).
+    fn stage(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
         self.writers.check()?;
         let index = self.entries_seen;
         self.entries_seen += 1;
@@ -322,7 +324,35 @@ impl EntryVisitor for StagedFolder {
         let time = info.time.to_system_time();
         self.writers
             .write_file(index, &target, &info.name, data, time)
-            .map_err(|e| Error::io("write", &target, e))
+            .map_err(|e| Error::write("write", &target, e))
+    }
+
+    /// A write error names where the file was going, not the temporary folder it was in.
+    fn at_destination(&self, e: Error) -> Error {
+        let Some(temp) = &self.temp else {
+            return e;
+        };
+        match e {
+            Error::Write {
+                action,
+                path: Some(path),
+                source,
+            } => {
+                let path = match path.strip_prefix(temp.path()) {
+                    Ok(rel) => self.dest.join(rel),
+                    Err(_) => path,
+                };
+                Error::write(action, path, source)
+            }
+            e => e,
+        }
+    }
+}
+
+impl EntryVisitor for StagedFolder {
+    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+        let staged = self.stage(info, data);
+        staged.map_err(|e| self.at_destination(e))
     }
 }
 
@@ -380,9 +410,9 @@ fn make_temp_dir(parent: &Path, existing: Option<&Path>) -> Result<tempfile::Tem
     match (make(parent), existing) {
         (Ok(temp), _) => Ok(temp),
         (Err(e), Some(dest)) if e.kind() == io::ErrorKind::PermissionDenied && dest != parent => {
-            make(dest).map_err(|e| Error::io("create a temporary folder in", dest, e))
+            make(dest).map_err(|e| Error::write("create a temporary folder in", dest, e))
         }
-        (Err(e), _) => Err(Error::io("create a temporary folder in", parent, e)),
+        (Err(e), _) => Err(Error::write("create a temporary folder in", parent, e)),
     }
 }
 
@@ -398,7 +428,7 @@ fn land(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<()> {
     let staged = temp.keep();
     if let Err(e) = fs::rename(&staged, dest) {
         let _ = fs::remove_dir_all(&staged);
-        return Err(Error::io("rename the extracted folder to", dest, e));
+        return Err(Error::write("rename the extracted folder to", dest, e));
     }
     Ok(())
 }

@@ -272,7 +272,7 @@ impl Lane {
                         entry: entry.to_string(),
                         reason: NAME_TAKEN.into(),
                     },
-                    _ => Error::io("create", &path, e),
+                    _ => Error::write("create", &path, e),
                 };
                 self.fail(index, error);
             }
@@ -284,7 +284,7 @@ impl Lane {
             return; // the file could not be created; that failure is recorded
         };
         if let Err(e) = file.write_all(buf) {
-            let error = Error::io("write", path.as_path(), e);
+            let error = Error::write("write", path.as_path(), e);
             let index = *index;
             self.current = None;
             self.fail(index, error);
@@ -392,7 +392,7 @@ mod tests {
             .write_file(2, &missing2, "two", &mut &b"3"[..], None)
             .unwrap();
         match writers.finish() {
-            Err(Error::Io { path, .. }) => assert_eq!(path, missing1),
+            Err(Error::Write { path, .. }) => assert_eq!(path.as_ref(), Some(&missing1)),
             other => panic!("{other:?}"),
         }
         // Once a lane failed, check() reports it (after waiting for all lanes).

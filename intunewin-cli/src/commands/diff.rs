@@ -81,8 +81,11 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         Err(Error::Cancelled) => return Err(Error::Cancelled.into()),
         // Exit 1 means "they differ" here, so every failure, invalid packages included, is 2.
         Err(e) => {
-            eprintln!("intunewin: error: {}", safe(&e.to_string()));
-            return Ok(ExitCode::from(crate::EXIT_ERROR));
+            return Err(crate::ExitWith {
+                code: crate::EXIT_ERROR,
+                error: e.into(),
+            }
+            .into());
         }
     };
     if args.json {

@@ -99,6 +99,9 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| excludes.explain(e, &args.source, &args.setup))?;
     let output = resolve_output(args.output.as_deref(), &plan.setup_file)?;
     if let Some(code) = report_findings(&plan, args.allow_unsafe_paths, args.quiet || args.json) {
+        if args.json {
+            json::print(&json::ErrorReport::unsafe_paths(&plan))?;
+        }
         return Ok(code);
     }
     let report = options.pack_plan_to_file(&plan, &output, args.force)?;

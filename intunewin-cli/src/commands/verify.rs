@@ -30,8 +30,8 @@ pub struct VerifyArgs {
 struct VerifyJson {
     package: String,
     valid: bool,
-    error: Option<String>,
-    error_kind: Option<String>,
+    /// The failure, shaped as every command's `--json` error.
+    error: Option<json::ErrorJson>,
     entry_count: usize,
     file_count: usize,
     unencrypted_content_size: u64,
@@ -58,7 +58,6 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     package: args.package.display().to_string(),
                     valid: true,
                     error: None,
-                    error_kind: None,
                     entry_count: report.entries.len(),
                     file_count: files,
                     unencrypted_content_size: pkg.detection().unencrypted_content_size,
@@ -86,8 +85,7 @@ fn invalid_json(args: &VerifyArgs, e: &Error) -> anyhow::Result<ExitCode> {
     json::print(&VerifyJson {
         package: args.package.display().to_string(),
         valid: false,
-        error: Some(e.to_string()),
-        error_kind: Some(crate::error_kind(e)),
+        error: Some(json::ErrorReport::core(e).error),
         entry_count: 0,
         file_count: 0,
         unencrypted_content_size: 0,

@@ -1,0 +1,727 @@
+//! Issue 14, "errors that name the right thing", through the real binary: every `--json`
+//! command prints one JSON error object on stdout with the exit code it has without `--json`;
+//! a failing output is a `write` error naming the output (never the input); Ctrl-C at the
+//! IntuneWinAppUtil prompts exits 130 at once and writes nothing.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use intunewin_core::{Error, PackOptions, Package, ReadOptions};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::util::{intunewin, testdata};
+
+/// A hang must fail the test, not the CI job.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A temp folder holding `src/` (testdata/sample-app) and `out/Install.intunewin` packed from it.
+struct Fixture {
+    dir: TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("Files")).expect("mkdir");
+        for entry in walk(&testdata().join("sample-app")) {
+            let rel = entry
+                .strip_prefix(testdata().join("sample-app"))
+                .expect("inside");
+            fs::create_dir_all(src.join(rel).parent().expect("parent")).expect("mkdir");
+            fs::copy(&entry, src.join(rel)).expect("copy");
+        }
+        let fx = Fixture { dir };
+        let out = fx.run(&["pack", "src", "--setup", "Install.ps1", "-o", "out", "-q"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        fx
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        intunewin()
+            .current_dir(self.dir.path())
+            .args(args)
+            .timeout(TIMEOUT)
+            .output()
+            .expect("runs")
+    }
+
+    /// The names in the fixture's folder (top level), sorted.
+    fn names(&self) -> Vec<String> {
+        names_in(self.dir.path())
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The one JSON object on stdout (the whole of stdout must parse as one value).
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON value ({e}):\n{}\nstderr:\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
+}
+
+/// Checks the `{"error": {kind, message, path, hint}}` shape and returns the error object.
+fn error_object(out: &Output, kind: &str) -> Value {
+    let value = json_of(out);
+    let obj = value.as_object().expect("an object");
+    assert_eq!(obj.len(), 1, "only `error`: {value}");
+    let error = value["error"].clone();
+    assert_eq!(error["kind"], kind, "{value}");
+    let message = error["message"].as_str().expect("a message");
+    assert!(!message.is_empty());
+    assert!(
+        error["path"].is_string() || error["path"].is_null(),
+        "{value}"
+    );
+    assert!(
+        error["hint"].is_string() || error["hint"].is_null(),
+        "{value}"
+    );
+    error
+}
+
+/// Runs `args` with and without `--json`: same exit code, a JSON error of `kind` on stdout
+/// with `--json`, the human message on stderr both times. Returns the error object.
+fn assert_json_failure(fx: &Fixture, args: &[&str], code: i32, kind: &str) -> Value {
+    let plain = fx.run(args);
+    assert_eq!(
+        plain.status.code(),
+        Some(code),
+        "{args:?}: {}",
+        text(&plain.stderr)
+    );
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let out = fx.run(&with_json);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{with_json:?}: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).is_empty(),
+        "the human message stays on stderr"
+    );
+    error_object(&out, kind)
+}
+
+// --- One JSON error object from every --json command ---
+
+#[test]
+fn every_json_command_prints_one_error_object_with_the_same_exit_code() {
+    let fx = Fixture::new();
+    fs::write(fx.path("text.intunewin"), "not a zip\n".repeat(20)).expect("write");
+    fs::write(fx.path("file"), "a file, not a folder").expect("write");
+    fs::create_dir(fx.path("dest")).expect("mkdir");
+    let pkg = "out/Install.intunewin";
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["pack", "nosrc", "--setup", "a.ps1", "-o", "o2"],
+            2,
+            "bad-source",
+        ),
+        (
+            &["pack", "src", "--setup", "Nope.ps1", "-o", "o2"],
+            2,
+            "setup-not-found",
+        ),
+        (
+            &["pack", "src", "--setup", "Install.ps1", "-o", "out"],
+            2,
+            "output-exists",
+        ),
+        (&["info", "absent.intunewin"], 2, "io"),
+        (&["info", "text.intunewin"], 1, "outer-zip"),
+        (&["verify", "absent.intunewin"], 2, "io"),
+        (&["list", "text.intunewin"], 1, "outer-zip"),
+        (&["check", "absent"], 2, "io"),
+        (&["extract", pkg, "-o", "dest"], 2, "output-exists"),
+        (&["explain"], 2, "usage"),
+        (
+            &["decrypt", "x.bin", "--key", "!!", "--iv", "AA=="],
+            2,
+            "usage",
+        ),
+        (&["decrypt", "absent.bin", "--package", pkg], 2, "io"),
+        (&["extract-content", pkg, "-o", "file/c.bin"], 2, "write"),
+        (&["diff", pkg, "absent.intunewin"], 2, "io"),
+        (&["diff", pkg, "text.intunewin"], 2, "outer-zip"),
+    ];
+    for (args, code, kind) in cases {
+        assert_json_failure(&fx, args, *code, kind);
+    }
+    // The path is the file concerned.
+    let err = assert_json_failure(&fx, &["info", "absent.intunewin"], 2, "io");
+    assert_eq!(err["path"], "absent.intunewin");
+    let err = assert_json_failure(&fx, &["extract", pkg, "-o", "dest"], 2, "output-exists");
+    assert_eq!(err["path"], "dest");
+    assert_eq!(err["hint"], "pass --force to replace it");
+    // Nothing was written by any of them.
+    assert_eq!(
+        fx.names(),
+        ["dest", "file", "out", "src", "text.intunewin"],
+        "no output, no temporary file"
+    );
+    assert_eq!(names_in(&fx.path("dest")), Vec::<String>::new());
+}
+
+#[test]
+fn command_line_errors_with_json_are_json_too() {
+    let fx = Fixture::new();
+    let cases: &[&[&str]] = &[
+        &["info"],
+        &["list", "--bogus"],
+        &["pack", "src"],
+        &["check", "src", "--content-version-digits", "9"],
+        &["decrypt", "x.bin", "--key", "AA=="],
+    ];
+    for args in cases {
+        let err = assert_json_failure(&fx, args, 2, "usage");
+        assert!(err["path"].is_null(), "{err}");
+        let message = err["message"].as_str().expect("message");
+        assert!(!message.starts_with("error:"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+    }
+    // What clap says is in the message: the missing argument, the unknown option.
+    let err = assert_json_failure(&fx, &["info"], 2, "usage");
+    assert!(
+        err["message"].as_str().expect("m").contains("<PACKAGE>"),
+        "{err}"
+    );
+    let err = assert_json_failure(&fx, &["list", "--bogus"], 2, "usage");
+    assert!(
+        err["message"].as_str().expect("m").contains("--bogus"),
+        "{err}"
+    );
+    // `--json` after `--` is a file name, not the option: clap's plain error only.
+    let out = fx.run(&["info", "a", "--", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    // Help stays help.
+    let out = fx.run(&["info", "--help", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Usage"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn pack_stopped_by_unsafe_paths_reports_the_findings_as_json() {
+    let fx = Fixture::new();
+    fs::write(fx.path("src/CON.txt"), "x").expect("write");
+    let err = assert_json_failure(
+        &fx,
+        &["pack", "src", "--setup", "Install.ps1", "-o", "o2"],
+        1,
+        "unsafe-paths",
+    );
+    let findings = err["findings"].as_array().expect("findings");
+    assert!(!findings.is_empty());
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["severity"] == "error" && f["path"].is_string()),
+        "{err}"
+    );
+    assert!(findings.iter().any(|f| f["path"] == "CON.txt"), "{err}");
+    assert!(!fx.path("o2").exists());
+}
+
+#[test]
+fn verify_json_carries_the_same_error_object() {
+    let fx = Fixture::new();
+    let mut bytes = fs::read(fx.path("out/Install.intunewin")).expect("read");
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x10;
+    fs::write(fx.path("flipped.intunewin"), bytes).expect("write");
+    let out = fx.run(&["verify", "flipped.intunewin", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = json_of(&out);
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["error"]["kind"], "hmac-mismatch");
+    assert_eq!(report["error"]["path"], "flipped.intunewin");
+}
+
+// --- Write errors name the output ---
+
+/// A folder no one may create files in, even root (sysfs refuses); `None` where there is none.
+fn unwritable_folder() -> Option<PathBuf> {
+    let dir = PathBuf::from("/sys/kernel");
+    if !dir.is_dir() {
+        return None;
+    }
+    let probe = dir.join("intunewin-probe");
+    match fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+            None
+        }
+        Err(_) => Some(dir),
+    }
+}
+
+#[test]
+fn permission_denied_on_the_output_names_it_with_a_hint() {
+    let Some(locked) = unwritable_folder() else {
+        eprintln!("no unwritable folder on this system: test skipped");
+        return;
+    };
+    let fx = Fixture::new();
+    let pkg = "out/Install.intunewin";
+    let blob = fx.run(&["extract-content", pkg, "-o", "app.bin", "-q"]);
+    assert_eq!(blob.status.code(), Some(0), "{}", text(&blob.stderr));
+    let target = locked.join("app.zip");
+    let target = target.to_str().expect("utf-8");
+    let package_target = locked.join("app.intunewin");
+    let package_target = package_target.to_str().expect("utf-8");
+    let pack = [
+        "pack",
+        "src",
+        "--setup",
+        "Install.ps1",
+        "-o",
+        package_target,
+    ];
+    let err = assert_json_failure(&fx, &pack, 2, "write");
+    assert_eq!(err["path"], package_target, "{err}");
+    for args in [
+        vec!["decrypt", "app.bin", "--package", pkg, "-o", target],
+        vec!["extract-content", pkg, "-o", target],
+    ] {
+        let err = assert_json_failure(&fx, &args, 2, "write");
+        assert_eq!(err["path"], target, "{err}");
+        let message = err["message"].as_str().expect("message");
+        assert!(message.contains("permission denied"), "{message}");
+        assert!(message.ends_with(target), "{message}");
+        assert!(!message.contains(".tmp"), "no temporary name: {message}");
+        assert!(!message.contains("Install.intunewin"), "{message}");
+        assert!(err["hint"].as_str().expect("hint").contains("permissions"));
+        let out = fx.run(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            stderr.lines().count(),
+            2,
+            "one sentence and a hint: {stderr}"
+        );
+        assert!(stderr.starts_with("intunewin: error: cannot create: permission denied"));
+        assert!(
+            stderr
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("hint: "))
+        );
+    }
+}
+
+/// `len` incompressible bytes (xorshift).
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// Runs `args` as an unprivileged user (root reads a mode-000 file); `None` when that is
+/// not possible here.
+#[cfg(unix)]
+fn unprivileged(fx: &Fixture, args: &[&str]) -> Option<Output> {
+    use std::os::unix::fs::PermissionsExt as _;
+    // Root reads what mode 000 forbids: then run as nobody.
+    let probe = fx.path("probe");
+    fs::write(&probe, "x").ok()?;
+    fs::set_permissions(&probe, fs::Permissions::from_mode(0o000)).ok()?;
+    if fs::read(&probe).is_err() {
+        return Some(fx.run(args));
+    }
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !setpriv.exists() {
+        return None;
+    }
+    fs::set_permissions(fx.dir.path(), fs::Permissions::from_mode(0o755)).ok()?;
+    fs::set_permissions(fx.path("out"), fs::Permissions::from_mode(0o755)).ok()?;
+    let out = std::process::Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("intunewin"))
+        .args(args)
+        .current_dir(fx.dir.path())
+        .output()
+        .ok()?;
+    // setpriv itself may be refused (no CAP_SETUID in a container).
+    (!text(&out.stderr).starts_with("setpriv:")).then_some(out)
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_package_is_a_read_error_with_a_hint() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fx = Fixture::new();
+    let pkg = fx.path("out/Install.intunewin");
+    fs::set_permissions(&pkg, fs::Permissions::from_mode(0o000)).expect("chmod");
+    let Some(out) = unprivileged(&fx, &["info", "out/Install.intunewin", "--json"]) else {
+        eprintln!("running as root without a usable setpriv: test skipped");
+        return;
+    };
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = error_object(&out, "io");
+    assert_eq!(err["path"], "out/Install.intunewin");
+    let message = err["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("cannot open: permission denied"),
+        "{message}"
+    );
+    assert!(
+        err["hint"].as_str().expect("hint").contains("may read it"),
+        "{err}"
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.lines().count(),
+        2,
+        "one sentence and a hint: {stderr}"
+    );
+}
+
+/// Runs the binary with a 64 KiB file size limit, so writing the output fails half-way with
+/// EFBIG as on a full disk (SIGXFSZ ignored, inherited through exec).
+#[cfg(unix)]
+fn run_with_small_file_limit(fx: &Fixture, args: &[&str]) -> Output {
+    let bin = assert_cmd::cargo::cargo_bin("intunewin");
+    let script = "trap '' XFSZ; ulimit -f 128; exec \"$0\" \"$@\"";
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(bin)
+        .args(args)
+        .current_dir(fx.dir.path())
+        .output()
+        .expect("sh runs")
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_that_fills_up_is_a_write_error_naming_it() {
+    let fx = Fixture::new();
+    // Incompressible content well over the 64 KiB limit.
+    fs::write(fx.path("src/Files/noise.bin"), noise(256 * 1024)).expect("write");
+    let out = fx.run(&["pack", "src", "--setup", "Install.ps1", "-o", "big", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pkg = "big/Install.intunewin";
+    let out = fx.run(&["extract-content", pkg, "-o", "big/app.bin", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let before = names_in(&fx.path("big"));
+    for (args, output) in [
+        (
+            vec![
+                "decrypt",
+                "big/app.bin",
+                "--package",
+                pkg,
+                "-o",
+                "big/app.zip",
+            ],
+            "big/app.zip",
+        ),
+        (
+            vec!["extract-content", pkg, "-o", "big/copy.bin"],
+            "big/copy.bin",
+        ),
+        // Extracted files go to a temporary folder first: the error names the destination.
+        (
+            vec!["extract", pkg, "-o", "big/dest"],
+            "big/dest/Files/noise.bin",
+        ),
+    ] {
+        let mut with_json = args.clone();
+        with_json.push("--json");
+        let out = run_with_small_file_limit(&fx, &with_json);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let err = error_object(&out, "write");
+        assert_eq!(err["path"], output, "the real output, not a temporary file");
+        let message = err["message"].as_str().expect("message");
+        assert!(
+            message.starts_with("cannot write: file too large"),
+            "{message}"
+        );
+        assert!(message.ends_with(output), "{message}");
+        assert!(!message.contains("<output>"), "{message}");
+        assert!(
+            !message.contains("app.bin,") && !message.contains("Install"),
+            "{message}"
+        );
+        assert!(err["hint"].is_string(), "{err}");
+        assert_eq!(names_in(&fx.path("big")), before, "nothing left behind");
+    }
+}
+
+#[test]
+fn an_output_under_a_file_is_a_write_error_naming_the_folder() {
+    let fx = Fixture::new();
+    fs::write(fx.path("file"), "mine").expect("write");
+    let blob = fx.run(&[
+        "extract-content",
+        "out/Install.intunewin",
+        "-o",
+        "app.bin",
+        "-q",
+    ]);
+    assert_eq!(blob.status.code(), Some(0), "{}", text(&blob.stderr));
+    let err = assert_json_failure(
+        &fx,
+        &[
+            "decrypt",
+            "app.bin",
+            "--package",
+            "out/Install.intunewin",
+            "-o",
+            "file/app.zip",
+        ],
+        2,
+        "write",
+    );
+    assert_eq!(err["path"], "file");
+    assert!(
+        err["hint"]
+            .as_str()
+            .expect("hint")
+            .contains("a file stands"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read(fx.path("file")).expect("read"),
+        b"mine",
+        "the user's file is kept"
+    );
+}
+
+/// A writer that takes `room` bytes, then fails like a full disk.
+struct FullDisk {
+    room: usize,
+}
+
+impl Write for FullDisk {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.room == 0 {
+            return Err(io::Error::from(io::ErrorKind::StorageFull));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn package_decrypt_to_a_failing_writer_is_a_write_error() {
+    let dir = TempDir::new().expect("temp dir");
+    let src = dir.path().join("src");
+    fs::create_dir(&src).expect("mkdir");
+    // Incompressible, so the inner zip is far larger than what the writer takes.
+    fs::write(src.join("setup.exe"), noise(300_000)).expect("write");
+    let pkg = dir.path().join("app.intunewin");
+    PackOptions::new(&src, "setup.exe")
+        .pack_to_file(&pkg, false)
+        .expect("packs");
+    let pkg = Package::open(&pkg).expect("opens");
+    let err = pkg
+        .decrypt_to(FullDisk { room: 4096 }, &ReadOptions::default())
+        .expect_err("the writer fails");
+    match &err {
+        Error::Write { source, path, .. } => {
+            assert_eq!(source.kind(), io::ErrorKind::StorageFull);
+            assert_eq!(path, &None, "a bare writer has no path");
+        }
+        other => panic!("expected a write error, got {other:?}"),
+    }
+    assert_eq!(err.kind(), "write");
+    assert!(!err.to_string().contains("app.intunewin"), "{err}");
+    // The same package into a writer that works: the failure was the writer's alone.
+    let mut ok = Vec::new();
+    pkg.decrypt_to(&mut ok, &ReadOptions::default())
+        .expect("decrypts");
+    assert_eq!(ok.len() as u64, pkg.detection().unencrypted_content_size);
+}
+
+// --- Human messages ---
+
+#[test]
+fn snapshot_error_messages() {
+    let fx = Fixture::new();
+    fs::write(fx.path("file"), "mine").expect("write");
+    let pkg = "out/Install.intunewin";
+    let transcript = |cases: &[&[&str]]| -> String {
+        cases
+            .iter()
+            .map(|args| {
+                let out = fx.run(args);
+                format!(
+                    "$ intunewin {}\nexit: {}\n--- stdout\n{}--- stderr\n{}\n",
+                    args.join(" "),
+                    out.status.code().unwrap_or(-1),
+                    text(&out.stdout),
+                    text(&out.stderr)
+                )
+            })
+            .collect()
+    };
+    insta::assert_snapshot!(
+        "errors_named",
+        transcript(&[
+            &["info", "absent.intunewin"],
+            &["extract", pkg, "-o", "out"],
+            &["extract-content", pkg, "-o", "file/c.bin"],
+            &["info", "--json"],
+        ])
+    );
+    match unwritable_folder() {
+        Some(dir) => {
+            let locked = dir.join("c.bin").to_string_lossy().into_owned();
+            insta::assert_snapshot!(
+                "errors_permission",
+                transcript(&[&["extract-content", pkg, "-o", &locked]])
+            );
+        }
+        None => eprintln!("no unwritable folder: the permission message is not compared"),
+    }
+}
+
+// --- Ctrl-C at the IntuneWinAppUtil prompts ---
+
+/// Starts the bare IntuneWinAppUtil form (`intunewin` with `args`) on a pseudo-terminal,
+/// answers `answers` to the prompts it expects in turn, waits for `last_prompt`, presses
+/// Ctrl-C there and returns how the process ended and how long it took after the key.
+#[cfg(unix)]
+fn ctrl_c_at_prompt(
+    cwd: &Path,
+    args: &[&str],
+    answers: &[(&str, &str)],
+    last_prompt: &str,
+) -> (String, Duration) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_intunewin"));
+    cmd.current_dir(cwd)
+        .args(args)
+        .env_remove("INTUNEWIN_ASSUME_TTY");
+    let mut pty = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawns in a pty");
+    for (prompt, answer) in answers {
+        pty.exp_string(prompt).expect(prompt);
+        pty.send_line(answer).expect("types");
+    }
+    pty.exp_string(last_prompt).expect(last_prompt);
+    // Let the process settle into its read before the key comes.
+    std::thread::sleep(Duration::from_millis(200));
+    let pressed = Instant::now();
+    pty.send_control('c').expect("Ctrl-C");
+    let rest = pty.exp_eof().expect("ends without more input");
+    let elapsed = pressed.elapsed();
+    assert!(rest.contains("interrupted"), "{rest}");
+    let status = format!("{:?}", pty.process().wait().expect("waits"));
+    (status, elapsed)
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_at_the_first_prompt_exits_130_at_once() {
+    let fx = Fixture::new();
+    let before = fx.names();
+    let (status, elapsed) = ctrl_c_at_prompt(
+        fx.dir.path(),
+        &[],
+        &[],
+        "Please specify the source folder: ",
+    );
+    assert!(
+        status.starts_with("Exited(") && status.ends_with(", 130)"),
+        "{status}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert_eq!(fx.names(), before, "nothing written");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_at_the_create_folder_prompt_creates_nothing() {
+    let fx = Fixture::new();
+    let before = fx.names();
+    let (status, elapsed) = ctrl_c_at_prompt(
+        fx.dir.path(),
+        &[],
+        &[
+            ("Please specify the source folder: ", "src"),
+            ("Please specify the setup file: ", "Install.ps1"),
+            ("Please specify the output folder: ", "newout"),
+            ("Do you want to specify catalog folder (Y/N)?", "N"),
+        ],
+        "Do you want to create it (Y/N)?",
+    );
+    assert!(status.ends_with(", 130)"), "{status}");
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert_eq!(fx.names(), before, "no folder, no package");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_at_the_overwrite_prompt_keeps_the_package() {
+    let fx = Fixture::new();
+    let package = fx.path("out/Install.intunewin");
+    let kept = fs::read(&package).expect("read");
+    let (status, _) = ctrl_c_at_prompt(
+        fx.dir.path(),
+        &["-c", "src", "-s", "Install.ps1", "-o", "out"],
+        &[],
+        "already exists. Do you want to overwrite it (Y/N)?",
+    );
+    assert!(status.ends_with(", 130)"), "{status}");
+    assert_eq!(fs::read(&package).expect("read"), kept);
+    assert_eq!(names_in(&fx.path("out")), ["Install.intunewin"]);
+}
