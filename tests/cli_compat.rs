@@ -1009,9 +1009,20 @@ fn write_large_source(dir: &Path, count: usize, mib: usize) {
     fs::write(dir.join("setup.exe"), b"MZ").expect("write");
 }
 
-/// Starts the binary, sends SIGINT once `started` says the work is under way, returns its code.
+/// The signals that interrupt a run (Ctrl-C, CI cancellation or `timeout`, a closed terminal)
+/// and the exit code each must give: 128 + the signal's number.
 #[cfg(unix)]
-fn interrupt(args: &[&Path], cwd: &Path, started: impl Fn() -> bool) -> Option<i32> {
+const SIGNALS: [(&str, i32); 3] = [("INT", 130), ("TERM", 143), ("HUP", 129)];
+
+/// Starts the binary, sends `signal` once `started` says the work is under way, returns its
+/// exit code.
+#[cfg(unix)]
+fn interrupt_with(
+    signal: &str,
+    args: &[&Path],
+    cwd: &Path,
+    started: impl Fn() -> bool,
+) -> Option<i32> {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_intunewin"))
         .args(args)
         .current_dir(cwd)
@@ -1031,7 +1042,7 @@ fn interrupt(args: &[&Path], cwd: &Path, started: impl Fn() -> bool) -> Option<i
     // The Ctrl-C handler is installed before any work starts; let some bytes flow first.
     std::thread::sleep(Duration::from_millis(20));
     let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(killed.success());
@@ -1051,62 +1062,68 @@ fn names_in(dir: &Path) -> Vec<String> {
 
 #[cfg(unix)]
 #[test]
-fn ctrl_c_during_pack_leaves_nothing_and_exits_130() {
+fn a_signal_during_pack_leaves_nothing_and_exits_128_plus_the_signal() {
     let dir = tempfile::tempdir().expect("temp dir");
     write_large_source(&dir.path().join("src"), 15, 20);
     let out = dir.path().join("out");
     fs::create_dir(&out).expect("mkdir");
-    let started = || names_in(&out).iter().any(|n| n.ends_with(".tmp"));
-    let code = interrupt(
-        &[
-            Path::new("pack"),
-            Path::new("src"),
-            Path::new("--setup"),
-            Path::new("setup.exe"),
-            Path::new("--output"),
-            Path::new("out"),
-        ],
-        dir.path(),
-        started,
-    );
-    assert_eq!(code, Some(130));
-    assert_eq!(
-        names_in(&out),
-        Vec::<String>::new(),
-        "no package, no temporary file"
-    );
+    for (signal, expected) in SIGNALS {
+        let started = || names_in(&out).iter().any(|n| n.ends_with(".tmp"));
+        let code = interrupt_with(
+            signal,
+            &[
+                Path::new("pack"),
+                Path::new("src"),
+                Path::new("--setup"),
+                Path::new("setup.exe"),
+                Path::new("--output"),
+                Path::new("out"),
+            ],
+            dir.path(),
+            started,
+        );
+        assert_eq!(code, Some(expected), "SIG{signal}");
+        assert_eq!(
+            names_in(&out),
+            Vec::<String>::new(),
+            "SIG{signal}: no package, no temporary file"
+        );
+    }
 }
 
 #[cfg(unix)]
 #[test]
-fn ctrl_c_during_compat_pack_exits_130() {
+fn a_signal_during_compat_pack_exits_128_plus_the_signal() {
     let dir = tempfile::tempdir().expect("temp dir");
     write_large_source(&dir.path().join("src"), 15, 20);
     let out = dir.path().join("out");
-    let started = || names_in(&out).iter().any(|n| n.ends_with(".tmp"));
-    let code = interrupt(
-        &[
-            Path::new("-c"),
-            Path::new("src"),
-            Path::new("-s"),
-            Path::new("setup.exe"),
-            Path::new("-o"),
-            Path::new("out"),
-            Path::new("-q"),
-        ],
-        dir.path(),
-        started,
-    );
-    assert_eq!(code, Some(130));
-    assert!(
-        !out.exists(),
-        "the output folder made for this run is removed again"
-    );
+    for (signal, expected) in SIGNALS {
+        let started = || names_in(&out).iter().any(|n| n.ends_with(".tmp"));
+        let code = interrupt_with(
+            signal,
+            &[
+                Path::new("-c"),
+                Path::new("src"),
+                Path::new("-s"),
+                Path::new("setup.exe"),
+                Path::new("-o"),
+                Path::new("out"),
+                Path::new("-q"),
+            ],
+            dir.path(),
+            started,
+        );
+        assert_eq!(code, Some(expected), "SIG{signal}");
+        assert!(
+            !out.exists(),
+            "SIG{signal}: the output folder made for this run is removed again"
+        );
+    }
 }
 
 #[cfg(unix)]
 #[test]
-fn ctrl_c_during_extract_leaves_nothing_and_exits_130() {
+fn a_signal_during_extract_or_decrypt_leaves_nothing_and_exits_128_plus_the_signal() {
     let dir = tempfile::tempdir().expect("temp dir");
     write_large_source(&dir.path().join("src"), 8, 20);
     let (code, _, stderr) = run({
@@ -1131,20 +1148,52 @@ fn ctrl_c_during_extract_leaves_nothing_and_exits_130() {
             .iter()
             .any(|n| n.starts_with(".intunewin-extract-"))
     };
-    let code = interrupt(
-        &[
-            Path::new("extract"),
-            Path::new("pkg/setup.intunewin"),
-            Path::new("--output"),
-            Path::new("pkg/content"),
-        ],
-        dir.path(),
-        started,
-    );
-    assert_eq!(code, Some(130));
-    assert_eq!(
-        names_in(&pkg),
-        ["setup.intunewin"],
-        "no destination, no temporary folder"
-    );
+    for (signal, expected) in SIGNALS {
+        let code = interrupt_with(
+            signal,
+            &[
+                Path::new("extract"),
+                Path::new("pkg/setup.intunewin"),
+                Path::new("--output"),
+                Path::new("pkg/content"),
+            ],
+            dir.path(),
+            started,
+        );
+        assert_eq!(code, Some(expected), "SIG{signal}");
+        assert_eq!(
+            names_in(&pkg),
+            ["setup.intunewin"],
+            "SIG{signal}: no destination, no temporary folder"
+        );
+    }
+    // decrypt: the inner zip is written to a temporary file beside the output.
+    let content = dir.path().join("content.bin");
+    let saved = intunewin()
+        .current_dir(dir.path())
+        .args(["extract-content", "pkg/setup.intunewin", "-o"])
+        .arg(&content)
+        .output()
+        .expect("runs");
+    assert_eq!(saved.status.code(), Some(0));
+    let out = dir.path().join("plain");
+    fs::create_dir(&out).expect("mkdir");
+    for (signal, expected) in SIGNALS {
+        let started = || names_in(&out).iter().any(|n| n.ends_with(".tmp"));
+        let code = interrupt_with(
+            signal,
+            &[
+                Path::new("decrypt"),
+                &content,
+                Path::new("--package"),
+                Path::new("pkg/setup.intunewin"),
+                Path::new("-o"),
+                Path::new("plain/inner.zip"),
+            ],
+            dir.path(),
+            started,
+        );
+        assert_eq!(code, Some(expected), "decrypt, SIG{signal}");
+        assert_eq!(names_in(&out), Vec::<String>::new(), "decrypt, SIG{signal}");
+    }
 }

@@ -119,7 +119,7 @@ impl Failure {
 
     fn core(err: Error) -> Self {
         let code = match &err {
-            Error::Cancelled => crate::EXIT_INTERRUPTED,
+            Error::Cancelled => crate::signals::exit_code(),
             e if e.is_verification_failure() => crate::EXIT_INVALID,
             _ => crate::EXIT_ERROR,
         };

@@ -33,10 +33,10 @@ macro_rules! out {
 mod commands;
 mod compat;
 mod json;
+mod signals;
 mod ui;
 
 use std::process::ExitCode;
-use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
 use intunewin_core::{CancelFlag, Error};
@@ -94,17 +94,9 @@ enum Command {
     Man(commands::completions::ManArgs),
 }
 
-/// The process-wide cancellation flag, set by Ctrl-C.
+/// The process-wide cancellation flag, set by Ctrl-C, SIGTERM or SIGHUP (see [`signals`]).
 pub fn cancel_flag() -> CancelFlag {
-    static FLAG: OnceLock<CancelFlag> = OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = CancelFlag::new();
-        let handler_flag = flag.clone();
-        // If a handler cannot be installed, Ctrl-C simply kills the process as usual.
-        let _ = ctrlc::set_handler(move || handler_flag.cancel());
-        flag
-    })
-    .clone()
+    signals::cancel_flag()
 }
 
 impl Command {
@@ -229,7 +221,7 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
     };
     let core = err.downcast_ref::<Error>();
     let code = forced.unwrap_or(match core {
-        Some(Error::Cancelled) => EXIT_INTERRUPTED,
+        Some(Error::Cancelled) => signals::exit_code(),
         Some(e) if e.is_verification_failure() => EXIT_INVALID,
         _ => EXIT_ERROR,
     });
