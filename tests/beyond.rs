@@ -522,7 +522,15 @@ fn ime_log_decrypt_info_opens_with_the_device_certificate() {
             s("--cert-password"),
             s("pw"),
         ],
+        // The password from a file (first line), not the command line.
+        vec![
+            s("--cert"),
+            s("device.pfx"),
+            s("--cert-password"),
+            s("@pfx-password.txt"),
+        ],
     ];
+    fs::write(d.join("pfx-password.txt"), "secret\n").unwrap();
     if legacy {
         certs.push(vec![
             s("--cert"),

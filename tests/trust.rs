@@ -663,3 +663,72 @@ fn decrypt_extract_with_keys_refuses_a_blob_changed_after_it_was_authenticated()
     assert!(!dest.exists());
     no_debris(scene.root());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 18 #5: keys need not be on the command line.
+
+#[test]
+fn decrypt_takes_its_keys_from_a_file_standard_input_or_the_environment() {
+    use std::io::Write;
+    let scene = Scene::new();
+    let blob = scene.blob();
+    let pkg = intunewin_core::Package::open(scene.package()).expect("open");
+    let enc = &pkg.detection().encryption;
+    let b64 = |bytes: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let key_file = scene.root().join("key.txt");
+    fs::write(&key_file, format!("{}\n", b64(&enc.encryption_key))).expect("write");
+    let at_key = format!("@{}", key_file.display());
+    let (iv, mac_key) = (b64(&enc.iv), b64(&enc.mac_key));
+    let decrypt = |key: &str, mac_key_arg: &str, stdin: &str, out: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_intunewin"))
+            .current_dir(scene.root())
+            .env("INTUNEWIN_TEST_MAC_KEY", &mac_key)
+            .arg("decrypt")
+            .arg(&blob)
+            .args([
+                "--key",
+                key,
+                "--iv",
+                &iv,
+                "--mac-key",
+                mac_key_arg,
+                "-o",
+                out,
+                "-q",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.as_bytes()).expect("write stdin");
+        drop(input);
+        let out = child.wait_with_output().expect("waits");
+        (
+            code(&out),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Key from a file, MAC key from the environment: decrypted and MAC-checked.
+    let (status, stderr) = decrypt(&at_key, "env:INTUNEWIN_TEST_MAC_KEY", "", "a.zip");
+    assert_eq!(status, 0, "{stderr}");
+    // Key from standard input.
+    let stdin = format!("{}\n", b64(&enc.encryption_key));
+    let (status, stderr) = decrypt("@-", "env:INTUNEWIN_TEST_MAC_KEY", &stdin, "b.zip");
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        fs::read(scene.root().join("a.zip")).expect("a"),
+        fs::read(scene.root().join("b.zip")).expect("b")
+    );
+    // The file's content is really the key: a wrong one fails the MAC.
+    fs::write(&key_file, b64(&[7u8; 32])).expect("write");
+    let (status, _) = decrypt(&at_key, "env:INTUNEWIN_TEST_MAC_KEY", "", "c.zip");
+    assert_ne!(status, 0);
+    // A variable that is not set is named.
+    let (status, stderr) = decrypt(&at_key, "env:INTUNEWIN_TEST_UNSET_VARIABLE", "", "d.zip");
+    assert_eq!(status, 2);
+    assert!(stderr.contains("INTUNEWIN_TEST_UNSET_VARIABLE"), "{stderr}");
+}

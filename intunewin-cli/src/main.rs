@@ -33,6 +33,7 @@ macro_rules! out {
 mod commands;
 mod compat;
 mod json;
+mod secrets;
 mod signals;
 mod ui;
 

@@ -17,6 +17,7 @@ use intunewin_core::package::{ExtractOptions, Package, ReadOptions};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};
+use crate::secrets;
 use crate::ui::{Bar, hex, safe};
 
 /// Arguments of `intunewin decrypt`.
@@ -41,14 +42,17 @@ pub struct DecryptArgs {
     /// replacing the files the content holds and leaving the others as they are.
     #[arg(short, long)]
     pub force: bool,
-    /// AES-256 key, base64 (Detection.xml's EncryptionKey or DecryptInfo's).
-    #[arg(long, requires = "iv", value_name = "B64")]
+    /// AES-256 key, base64 (Detection.xml's EncryptionKey or DecryptInfo's); `@FILE` reads it
+    /// from a file (`@-`: standard input) and `env:NAME` from an environment variable, so that
+    /// it does not show in the process list or the shell's history.
+    #[arg(long, requires = "iv", value_name = "B64|@FILE|env:NAME")]
     pub key: Option<String>,
     /// IV, base64.
     #[arg(long, requires = "key", value_name = "B64")]
     pub iv: Option<String>,
-    /// HMAC key, base64: the MAC is then verified before decrypting.
-    #[arg(long, requires = "key", value_name = "B64")]
+    /// HMAC key, base64: the MAC is then verified before decrypting (`@FILE`, `env:NAME` as
+    /// for --key).
+    #[arg(long, requires = "key", value_name = "B64|@FILE|env:NAME")]
     pub mac_key: Option<String>,
     /// Expected MAC, base64 [default: the MAC stored in the blob].
     #[arg(long, requires = "mac_key", value_name = "B64")]
@@ -68,8 +72,10 @@ pub struct DecryptArgs {
     /// The device's Intune MDM certificate with its private key (PKCS#12 or PEM).
     #[arg(long, requires = "log", value_name = "CERT")]
     pub cert: Option<PathBuf>,
-    /// Password of the PKCS#12 file or encrypted PEM key.
-    #[arg(long, requires = "cert", value_name = "P")]
+    /// Password of the PKCS#12 file or encrypted PEM key: `@FILE` (its first line; `@-`:
+    /// standard input) or `env:NAME`; given as such it shows in the process list. Without it,
+    /// a certificate that needs one asks for it at a terminal.
+    #[arg(long, requires = "cert", value_name = "@FILE|env:NAME|P")]
     pub cert_password: Option<String>,
     /// The app whose DecryptInfo to use [default: the only one in the log].
     #[arg(long, requires = "log", value_name = "ID")]
@@ -224,9 +230,11 @@ fn default_output(blob: &Path) -> PathBuf {
 /// The keys from whichever source was given.
 fn keys(args: &DecryptArgs) -> anyhow::Result<BlobKeys> {
     if let (Some(key), Some(iv)) = (&args.key, &args.iv) {
-        let mut keys = BlobKeys::new(decode(key, "--key")?, decode(iv, "--iv")?);
+        let key = secrets::resolve(key, "--key")?;
+        let mut keys = BlobKeys::new(decode(&key, "--key")?, decode(iv, "--iv")?);
         if let Some(mac_key) = &args.mac_key {
-            keys = keys.mac_key(decode(mac_key, "--mac-key")?);
+            let mac_key = secrets::resolve(mac_key, "--mac-key")?;
+            keys = keys.mac_key(decode(&mac_key, "--mac-key")?);
         }
         if let Some(mac) = &args.mac {
             keys = keys.mac(decode(mac, "--mac")?);
@@ -292,8 +300,26 @@ fn keys_from_log(args: &DecryptArgs, log_path: &Path) -> anyhow::Result<BlobKeys
             }
         }
     };
-    let key = DeviceKey::read(cert, args.cert_password.as_deref())?;
+    let key = device_key(cert, args.cert_password.as_deref())?;
     Ok(app.decrypt_info(&key, log_path)?.blob_keys())
+}
+
+/// The device's key, with the password given (as a secret: see [`secrets`]) or, when the
+/// certificate needs one none was given for, asked at the terminal.
+fn device_key(cert: &Path, password: Option<&str>) -> anyhow::Result<DeviceKey> {
+    let password = password
+        .map(|p| secrets::resolve(p, "--cert-password"))
+        .transpose()?;
+    match DeviceKey::read(cert, password.as_ref().map(|p| p.as_str())) {
+        Err(e @ intunewin_core::Error::Certificate { .. }) if password.is_none() => {
+            let question = format!("Password of {}: ", safe(&cert.display().to_string()));
+            match secrets::prompt(&question)? {
+                Some(asked) => Ok(DeviceKey::read(cert, Some(asked.as_str()))?),
+                None => Err(e.into()),
+            }
+        }
+        other => Ok(other?),
+    }
 }
 
 fn app_ids(log: &ImeLog) -> String {
