@@ -141,12 +141,14 @@ pub enum Error {
         reason: String,
     },
     /// The setup file does not exist in the source folder.
-    #[error("the setup file '{setup}' was not found in the source folder, {}", source_dir.display())]
+    #[error("the setup file '{setup}' was not found in the source folder{}, {}", similar(suggestions), source_dir.display())]
     SetupNotFound {
         /// The setup file as given.
         setup: String,
         /// The source folder.
         source_dir: PathBuf,
+        /// Up to 3 files of the source folder with the closest names (relative, `/`-separated).
+        suggestions: Vec<String>,
     },
     /// The setup file lies outside the source folder.
     #[error("the setup file must be inside the source folder, {}", setup.display())]
@@ -226,6 +228,41 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
+    /// A symbolic link in the source folder cannot be packed.
+    #[error("the symbolic link {problem}, {} -> {}", link.display(), target.display())]
+    Symlink {
+        /// The link.
+        link: PathBuf,
+        /// Where it points (resolved when it could be).
+        target: PathBuf,
+        /// What is wrong.
+        problem: crate::source::SymlinkProblem,
+    },
+    /// The setup file name matches several files when case is ignored, and none exactly.
+    #[error("the setup file '{setup}' matches several files when case is ignored ({}), {}", matches.join(", "), source_dir.display())]
+    SetupAmbiguous {
+        /// The setup file as given.
+        setup: String,
+        /// The source folder.
+        source_dir: PathBuf,
+        /// The matching files, relative to the source folder, `/`-separated.
+        matches: Vec<String>,
+    },
+    /// The file is a bare encrypted content (MAC ‖ IV ‖ ciphertext), not a package.
+    #[error("this looks like the encrypted content of a package (MAC, IV and ciphertext, as in IntunePackage.intunewin inside a package or a file the IME downloaded), not a package, {}", path.display())]
+    BareBlob {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// ` (similar names: a, b)` for a setup file not found, or nothing.
+fn similar(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(" (similar names: {})", suggestions.join(", "))
+    }
 }
 
 impl Error {
@@ -255,6 +292,9 @@ impl Error {
                 | Error::DecryptInfo { .. }
                 | Error::Random(_)
                 | Error::Cancelled
+                | Error::Symlink { .. }
+                | Error::SetupAmbiguous { .. }
+                | Error::BareBlob { .. }
         )
     }
 }
