@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use intunewin_core::Error;
 use intunewin_core::progress::{Progress, Stage};
+use intunewin_core::source::SymlinkProblem;
 
 /// Test-only: when set to `1`, stdin counts as interactive even when it is a pipe, so tests can
 /// answer prompts by writing to stdin.
@@ -35,6 +36,25 @@ pub fn safe(text: &str) -> String {
 /// `1.5 MiB` style size.
 pub fn size(bytes: u64) -> String {
     indicatif::BinaryBytes(bytes).to_string()
+}
+
+/// `1 file`, `2 files`: a count with the noun that fits it.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Shortest time a rate is shown for: below it, a timer's resolution and the start-up cost
+/// make any figure meaningless (`0 MB/s` for an instant pack).
+const MIN_RATE_SECONDS: f64 = 0.05;
+
+/// ` (12 MB/s)` for `bytes` done in `seconds`, or nothing when the time or the amount is too
+/// small to give a meaningful rate.
+pub fn rate(bytes: u64, seconds: f64) -> String {
+    let mb_per_s = bytes as f64 / seconds / 1e6;
+    if seconds < MIN_RATE_SECONDS || !mb_per_s.is_finite() || mb_per_s < 1.0 {
+        return String::new();
+    }
+    format!(" ({mb_per_s:.0} MB/s)")
 }
 
 /// Base64 of bytes.
@@ -113,6 +133,22 @@ impl Progress for Bar {
     }
 }
 
+/// What to do about a symbolic link `pack` cannot pack.
+fn symlink_hint(problem: SymlinkProblem) -> &'static str {
+    match problem {
+        SymlinkProblem::NotFollowed => {
+            "pass --follow-symlinks to pack what it points to under the link's name, or \
+             --exclude the link to leave it out"
+        }
+        SymlinkProblem::Dangling => "fix or remove the link, or --exclude it",
+        SymlinkProblem::OutsideSource => {
+            "only what is inside the source folder is packed: copy the target into it, or \
+             --exclude the link"
+        }
+        SymlinkProblem::Loop => "remove the link, or --exclude it",
+    }
+}
+
 /// Whether prompts may read from stdin: stdin is a terminal (or the test-only
 /// [`ASSUME_TTY_ENV`] says to treat it as one). Otherwise the CLI never waits for input.
 pub fn stdin_is_interactive() -> bool {
@@ -157,6 +193,19 @@ pub fn hint(err: &Error) -> Option<String> {
         Error::EmptySetupStem { .. } => "the package is named after the setup file without its \
              extension, which is empty here: rename the setup file"
             .into(),
+        Error::SetupAmbiguous { .. } => {
+            "give the setup file's name exactly as it is written, case included".into()
+        }
+        Error::Symlink { problem, .. } => symlink_hint(*problem).into(),
+        Error::BareBlob { path } => {
+            let file = safe(&path.display().to_string());
+            format!(
+                "decrypt it with its package's keys: intunewin decrypt {file} --package PKG.intunewin \
+                 (or --detection Detection.xml, or --key <EncryptionKey> --iv <InitializationVector> \
+                 --mac-key <MacKey>); an IME download: intunewin decrypt {file} --log \
+                 IntuneManagementExtension.log --cert CERT"
+            )
+        }
         _ => return None,
     };
     Some(text)

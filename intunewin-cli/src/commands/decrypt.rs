@@ -195,7 +195,8 @@ fn summarise(
             report.plaintext_len
         )?,
         (_, Some(dest), Some(files)) => outln!(
-            "extracted {files} file(s) from {} into {} ({integrity}) in {elapsed:.2} s",
+            "extracted {} from {} into {} ({integrity}) in {elapsed:.2} s",
+            crate::ui::count(files, "file", "files"),
             blob.display(),
             safe(&dest.display().to_string())
         )?,

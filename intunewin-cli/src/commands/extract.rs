@@ -77,7 +77,8 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         })?;
     } else if !args.quiet {
         outln!(
-            "extracted {files} file(s), {size} bytes, from {} into {} in {elapsed:.2} s",
+            "extracted {}, {size} bytes, from {} into {} in {elapsed:.2} s",
+            crate::ui::count(files, "file", "files"),
             args.package.display(),
             safe(&dest.display().to_string())
         )?;

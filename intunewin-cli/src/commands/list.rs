@@ -5,12 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::Package;
 use intunewin_core::package::ReadOptions;
 use serde::Serialize;
 
 use crate::json;
-use crate::ui::{Bar, hex, safe};
+use crate::ui::{self, Bar, hex, safe};
 
 /// Arguments of `intunewin list`.
 #[derive(Args, Debug)]
@@ -35,10 +34,13 @@ struct EntryJson {
     sha256: String,
 }
 
+/// Names longer than this push their row's other columns right instead of widening every row.
+const MAX_NAME_WIDTH: usize = 60;
+
 /// Runs `intunewin list`.
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.json));
-    let pkg = Package::open(&args.package)?;
+    let pkg = super::info::open_package(&args.package)?;
     let entries = pkg.list(
         &ReadOptions::default()
             .progress(bar)
@@ -65,27 +67,36 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
         json::print(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // The name first, as a reader looks for it; the hash last, where its width hides nothing.
+    let names: Vec<String> = rows.iter().map(|r| safe(&r.name)).collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(4, MAX_NAME_WIDTH);
     outln!(
-        "{:>12} {:>12} {:>7} {:19} {:64} name",
+        "{:width$}  {:>12} {:>12} {:>7} {:19} sha256",
+        "name",
         "size",
         "compressed",
         "method",
-        "modified",
-        "sha256"
+        "modified"
     )?;
-    for r in &rows {
+    for (r, name) in rows.iter().zip(&names) {
         let sha = if r.is_directory { "-" } else { &r.sha256 };
         outln!(
-            "{:>12} {:>12} {:>7} {:19} {:64} {}",
+            "{name:width$}  {:>12} {:>12} {:>7} {:19} {sha}",
             r.size,
             r.compressed_size,
             r.method,
-            r.modified,
-            sha,
-            safe(&r.name)
+            r.modified
         )?;
     }
     let total: u64 = rows.iter().map(|r| r.size).sum();
-    outln!("{} entries, {} bytes", rows.len(), total)?;
+    outln!(
+        "{}, {total} bytes",
+        ui::count(rows.len(), "entry", "entries")
+    )?;
     Ok(ExitCode::SUCCESS)
 }
