@@ -193,6 +193,9 @@ pub fn hint(err: &Error) -> Option<String> {
         Error::EmptySetupStem { .. } => "the package is named after the setup file without its \
              extension, which is empty here: rename the setup file"
             .into(),
+        Error::BadCatalog { .. } => "the catalog folder holds the .cat files for Windows 10 S \
+             mode; it must exist outside the source folder and hold at least one file"
+            .into(),
         Error::SetupAmbiguous { .. } => {
             "give the setup file's name exactly as it is written, case included".into()
         }

@@ -254,6 +254,14 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// The catalog folder is missing, not a folder, empty or overlaps the source folder.
+    #[error("{reason}, {}", path.display())]
+    BadCatalog {
+        /// The catalog folder as given.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// ` (similar names: a, b)` for a setup file not found, or nothing.
@@ -295,6 +303,7 @@ impl Error {
                 | Error::Symlink { .. }
                 | Error::SetupAmbiguous { .. }
                 | Error::BareBlob { .. }
+                | Error::BadCatalog { .. }
         )
     }
 }

@@ -652,7 +652,7 @@ fn refuse_links(entries: &[SourceEntry]) -> Result<()> {
 impl PackOptions {
     /// The catalog folder's files, renamed under [`CATALOG_FOLDER`] (FORMAT.md §9).
     fn catalog_entries(&self, dir: &Path, source_dir: &Path) -> Result<Vec<SourceEntry>> {
-        let bad = |reason: &str| Error::BadSource {
+        let bad = |reason: &str| Error::BadCatalog {
             path: dir.to_path_buf(),
             reason: reason.to_string(),
         };
