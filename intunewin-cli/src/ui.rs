@@ -43,6 +43,11 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// `1 byte`, `691 bytes`.
+pub fn bytes(n: u64) -> String {
+    format!("{n} {}", if n == 1 { "byte" } else { "bytes" })
+}
+
 /// Shortest time a rate is shown for: below it, a timer's resolution and the start-up cost
 /// make any figure meaningless (`0 MB/s` for an instant pack).
 const MIN_RATE_SECONDS: f64 = 0.05;

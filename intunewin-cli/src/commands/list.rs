@@ -95,8 +95,9 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     }
     let total: u64 = rows.iter().map(|r| r.size).sum();
     outln!(
-        "{}, {total} bytes",
-        ui::count(rows.len(), "entry", "entries")
+        "{}, {}",
+        ui::count(rows.len(), "entry", "entries"),
+        ui::bytes(total)
     )?;
     Ok(ExitCode::SUCCESS)
 }
