@@ -8,6 +8,7 @@
 //! to a folder that folder. A followed link must resolve inside the source folder and must not
 //! lead back to a folder that contains it; a dangling one is an error too.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::fs;
@@ -80,6 +81,7 @@ pub fn walk(root: &Path, exclude: Option<ExcludeFn<'_>>) -> Result<Vec<SourceEnt
         exclude,
         follow: false,
         root,
+        folder_links: Cell::new(0),
     }
     .run()
 }
@@ -93,6 +95,7 @@ pub fn walk_following(root: &Path, exclude: Option<ExcludeFn<'_>>) -> Result<Vec
         exclude,
         follow: true,
         root,
+        folder_links: Cell::new(0),
     }
     .run()
 }
@@ -134,10 +137,17 @@ struct Pending {
     chain: Arc<Chain>,
 }
 
+/// Most folder links one walk follows. Without loops, links can still multiply a tree: ten
+/// folders each linking twice to the next would be walked 2^10 times. Real sources share a
+/// few folders through links; more than this is a link bomb, refused before it fills the disk.
+pub const MAX_FOLDER_LINKS: usize = 1000;
+
 struct Walker<'a, 'r> {
     exclude: Option<ExcludeFn<'a>>,
     follow: bool,
     root: &'r Path,
+    /// Folder links followed so far (see [`MAX_FOLDER_LINKS`]).
+    folder_links: Cell<usize>,
 }
 
 impl Walker<'_, '_> {
@@ -269,6 +279,18 @@ impl Walker<'_, '_> {
             if at.chain.contains(&target, &at.dir) {
                 return Err(problem(SymlinkProblem::Loop, target));
             }
+            self.folder_links.set(self.folder_links.get() + 1);
+            if self.folder_links.get() > MAX_FOLDER_LINKS {
+                return Err(Error::LimitExceeded {
+                    path: self.root.to_path_buf(),
+                    reason: format!(
+                        "more than {MAX_FOLDER_LINKS} folder links followed; links lead to the \
+                         same folders again and again (last: {} -> {})",
+                        link.display(),
+                        target.display()
+                    ),
+                });
+            }
             let chain = Arc::new(at.chain.enter(&at.dir, target.clone()));
             let inside = Pending {
                 dir: target,
@@ -383,6 +405,8 @@ mod tests {
     #[cfg(unix)]
     mod links {
         use super::super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeSet;
         use std::os::unix::fs::symlink;
 
         /// A canonical temp root holding `real/a.txt`, `real/sub/b.txt` and `top.txt`.
@@ -505,6 +529,110 @@ mod tests {
                 (link, target),
                 (root.join("dangling"), PathBuf::from("gone.txt"))
             );
+        }
+
+        /// Real folders of the property test: root, `a`, `a/b`, `c`; each holds one file.
+        const DIRS: [&str; 4] = ["", "a", "a/b", "c"];
+
+        /// Real subfolders of each of [`DIRS`], by index.
+        fn subdirs(d: usize) -> &'static [usize] {
+            match d {
+                0 => &[1, 3],
+                1 => &[2],
+                _ => &[],
+            }
+        }
+
+        /// A reference walk on the logical tree, keeping the whole list of folders it is in:
+        /// the files reached (relative paths), or `None` when a link leads to one of them.
+        fn model(links: &[(usize, usize)]) -> Option<BTreeSet<String>> {
+            fn visit(
+                dir: usize,
+                rel: &str,
+                inside: &mut Vec<usize>,
+                links: &[(usize, usize)],
+                out: &mut BTreeSet<String>,
+            ) -> bool {
+                let join = |name: &str| {
+                    if rel.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{rel}/{name}")
+                    }
+                };
+                out.insert(join(&format!("f{dir}")));
+                let real = subdirs(dir).iter().map(|&s| {
+                    let name = DIRS[s].rsplit('/').next().unwrap_or_default().to_string();
+                    (name, s)
+                });
+                let linked = links
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (at, _))| *at == dir)
+                    .map(|(k, (_, to))| (format!("l{k}"), *to));
+                for (name, to) in real.chain(linked).collect::<Vec<_>>() {
+                    if inside.contains(&to) {
+                        return false;
+                    }
+                    inside.push(to);
+                    let ok = visit(to, &join(&name), inside, links, out);
+                    inside.pop();
+                    if !ok {
+                        return false;
+                    }
+                }
+                true
+            }
+            let mut out = BTreeSet::new();
+            visit(0, "", &mut vec![0], links, &mut out).then_some(out)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Folder links anywhere to anywhere inside: the walk ends, finds a loop exactly
+            /// when the reference walk does, and otherwise lists the same files.
+            #[test]
+            fn folder_links_match_a_reference_walk(
+                links in prop::collection::vec((0..DIRS.len(), 0..DIRS.len()), 0..5),
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let root = dir.path().canonicalize().unwrap();
+                for (i, d) in DIRS.iter().enumerate() {
+                    fs::create_dir_all(root.join(d)).unwrap();
+                    fs::write(root.join(d).join(format!("f{i}")), b"x").unwrap();
+                }
+                for (k, (at, to)) in links.iter().enumerate() {
+                    symlink(root.join(DIRS[*to]), root.join(DIRS[*at]).join(format!("l{k}"))).unwrap();
+                }
+                match (walk_following(&root, None), model(&links)) {
+                    (Ok(entries), Some(files)) => {
+                        let got: BTreeSet<String> = entries.into_iter().map(|e| e.rel).collect();
+                        prop_assert_eq!(got, files);
+                    }
+                    (Err(Error::Symlink { problem: SymlinkProblem::Loop, .. }), None) => {}
+                    (got, want) => prop_assert!(false, "walk {:?}, model {:?}", got.map(|e| e.len()), want),
+                }
+            }
+        }
+
+        #[test]
+        fn links_multiplying_a_tree_are_a_limit() {
+            // d0 -> two links to d1 -> two links to d2 ...: no loop, 2^12 walks of d12.
+            let (_dir, root) = tree();
+            for i in 0..=12 {
+                fs::create_dir(root.join(format!("d{i}"))).unwrap();
+                fs::write(root.join(format!("d{i}/f")), b"f").unwrap();
+            }
+            for i in 0..12 {
+                for name in ["x", "y"] {
+                    symlink(format!("../d{}", i + 1), root.join(format!("d{i}/{name}"))).unwrap();
+                }
+            }
+            match walk_following(&root, None) {
+                Err(Error::LimitExceeded { path, .. }) => assert_eq!(path, root),
+                other => panic!("expected LimitExceeded, got {:?}", other.map(|e| e.len())),
+            }
         }
 
         #[test]
