@@ -52,14 +52,21 @@ pub fn bytes(n: u64) -> String {
 /// make any figure meaningless (`0 MB/s` for an instant pack).
 const MIN_RATE_SECONDS: f64 = 0.05;
 
-/// ` (12 MB/s)` for `bytes` done in `seconds`, or nothing when the time or the amount is too
-/// small to give a meaningful rate.
+/// Least amount a rate is shown for: a few KB say nothing about throughput.
+const MIN_RATE_BYTES: u64 = 1_000_000;
+
+/// ` (12 MB/s)` (` (0.4 MB/s)` when slow) for `bytes` done in `seconds`, or nothing when the
+/// time or the amount is too small to measure a rate.
 pub fn rate(bytes: u64, seconds: f64) -> String {
-    let mb_per_s = bytes as f64 / seconds / 1e6;
-    if seconds < MIN_RATE_SECONDS || !mb_per_s.is_finite() || mb_per_s < 1.0 {
+    if seconds < MIN_RATE_SECONDS || bytes < MIN_RATE_BYTES {
         return String::new();
     }
-    format!(" ({mb_per_s:.0} MB/s)")
+    let mb_per_s = bytes as f64 / seconds / 1e6;
+    if mb_per_s < 10.0 {
+        format!(" ({mb_per_s:.1} MB/s)")
+    } else {
+        format!(" ({mb_per_s:.0} MB/s)")
+    }
 }
 
 /// Base64 of bytes.
@@ -217,4 +224,27 @@ pub fn hint(err: &Error) -> Option<String> {
         _ => return None,
     };
     Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_take_the_noun_that_fits() {
+        assert_eq!(count(0, "file", "files"), "0 files");
+        assert_eq!(count(1, "file", "files"), "1 file");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+        assert_eq!(bytes(1), "1 byte");
+        assert_eq!(bytes(691), "691 bytes");
+    }
+
+    #[test]
+    fn a_rate_is_shown_only_when_it_can_be_measured() {
+        assert_eq!(rate(691, 0.004), "");
+        assert_eq!(rate(691, 2.0), "", "a few bytes say nothing");
+        assert_eq!(rate(500_000_000, 0.01), "", "too short to time");
+        assert_eq!(rate(500_000_000, 2.0), " (250 MB/s)");
+        assert_eq!(rate(2_000_000, 5.0), " (0.4 MB/s)");
+    }
 }
