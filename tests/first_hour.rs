@@ -439,6 +439,14 @@ fn setup_names_ambiguous_or_missing_are_errors_with_the_candidates() {
     w.settings()
         .bind(|| insta::assert_snapshot!("setup_missing", transcript(&args, &missing)));
     assert_eq!(w.tree(), before, "nothing written");
+    // The compat form says the same.
+    let compat = w.run(&["-c", "src", "-s", "setp.exe", "-o", "out", "-q"]);
+    assert_code(&compat, 2);
+    assert!(
+        stderr(&compat).contains("(similar names: Setup.exe, tools/setupx.exe, Setup64.exe)"),
+        "{}",
+        stderr(&compat)
+    );
     let case_sensitive = fs::write(w.path("src/SETUP.EXE"), "e").is_ok()
         && fs::read(w.path("src/Setup.exe")).ok() == Some(b"a".to_vec());
     if !case_sensitive {
