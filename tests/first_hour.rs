@@ -104,6 +104,15 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     }
 }
 
+/// A [`Work::tree`] listing without the sizes.
+fn names_only(tree: &str) -> String {
+    tree.lines()
+        .map(|l| l.split(" (").next().unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
 fn regex_escape(text: &str) -> String {
     text.chars()
         .map(|c| {
@@ -708,7 +717,8 @@ fn man_output_writes_every_page_and_replaces_only_its_own() {
     );
     w.settings().bind(|| {
         insta::assert_snapshot!("man_output_stdout", stdout(&out));
-        insta::assert_snapshot!("man_output_tree", after);
+        // Names only: a page's size changes with every help text.
+        insta::assert_snapshot!("man_output_tree", names_only(&after));
         insta::assert_snapshot!(
             "man_output_refused",
             transcript(&["man", "--output", "man"], &again)

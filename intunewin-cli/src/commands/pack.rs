@@ -24,7 +24,8 @@ pub struct PackArgs {
     /// The setup file: a name or path relative to SOURCE, or a path inside it.
     #[arg(short, long)]
     pub setup: PathBuf,
-    /// Output folder, or output file ending in .intunewin [default: current folder].
+    /// Output folder, or output file ending in .intunewin [default: current folder]. A path
+    /// ending in another file type (out/app.zip) is refused rather than made a folder.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Overwrite an existing package.
