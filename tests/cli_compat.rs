@@ -666,7 +666,7 @@ fn missing_source_and_missing_setup_fail() {
 fn catalog_switch_is_checked_and_packed() {
     let fx = Fixture::new();
     let args = |cat: &'static str| ["-c", "src", "-s", "setup.exe", "-o", "out", "-a", cat, "-q"];
-    assert_fails(&fx, &args("nocats"), 2, "cannot open the catalog folder");
+    assert_fails(&fx, &args("nocats"), 2, "the catalog folder does not exist");
     fs::create_dir(fx.path("emptycats")).expect("mkdir");
     assert_fails(
         &fx,

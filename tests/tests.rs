@@ -8,6 +8,7 @@ mod cli_core;
 mod corpus;
 mod errors;
 mod explain;
+mod first_hour;
 mod independent;
 mod layout;
 mod msi;

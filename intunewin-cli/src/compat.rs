@@ -62,6 +62,8 @@ struct CompatArgs {
     quiet: Quiet,
     excludes: Vec<String>,
     allow_unsafe_paths: bool,
+    /// `--no-follow-symlinks`: refuse links instead of reading through them.
+    no_follow_symlinks: bool,
     help: bool,
     version: bool,
 }
@@ -75,6 +77,7 @@ impl CompatArgs {
             && self.quiet == Quiet::No
             && self.excludes.is_empty()
             && !self.allow_unsafe_paths
+            && !self.no_follow_symlinks
     }
 }
 
@@ -225,6 +228,10 @@ Switches (in any order):
   --exclude <GLOB>      Leave out matching files and folders (repeatable; see
                         `intunewin pack --help`).
   --allow-unsafe-paths  Pack even when paths would fail on the device.
+  --no-follow-symlinks  Refuse symbolic links. By default they are read through, as
+                        IntuneWinAppUtil does on Windows: a link packs the file or folder
+                        it points to under its own name; a link that dangles, points
+                        outside -c or loops is an error.
   -v                    Print the version.
   -h, -?, /?            Print this help.
 
@@ -265,6 +272,9 @@ fn parse(args: &[OsString]) -> Result<CompatArgs, Failure> {
             "-q" => parsed.quiet = parsed.quiet.max(Quiet::Prompts),
             "-qq" => parsed.quiet = Quiet::All,
             "--allow-unsafe-paths" => parsed.allow_unsafe_paths = true,
+            "--no-follow-symlinks" => parsed.no_follow_symlinks = true,
+            // The default; accepted so `pack`'s flag works here too.
+            "--follow-symlinks" => parsed.no_follow_symlinks = false,
             "-v" => parsed.version = true,
             "-h" | "-?" | "/?" => parsed.help = true,
             other => {
@@ -307,6 +317,7 @@ fn pack(mut args: CompatArgs, log: &Log) -> Result<(), Failure> {
         return Err(Failure::new("missing a required switch"));
     };
     let setup = setup_path(&source, &setup);
+    check_output_is_a_folder_name(&out_dir)?;
 
     let start = Instant::now();
     log.info("Validating parameters");
@@ -314,6 +325,7 @@ fn pack(mut args: CompatArgs, log: &Log) -> Result<(), Failure> {
     let bar = Arc::new(Bar::new(args.quiet == Quiet::All));
     let mut options = PackOptions::new(&source, &setup)
         .allow_unsafe_paths(args.allow_unsafe_paths)
+        .follow_symlinks(!args.no_follow_symlinks)
         .exclude(excludes.filter())
         .progress(bar)
         .cancel_flag(crate::cancel_flag());
@@ -421,6 +433,25 @@ fn setup_path(source: &Path, setup: &Path) -> PathBuf {
     }
 }
 
+/// Refuses `-o out/app.intunewin`: -o names a folder, and making a folder of that name would
+/// surprise whoever typed it.
+fn check_output_is_a_folder_name(out_dir: &Path) -> Result<(), Failure> {
+    let looks_like_package = out_dir
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("intunewin"));
+    if looks_like_package && !out_dir.is_dir() {
+        return Err(Failure::new(format!(
+            "-o names the output folder, not the package file, {}",
+            show(out_dir)
+        ))
+        .with_hint(
+            "the package is named after the setup file (setup.exe -> setup.intunewin); \
+             `intunewin pack SOURCE -s SETUP -o FILE.intunewin` chooses the file name",
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses an output folder inside the source before anything is created there.
 fn check_output_outside_source(out_dir: &Path, plan: &PackPlan) -> Result<(), Failure> {
     let resolved = resolve_lexically(out_dir).unwrap_or_else(|_| out_dir.to_path_buf());
@@ -486,8 +517,8 @@ fn write_package(
     let overwrite = quiet != Quiet::No || confirm_overwrite(&output, interactive)?;
     let start = Instant::now();
     log.info(&format!(
-        "Packing {} file(s), {}, from '{}' with setup file '{}'",
-        plan.file_count(),
+        "Packing {}, {}, from '{}' with setup file '{}'",
+        ui::count(plan.file_count(), "file", "files"),
         ui::size(plan.source_bytes()),
         show(&plan.source_dir),
         safe(&plan.setup_file)
@@ -532,11 +563,11 @@ fn confirm_overwrite(output: &Path, interactive: bool) -> Result<bool, Failure> 
 /// The numbers a CI log wants after the package is written.
 fn log_summary(r: &PackReport, log: &Log) {
     log.info(&format!(
-        "Name '{}', SetupFile '{}', {} file(s), {} empty folder(s)",
+        "Name '{}', SetupFile '{}', {}, {}",
         safe(&r.detection.name),
         safe(&r.detection.setup_file),
-        r.file_count,
-        r.dir_count
+        ui::count(r.file_count, "file", "files"),
+        ui::count(r.dir_count, "empty folder", "empty folders")
     ));
     log.info(&format!(
         "Sizes: content {} bytes, encrypted {} bytes, package {} bytes",

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use intunewin_core::Error;
 use intunewin_core::progress::{Progress, Stage};
+use intunewin_core::source::SymlinkProblem;
 
 /// Test-only: when set to `1`, stdin counts as interactive even when it is a pipe, so tests can
 /// answer prompts by writing to stdin.
@@ -35,6 +36,37 @@ pub fn safe(text: &str) -> String {
 /// `1.5 MiB` style size.
 pub fn size(bytes: u64) -> String {
     indicatif::BinaryBytes(bytes).to_string()
+}
+
+/// `1 file`, `2 files`: a count with the noun that fits it.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `1 byte`, `691 bytes`.
+pub fn bytes(n: u64) -> String {
+    format!("{n} {}", if n == 1 { "byte" } else { "bytes" })
+}
+
+/// Shortest time a rate is shown for: below it, a timer's resolution and the start-up cost
+/// make any figure meaningless (`0 MB/s` for an instant pack).
+const MIN_RATE_SECONDS: f64 = 0.05;
+
+/// Least amount a rate is shown for: a few KB say nothing about throughput.
+const MIN_RATE_BYTES: u64 = 1_000_000;
+
+/// ` (12 MB/s)` (` (0.4 MB/s)` when slow) for `bytes` done in `seconds`, or nothing when the
+/// time or the amount is too small to measure a rate.
+pub fn rate(bytes: u64, seconds: f64) -> String {
+    if seconds < MIN_RATE_SECONDS || bytes < MIN_RATE_BYTES {
+        return String::new();
+    }
+    let mb_per_s = bytes as f64 / seconds / 1e6;
+    if mb_per_s < 10.0 {
+        format!(" ({mb_per_s:.1} MB/s)")
+    } else {
+        format!(" ({mb_per_s:.0} MB/s)")
+    }
 }
 
 /// Base64 of bytes.
@@ -110,6 +142,22 @@ impl Progress for Bar {
         {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// What to do about a symbolic link `pack` cannot pack.
+fn symlink_hint(problem: SymlinkProblem) -> &'static str {
+    match problem {
+        SymlinkProblem::NotFollowed => {
+            "pass --follow-symlinks to pack what it points to under the link's name, or \
+             --exclude the link to leave it out"
+        }
+        SymlinkProblem::Dangling => "fix or remove the link, or --exclude it",
+        SymlinkProblem::OutsideSource => {
+            "only what is inside the source folder is packed: copy the target into it, or \
+             --exclude the link"
+        }
+        SymlinkProblem::Loop => "remove the link, or --exclude it",
     }
 }
 
@@ -193,6 +241,22 @@ pub fn hint(err: &Error) -> Option<String> {
         Error::EmptySetupStem { .. } => "the package is named after the setup file without its \
              extension, which is empty here: rename the setup file"
             .into(),
+        Error::BadCatalog { .. } => "the catalog folder holds the .cat files for Windows 10 S \
+             mode; it must exist outside the source folder and hold at least one file"
+            .into(),
+        Error::SetupAmbiguous { .. } => {
+            "give the setup file's name exactly as it is written, case included".into()
+        }
+        Error::Symlink { problem, .. } => symlink_hint(*problem).into(),
+        Error::BareBlob { path } => {
+            let file = safe(&path.display().to_string());
+            format!(
+                "decrypt it with its package's keys: intunewin decrypt {file} --package PKG.intunewin \
+                 (or --detection Detection.xml, or --key <EncryptionKey> --iv <InitializationVector> \
+                 --mac-key <MacKey>); an IME download: intunewin decrypt {file} --log \
+                 IntuneManagementExtension.log --cert CERT"
+            )
+        }
         _ => return None,
     };
     Some(text)
@@ -220,4 +284,27 @@ fn write_hint(kind: std::io::ErrorKind, action: &str) -> Option<String> {
         _ => return None,
     };
     Some(text.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_take_the_noun_that_fits() {
+        assert_eq!(count(0, "file", "files"), "0 files");
+        assert_eq!(count(1, "file", "files"), "1 file");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+        assert_eq!(bytes(1), "1 byte");
+        assert_eq!(bytes(691), "691 bytes");
+    }
+
+    #[test]
+    fn a_rate_is_shown_only_when_it_can_be_measured() {
+        assert_eq!(rate(691, 0.004), "");
+        assert_eq!(rate(691, 2.0), "", "a few bytes say nothing");
+        assert_eq!(rate(500_000_000, 0.01), "", "too short to time");
+        assert_eq!(rate(500_000_000, 2.0), " (250 MB/s)");
+        assert_eq!(rate(2_000_000, 5.0), " (0.4 MB/s)");
+    }
 }

@@ -263,8 +263,19 @@ pub fn classify_source(entries: &[SourceEntry], rules: &PathRules) -> Vec<Findin
         let parts: Vec<&str> = e.rel.split('/').collect();
         checker.add_components(&parts, kind);
     }
-    checker.finish()
+    let mut findings = checker.finish();
+    // The classifier's link message describes a link entry inside a package; a link in a
+    // source folder is not packed at all unless followed.
+    for f in findings.iter_mut().filter(|f| f.rule == Rule::Symlink) {
+        *f = Finding::new(Rule::Symlink, &f.path, SOURCE_LINK_REASON);
+    }
+    findings
 }
+
+/// What happens to a symbolic link in a source folder.
+const SOURCE_LINK_REASON: &str = "symbolic link: a package cannot hold a link, so it would not be \
+    packed; following links (`intunewin pack --follow-symlinks`) packs the file or folder it \
+    points to under this name";
 
 /// `content-too-large` above `limit`, `content-near-limit` above [`NEAR_LIMIT_PERCENT`] of it
 /// (FORMAT.md §12.2); `target` names the folder or package.
@@ -348,6 +359,7 @@ fn setup_size(root: &Path, setup: &Path, entries: &[SourceEntry]) -> Result<u64>
         .ok_or_else(|| Error::SetupNotFound {
             setup: setup.display().to_string(),
             source_dir: root.to_path_buf(),
+            suggestions: Vec::new(),
         })
 }
 

@@ -156,12 +156,14 @@ pub enum Error {
         reason: String,
     },
     /// The setup file does not exist in the source folder.
-    #[error("the setup file '{setup}' was not found in the source folder, {}", source_dir.display())]
+    #[error("the setup file '{setup}' was not found in the source folder{}, {}", similar(suggestions), source_dir.display())]
     SetupNotFound {
         /// The setup file as given.
         setup: String,
         /// The source folder.
         source_dir: PathBuf,
+        /// Up to 3 files of the source folder with the closest names (relative, `/`-separated).
+        suggestions: Vec<String>,
     },
     /// The setup file lies outside the source folder.
     #[error("the setup file must be inside the source folder, {}", setup.display())]
@@ -263,6 +265,49 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
+    /// A symbolic link in the source folder cannot be packed.
+    #[error("the symbolic link {problem}, {} -> {}", link.display(), target.display())]
+    Symlink {
+        /// The link.
+        link: PathBuf,
+        /// Where it points (resolved when it could be).
+        target: PathBuf,
+        /// What is wrong.
+        problem: crate::source::SymlinkProblem,
+    },
+    /// The setup file name matches several files when case is ignored, and none exactly.
+    #[error("the setup file '{setup}' matches several files when case is ignored ({}), {}", matches.join(", "), source_dir.display())]
+    SetupAmbiguous {
+        /// The setup file as given.
+        setup: String,
+        /// The source folder.
+        source_dir: PathBuf,
+        /// The matching files, relative to the source folder, `/`-separated.
+        matches: Vec<String>,
+    },
+    /// The file is a bare encrypted content (MAC ‖ IV ‖ ciphertext), not a package.
+    #[error("this looks like the encrypted content of a package (MAC, IV and ciphertext, as in IntunePackage.intunewin inside a package or a file the IME downloaded), not a package, {}", path.display())]
+    BareBlob {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The catalog folder is missing, not a folder, empty or overlaps the source folder.
+    #[error("{reason}, {}", path.display())]
+    BadCatalog {
+        /// The catalog folder as given.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// ` (similar names: a, b)` for a setup file not found, or nothing.
+fn similar(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(" (similar names: {})", suggestions.join(", "))
+    }
 }
 
 impl Error {
@@ -322,6 +367,10 @@ impl Error {
             Error::DecryptInfo { .. } => "decrypt-info",
             Error::Random(_) => "random",
             Error::Cancelled => "cancelled",
+            Error::Symlink { .. } => "symlink",
+            Error::SetupAmbiguous { .. } => "setup-ambiguous",
+            Error::BareBlob { .. } => "bare-blob",
+            Error::BadCatalog { .. } => "bad-catalog",
         }
     }
 
@@ -357,6 +406,9 @@ impl Error {
             Error::Write { path, .. } => path.as_deref(),
             Error::SetupNotFound { source_dir, .. } => Some(source_dir),
             Error::SetupOutsideSource { setup } | Error::EmptySetupStem { setup } => Some(setup),
+            Error::Symlink { link, .. } => Some(link),
+            Error::SetupAmbiguous { source_dir, .. } => Some(source_dir),
+            Error::BareBlob { path } | Error::BadCatalog { path, .. } => Some(path),
             Error::Random(_) | Error::Cancelled => None,
         }
     }
@@ -372,25 +424,44 @@ impl Error {
 
     /// True for failures that mean the package is not valid (as opposed to I/O or usage errors).
     pub fn is_verification_failure(&self) -> bool {
-        !matches!(
-            self,
+        match self {
+            Error::OuterZip { .. }
+            | Error::MissingEntry { .. }
+            | Error::Detection { .. }
+            | Error::BlobLength { .. }
+            | Error::MacFieldMismatch { .. }
+            | Error::IvMismatch { .. }
+            | Error::HmacMismatch { .. }
+            | Error::BadPadding { .. }
+            | Error::DigestMismatch { .. }
+            | Error::ContentSizeMismatch { .. }
+            | Error::InnerZip { .. }
+            | Error::CrcMismatch { .. }
+            | Error::OuterCrcMismatch { .. }
+            | Error::UnsafePath { .. }
+            | Error::LimitExceeded { .. }
+            | Error::InvalidXmlValue { .. } => true,
             Error::Io { .. }
-                | Error::Write { .. }
-                | Error::SetupNotFound { .. }
-                | Error::SetupOutsideSource { .. }
-                | Error::EmptySetupStem { .. }
-                | Error::BadSource { .. }
-                | Error::OutputExists { .. }
-                | Error::OutputConflict { .. }
-                | Error::RestoreFailed { .. }
-                | Error::OutputInsideSource { .. }
-                | Error::Msi { .. }
-                | Error::Certificate { .. }
-                | Error::Cms { .. }
-                | Error::DecryptInfo { .. }
-                | Error::Random(_)
-                | Error::Cancelled
-        )
+            | Error::Write { .. }
+            | Error::SetupNotFound { .. }
+            | Error::SetupOutsideSource { .. }
+            | Error::EmptySetupStem { .. }
+            | Error::BadSource { .. }
+            | Error::OutputExists { .. }
+            | Error::OutputConflict { .. }
+            | Error::RestoreFailed { .. }
+            | Error::OutputInsideSource { .. }
+            | Error::Msi { .. }
+            | Error::Certificate { .. }
+            | Error::Cms { .. }
+            | Error::DecryptInfo { .. }
+            | Error::Random(_)
+            | Error::Cancelled
+            | Error::Symlink { .. }
+            | Error::SetupAmbiguous { .. }
+            | Error::BareBlob { .. }
+            | Error::BadCatalog { .. } => false,
+        }
     }
 }
 

@@ -49,6 +49,7 @@ pub struct PackOptions {
     time: Option<DosDateTime>,
     msi_info: bool,
     allow_unsafe_paths: bool,
+    follow_symlinks: bool,
     path_rules: PathRules,
     exclude: Option<ExcludeFilter>,
     progress: Arc<dyn Progress>,
@@ -78,6 +79,8 @@ pub struct PackPlan {
     pub findings: Vec<Finding>,
     /// Other warnings (MSI values, ...).
     pub warnings: Vec<String>,
+    /// Things worth knowing that change nothing (the setup file found under another case).
+    pub notes: Vec<String>,
 }
 
 impl PackPlan {
@@ -141,6 +144,7 @@ impl PackOptions {
             time: None,
             msi_info: true,
             allow_unsafe_paths: false,
+            follow_symlinks: false,
             path_rules: PathRules::default(),
             exclude: None,
             progress: Arc::new(NoProgress),
@@ -208,6 +212,16 @@ impl PackOptions {
         self
     }
 
+    /// Reads through symbolic links (default false): a link to a file packs that file's content
+    /// under the link's name, a link to a folder that folder (IntuneWinAppUtil's behaviour on
+    /// Windows). A link that dangles, resolves outside the source folder or loops is an
+    /// [`Error::Symlink`]. Without it, links are path findings, and packing refuses them even
+    /// with [`allow_unsafe_paths`](Self::allow_unsafe_paths): a link is never left out silently.
+    pub fn follow_symlinks(mut self, yes: bool) -> Self {
+        self.follow_symlinks = yes;
+        self
+    }
+
     /// Rules for the device-side path checks.
     pub fn path_rules(mut self, rules: PathRules) -> Self {
         self.path_rules = rules;
@@ -235,12 +249,21 @@ impl PackOptions {
     /// Resolves the inputs and checks them without writing anything.
     pub fn plan(&self) -> Result<PackPlan> {
         let source_dir = canonical_source(&self.source_dir)?;
-        let (setup_path, setup_file) = resolve_setup(&source_dir, &self.setup_file)?;
+        let setup = find_setup(&source_dir, &self.setup_file)?;
+        let (setup_path, setup_file) = (setup.path, setup.rel);
+        let mut notes = Vec::new();
+        if setup.case_corrected {
+            notes.push(format!(
+                "no file is named '{}' exactly; packing '{setup_file}', whose name differs only in case \
+                 (Detection.xml's SetupFile records the real name the device needs)",
+                self.setup_file.display()
+            ));
+        }
         let exclude = self.exclude.clone();
         let filter = exclude
             .as_ref()
             .map(|f| f.as_ref() as &(dyn Fn(&str, bool) -> bool + Sync));
-        let mut entries = source::walk(&source_dir, filter)?;
+        let mut entries = self.walk(&source_dir, filter)?;
         if !entries.iter().any(|e| e.kind == SourceKind::File) {
             return Err(Error::BadSource {
                 path: source_dir,
@@ -255,10 +278,15 @@ impl PackOptions {
             return Err(Error::SetupNotFound {
                 setup: setup_file,
                 source_dir,
+                suggestions: Vec::new(),
             });
         }
         if let Some(dir) = &self.catalog_dir {
-            entries.extend(catalog_entries(dir, &source_dir)?);
+            entries.extend(self.catalog_entries(dir, &source_dir)?);
+        }
+        if self.allow_unsafe_paths {
+            // Allowing unsafe paths packs them anyway; a link cannot be packed as a link.
+            refuse_links(&entries)?;
         }
         let mut warnings = Vec::new();
         let (name, msi_info) = self.msi_metadata(&setup_path, &setup_file, &mut warnings)?;
@@ -273,7 +301,17 @@ impl PackOptions {
             msi_info,
             findings,
             warnings,
+            notes,
         })
+    }
+
+    /// The source walk, reading through links when asked to.
+    fn walk(&self, dir: &Path, filter: Option<source::ExcludeFn<'_>>) -> Result<Vec<SourceEntry>> {
+        if self.follow_symlinks {
+            source::walk_following(dir, filter)
+        } else {
+            source::walk(dir, filter)
+        }
     }
 
     fn msi_metadata(
@@ -349,6 +387,7 @@ impl PackOptions {
                 reason: f.message.clone(),
             });
         }
+        refuse_links(&plan.entries)?;
         let keys = match &self.keys {
             Some(k) => k.clone(),
             None => Keys::random()?,
@@ -482,7 +521,8 @@ impl PackOptions {
             };
             work.push(match e.kind {
                 SourceKind::EmptyDir => Work::Dir,
-                // Only reached with allow_unsafe_paths: links and devices are left out.
+                // Only reached with allow_unsafe_paths: devices are left out (reported as path
+                // findings); links were refused before writing.
                 SourceKind::Symlink | SourceKind::Special => Work::Skip,
                 SourceKind::File if e.size <= IN_MEMORY_LIMIT => {
                     jobs.push(job(e.size, None));
@@ -529,7 +569,7 @@ impl PackOptions {
 enum Work {
     /// An empty folder.
     Dir,
-    /// Left out (links and special files packed with `allow_unsafe_paths`).
+    /// Left out (special files packed with `allow_unsafe_paths`).
     Skip,
     /// Compressed (or, when it does not compress, kept as is) whole in memory by a worker,
     /// written with its exact local header.
@@ -599,31 +639,49 @@ pub fn output_file_name(setup_file: &str) -> Option<String> {
     (!stem.is_empty()).then(|| format!("{stem}.intunewin"))
 }
 
-/// The catalog folder's files, renamed under [`CATALOG_FOLDER`] (FORMAT.md §9).
-fn catalog_entries(dir: &Path, source_dir: &Path) -> Result<Vec<SourceEntry>> {
-    let bad = |reason: &str| Error::BadSource {
-        path: dir.to_path_buf(),
-        reason: reason.to_string(),
-    };
-    let canonical = dir
-        .canonicalize()
-        .map_err(|e| bad(&format!("cannot open the catalog folder ({e})")))?;
-    if !canonical.is_dir() {
-        return Err(bad("the catalog folder is not a folder"));
+/// An unfollowed link among `entries` is an [`Error::Symlink`]: it would be lost.
+fn refuse_links(entries: &[SourceEntry]) -> Result<()> {
+    match entries.iter().find(|e| e.kind == SourceKind::Symlink) {
+        Some(link) => Err(Error::Symlink {
+            link: link.path.clone(),
+            target: std::fs::read_link(&link.path).unwrap_or_default(),
+            problem: source::SymlinkProblem::NotFollowed,
+        }),
+        None => Ok(()),
     }
-    if canonical.starts_with(source_dir) || source_dir.starts_with(&canonical) {
-        return Err(bad(
-            "the catalog folder must be outside the source folder (and not contain it)",
-        ));
+}
+
+impl PackOptions {
+    /// The catalog folder's files, renamed under [`CATALOG_FOLDER`] (FORMAT.md §9).
+    fn catalog_entries(&self, dir: &Path, source_dir: &Path) -> Result<Vec<SourceEntry>> {
+        let bad = |reason: &str| Error::BadCatalog {
+            path: dir.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let canonical = dir.canonicalize().map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                bad("the catalog folder does not exist")
+            } else {
+                bad(&format!("cannot open the catalog folder ({e})"))
+            }
+        })?;
+        if !canonical.is_dir() {
+            return Err(bad("the catalog folder is a file, not a folder"));
+        }
+        if canonical.starts_with(source_dir) || source_dir.starts_with(&canonical) {
+            return Err(bad(
+                "the catalog folder must be outside the source folder (and not contain it)",
+            ));
+        }
+        let mut entries = self.walk(&canonical, None)?;
+        if !entries.iter().any(|e| e.kind == SourceKind::File) {
+            return Err(bad("the catalog folder has no files"));
+        }
+        for e in &mut entries {
+            e.rel = format!("{CATALOG_FOLDER}/{}", e.rel);
+        }
+        Ok(entries)
     }
-    let mut entries = source::walk(&canonical, None)?;
-    if !entries.iter().any(|e| e.kind == SourceKind::File) {
-        return Err(bad("the catalog folder has no files"));
-    }
-    for e in &mut entries {
-        e.rel = format!("{CATALOG_FOLDER}/{}", e.rel);
-    }
-    Ok(entries)
 }
 
 fn canonical_source(dir: &Path) -> Result<PathBuf> {
@@ -640,9 +698,25 @@ fn canonical_source(dir: &Path) -> Result<PathBuf> {
     Ok(canonical)
 }
 
+/// The setup file as found.
+struct SetupMatch {
+    /// Canonical full path.
+    path: PathBuf,
+    /// Path relative to the source folder, `\`-separated.
+    rel: String,
+    /// Found only by ignoring case.
+    case_corrected: bool,
+}
+
 /// Finds the setup file (a bare name, a path relative to the source, or a path inside it) and
 /// returns its full path and its `\`-separated path relative to the source.
 pub(crate) fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, String)> {
+    find_setup(source, setup).map(|m| (m.path, m.rel))
+}
+
+/// Exact match first; else a unique match ignoring case (Windows names are case-insensitive, and
+/// pipelines move between Windows and Linux agents); else an error with the closest names.
+fn find_setup(source: &Path, setup: &Path) -> Result<SetupMatch> {
     let mut candidates = Vec::new();
     if setup.is_absolute() {
         candidates.push(setup.to_path_buf());
@@ -650,20 +724,52 @@ pub(crate) fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, Str
         candidates.push(source.join(setup));
         candidates.push(setup.to_path_buf());
     }
-    let found = candidates
-        .into_iter()
-        .find(|c| c.is_file())
-        .ok_or_else(|| Error::SetupNotFound {
-            setup: setup.display().to_string(),
+    if let Some(found) = candidates.into_iter().find(|c| c.is_file()) {
+        let (path, rel) = setup_inside(source, &found)?;
+        return Ok(SetupMatch {
+            path,
+            rel,
+            case_corrected: false,
+        });
+    }
+    let files = source_files(source);
+    let wanted = wanted_rel(source, setup);
+    let matches: Vec<&String> = files
+        .iter()
+        .filter(|f| source::ntfs_eq(f, &wanted))
+        .collect();
+    let given = setup.display().to_string();
+    match matches.as_slice() {
+        [one] => {
+            let (path, rel) = setup_inside(source, &source.join(one))?;
+            Ok(SetupMatch {
+                path,
+                rel,
+                case_corrected: true,
+            })
+        }
+        [] => Err(Error::SetupNotFound {
+            setup: given,
             source_dir: source.to_path_buf(),
-        })?;
+            suggestions: closest_names(&files, &wanted, 3),
+        }),
+        many => Err(Error::SetupAmbiguous {
+            setup: given,
+            source_dir: source.to_path_buf(),
+            matches: many.iter().map(|m| m.to_string()).collect(),
+        }),
+    }
+}
+
+/// The setup file's canonical path and its `\`-separated path inside `source`.
+fn setup_inside(source: &Path, found: &Path) -> Result<(PathBuf, String)> {
     let canonical = found
         .canonicalize()
-        .map_err(|e| Error::io("open the setup file", &found, e))?;
+        .map_err(|e| Error::io("open the setup file", found, e))?;
     let rel = canonical
         .strip_prefix(source)
         .map_err(|_| Error::SetupOutsideSource {
-            setup: found.clone(),
+            setup: found.to_path_buf(),
         })?;
     let parts: Vec<String> = rel
         .components()
@@ -673,12 +779,87 @@ pub(crate) fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, Str
         })
         .collect();
     if parts.is_empty() {
-        return Err(Error::SetupOutsideSource { setup: found });
+        return Err(Error::SetupOutsideSource {
+            setup: found.to_path_buf(),
+        });
     }
     if output_file_name(parts.last().map(String::as_str).unwrap_or("")).is_none() {
-        return Err(Error::EmptySetupStem { setup: found });
+        return Err(Error::EmptySetupStem {
+            setup: found.to_path_buf(),
+        });
     }
     Ok((canonical, parts.join("\\")))
+}
+
+/// The setup file as a `/`-separated path from the source folder (`\` taken as a separator,
+/// as on Windows; an absolute path inside the source loses the source's prefix).
+fn wanted_rel(source: &Path, setup: &Path) -> String {
+    let setup = setup.strip_prefix(source).unwrap_or(setup);
+    let text = setup.to_string_lossy().replace('\\', "/");
+    let parts: Vec<&str> = text
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    parts.join("/")
+}
+
+/// Most files listed when looking for a setup file's closest names; a larger folder is
+/// searched this far only (the names are suggestions, not a check).
+const SUGGESTION_SCAN_LIMIT: usize = 100_000;
+
+/// The files of the source folder (and links to files), `/`-separated, in walk order; errors
+/// leave entries out (this only finds names).
+fn source_files(source: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(source)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file() || (e.path_is_symlink() && e.path().is_file()))
+        .filter_map(|e| {
+            let rel = e.path().strip_prefix(source).ok()?;
+            let parts: Option<Vec<&str>> =
+                rel.components().map(|c| c.as_os_str().to_str()).collect();
+            Some(parts?.join("/"))
+        })
+        .take(SUGGESTION_SCAN_LIMIT)
+        .collect()
+}
+
+/// Up to `n` of `files` closest to `wanted` by edit distance ignoring case, over the whole
+/// relative path or the file name alone; names too far off to be a typo are not offered.
+fn closest_names(files: &[String], wanted: &str, n: usize) -> Vec<String> {
+    let wanted = wanted.to_lowercase();
+    let wanted_name = wanted.rsplit('/').next().unwrap_or(&wanted).to_string();
+    let budget = wanted_name.chars().count().max(4) / 2;
+    let mut scored: Vec<(usize, &String)> = files
+        .iter()
+        .filter_map(|f| {
+            let lower = f.to_lowercase();
+            let name = lower.rsplit('/').next().unwrap_or(&lower);
+            let d = edit_distance(&wanted, &lower).min(edit_distance(&wanted_name, name));
+            (d <= budget).then_some((d, f))
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    scored.into_iter().take(n).map(|(_, f)| f.clone()).collect()
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (prev + cost).min(row[j] + 1).min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]
@@ -704,5 +885,83 @@ mod tests {
             Some("noext.intunewin")
         );
         assert_eq!(output_file_name(".x"), None);
+    }
+
+    fn source(files: &[&str]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for f in files {
+            let path = root.join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"x").unwrap();
+        }
+        (dir, root)
+    }
+
+    #[test]
+    fn an_exact_setup_name_wins_over_case_matches() {
+        let (_d, root) = source(&["setup.exe", "SETUP.EXE"]);
+        let m = find_setup(&root, Path::new("setup.exe")).unwrap();
+        assert_eq!((m.rel.as_str(), m.case_corrected), ("setup.exe", false));
+    }
+
+    #[test]
+    fn a_unique_case_match_gives_the_real_name() {
+        let (_d, root) = source(&["Sub/Install.PS1", "other.txt"]);
+        let m = find_setup(&root, Path::new("sub\\install.ps1")).unwrap();
+        assert_eq!(
+            (m.rel.as_str(), m.case_corrected),
+            ("Sub\\Install.PS1", true)
+        );
+        let plan = PackOptions::new(&root, "SUB/INSTALL.ps1").plan().unwrap();
+        assert_eq!(plan.setup_file, "Sub\\Install.PS1");
+        assert_eq!(plan.notes.len(), 1);
+    }
+
+    #[test]
+    fn several_case_matches_are_an_error_listing_them() {
+        let (_d, root) = source(&["Setup.exe", "SETUP.EXE"]);
+        match find_setup(&root, Path::new("setup.exe")) {
+            Err(Error::SetupAmbiguous { matches, .. }) => {
+                assert_eq!(matches, ["SETUP.EXE", "Setup.exe"]);
+            }
+            Err(other) => panic!("expected SetupAmbiguous, got {other:?}"),
+            Ok(_) => panic!("expected SetupAmbiguous, got a match"),
+        }
+    }
+
+    #[test]
+    fn no_match_suggests_up_to_three_close_names() {
+        let (_d, root) = source(&[
+            "setup.exe",
+            "Setup64.exe",
+            "bin/setup.msi",
+            "tools/setupx.exe",
+            "readme-for-everyone.txt",
+        ]);
+        match find_setup(&root, Path::new("setp.exe")) {
+            Err(Error::SetupNotFound { suggestions, .. }) => {
+                assert_eq!(
+                    suggestions,
+                    ["setup.exe", "tools/setupx.exe", "Setup64.exe"]
+                );
+            }
+            Err(other) => panic!("expected SetupNotFound, got {other:?}"),
+            Ok(_) => panic!("expected SetupNotFound, got a match"),
+        }
+        match find_setup(&root, Path::new("zzzzzzzz.bat")) {
+            Err(Error::SetupNotFound { suggestions, .. }) => assert!(suggestions.is_empty()),
+            Err(other) => panic!("expected SetupNotFound, got {other:?}"),
+            Ok(_) => panic!("expected SetupNotFound, got a match"),
+        }
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("setup.exe", "setup.exe"), 0);
+        assert_eq!(edit_distance("setp.exe", "setup.exe"), 1);
+        assert_eq!(edit_distance("setup.exe", "setup.msi"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("äb", "ab"), 1);
     }
 }

@@ -203,13 +203,14 @@ fn summarise(
     };
     match (output, destination, files) {
         (Some(out), _, _) => outln!(
-            "decrypted {} into {} ({} bytes, {integrity}) in {elapsed:.2} s",
+            "decrypted {} into {} ({}, {integrity}) in {elapsed:.2} s",
             blob.display(),
             safe(&out.display().to_string()),
-            report.plaintext_len
+            crate::ui::bytes(report.plaintext_len)
         )?,
         (_, Some(dest), Some(files)) => outln!(
-            "extracted {files} file(s) from {} into {} ({integrity}) in {elapsed:.2} s",
+            "extracted {} from {} into {} ({integrity}) in {elapsed:.2} s",
+            crate::ui::count(files, "file", "files"),
             blob.display(),
             safe(&dest.display().to_string())
         )?,

@@ -108,10 +108,10 @@ fn compare(args: &DiffArgs, read: &ReadOptions) -> Result<PackageDiff, Error> {
 
 fn print_text(diff: &PackageDiff) -> std::io::Result<()> {
     for e in &diff.added {
-        outln!("added    {} ({} bytes)", safe(&e.name), e.size)?;
+        outln!("added    {} ({})", safe(&e.name), crate::ui::bytes(e.size))?;
     }
     for e in &diff.removed {
-        outln!("removed  {} ({} bytes)", safe(&e.name), e.size)?;
+        outln!("removed  {} ({})", safe(&e.name), crate::ui::bytes(e.size))?;
     }
     for c in &diff.changed {
         outln!(

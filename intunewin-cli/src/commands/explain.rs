@@ -85,7 +85,8 @@ fn print_list(json: bool) -> anyhow::Result<()> {
 fn print_known(info: &CodeInfo, decoded: &Decoded) -> std::io::Result<()> {
     outln!("{} ({})", hex(info.code), explain::signed(info.code))?;
     outln!("{}", info.message)?;
-    if let Some(win32) = win32_line(decoded) {
+    // Codes wrapping a Win32 error often reuse its text as their message: say it once.
+    if let Some(win32) = win32_line(decoded, Some(info.message)) {
         outln!("{win32}")?;
     }
     outln!()?;
@@ -130,7 +131,7 @@ fn print_unknown(d: &Decoded) -> std::io::Result<()> {
         None => outln!("facility: {} (unknown)", d.facility)?,
     }
     outln!("code:     {:#06X} ({})", d.status, d.status)?;
-    if let Some(win32) = win32_line(d) {
+    if let Some(win32) = win32_line(d, None) {
         outln!("{win32}")?;
     }
     if let Some(wrapped) = d.hresult_from_win32 {
@@ -144,10 +145,12 @@ fn print_unknown(d: &Decoded) -> std::io::Result<()> {
     outln!("hint: intunewin explain --list shows the codes this tool knows")
 }
 
-/// "Win32 error N (NAME): message" for codes that carry a Win32 error.
-fn win32_line(d: &Decoded) -> Option<String> {
+/// "Win32 error N (NAME): message" for codes that carry a Win32 error; without the message
+/// when it is `shown` already.
+fn win32_line(d: &Decoded, shown: Option<&str>) -> Option<String> {
     let number = d.win32?;
     Some(match d.win32_error {
+        Some(e) if shown == Some(e.message) => format!("Win32 error {number} ({})", e.name),
         Some(e) => format!("Win32 error {number} ({}): {}", e.name, e.message),
         None => format!("Win32 error {number} (or the installer's own exit code {number})"),
     })

@@ -86,7 +86,9 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         })?;
     } else if !args.quiet {
         outln!(
-            "extracted {files} file(s), {size} bytes, from {} into {} in {elapsed:.2} s",
+            "extracted {}, {}, from {} into {} in {elapsed:.2} s",
+            crate::ui::count(files, "file", "files"),
+            crate::ui::bytes(size),
             args.package.display(),
             safe(&dest.display().to_string())
         )?;

@@ -5,14 +5,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::Package;
 use intunewin_core::package::ReadOptions;
 use intunewin_core::paths::Finding;
 use intunewin_core::verdict;
 use serde::Serialize;
 
 use crate::json;
-use crate::ui::{Bar, hex, safe};
+use crate::ui::{self, Bar, hex, safe};
 
 /// Arguments of `intunewin list`.
 #[derive(Args, Debug)]
@@ -37,10 +36,13 @@ struct EntryJson {
     sha256: String,
 }
 
+/// Names longer than this push their row's other columns right instead of widening every row.
+const MAX_NAME_WIDTH: usize = 60;
+
 /// Runs `intunewin list`.
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.json));
-    let pkg = Package::open(&args.package)?;
+    let pkg = super::info::open_package(&args.package)?;
     let report = pkg.list(
         &ReadOptions::default()
             .progress(bar)
@@ -69,28 +71,38 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
         json::print(&rows)?;
         return Ok(verdict_code(&args, &report.findings));
     }
+    // The name first, as a reader looks for it; the hash last, where its width hides nothing.
+    let names: Vec<String> = rows.iter().map(|r| safe(&r.name)).collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(4, MAX_NAME_WIDTH);
     outln!(
-        "{:>12} {:>12} {:>7} {:19} {:64} name",
+        "{:width$}  {:>12} {:>12} {:>7} {:19} sha256",
+        "name",
         "size",
         "compressed",
         "method",
-        "modified",
-        "sha256"
+        "modified"
     )?;
-    for r in &rows {
+    for (r, name) in rows.iter().zip(&names) {
         let sha = if r.is_directory { "-" } else { &r.sha256 };
         outln!(
-            "{:>12} {:>12} {:>7} {:19} {:64} {}",
+            "{name:width$}  {:>12} {:>12} {:>7} {:19} {sha}",
             r.size,
             r.compressed_size,
             r.method,
-            r.modified,
-            sha,
-            safe(&r.name)
+            r.modified
         )?;
     }
     let total: u64 = rows.iter().map(|r| r.size).sum();
-    outln!("{} entries, {} bytes", rows.len(), total)?;
+    outln!(
+        "{}, {}",
+        ui::count(rows.len(), "entry", "entries"),
+        ui::bytes(total)
+    )?;
     Ok(verdict_code(&args, &report.findings))
 }
 

@@ -24,7 +24,8 @@ pub struct PackArgs {
     /// The setup file: a name or path relative to SOURCE, or a path inside it.
     #[arg(short, long)]
     pub setup: PathBuf,
-    /// Output folder, or output file ending in .intunewin [default: current folder].
+    /// Output folder, or output file ending in .intunewin [default: current folder]. A path
+    /// ending in another file type (out/app.zip) is refused rather than made a folder.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Overwrite an existing package.
@@ -53,9 +54,15 @@ pub struct PackArgs {
     /// Do not read an .msi setup file; write no MsiInfo.
     #[arg(long)]
     pub no_msi_info: bool,
-    /// Pack even when paths would fail on the device (see `intunewin check`).
+    /// Pack even when paths would fail on the device (see `intunewin check`). Symbolic links
+    /// are still refused unless --follow-symlinks: a link is never left out silently.
     #[arg(long)]
     pub allow_unsafe_paths: bool,
+    /// Read through symbolic links, as IntuneWinAppUtil does on Windows: a link to a file packs
+    /// the file's content under the link's name, a link to a folder packs the folder. A link
+    /// that dangles, points outside SOURCE or loops is an error.
+    #[arg(long)]
+    pub follow_symlinks: bool,
     /// Digits of the Intune content version assumed for the device path budget (1–3).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub content_version_digits: u8,
@@ -86,6 +93,7 @@ struct PackJson {
     file_digest: String,
     elapsed_seconds: f64,
     warnings: Vec<String>,
+    notes: Vec<String>,
     findings: Vec<FindingJson>,
 }
 
@@ -107,7 +115,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
     let report = options.pack_plan_to_file(&plan, &output, args.force)?;
     let elapsed = bar.elapsed().as_secs_f64();
     if args.json {
-        json::print(&pack_json(&report, &output, elapsed))?;
+        json::print(&pack_json(&report, &output, elapsed, &plan.notes))?;
     } else if !args.quiet {
         print_summary(&report, &output, elapsed)?;
     }
@@ -130,6 +138,7 @@ pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
         .store_incompressible(!args.deflate_all)
         .msi_info(!args.no_msi_info)
         .allow_unsafe_paths(args.allow_unsafe_paths)
+        .follow_symlinks(args.follow_symlinks)
         .tool_version(args.tool_version.clone())
         .path_rules(PathRules::new().content_version_digits(args.content_version_digits))
         .progress(progress)
@@ -239,7 +248,8 @@ fn setup_relative(source: &Path, setup: &Path) -> Option<String> {
 }
 
 /// Where the package goes: a `.intunewin` file path as given, else `<setup stem>.intunewin`
-/// in the given (or current) folder (created when packing starts, if missing).
+/// in the given (or current) folder (created when packing starts, if missing). A path that
+/// looks like a file of another kind (`out/foo.zip`) is refused rather than made a folder.
 pub fn resolve_output(output: Option<&Path>, setup_file: &str) -> anyhow::Result<PathBuf> {
     let name = output_file_name(setup_file).ok_or_else(|| {
         anyhow::anyhow!("the setup file name has no stem to name the package after, {setup_file}")
@@ -254,11 +264,46 @@ pub fn resolve_output(output: Option<&Path>, setup_file: &str) -> anyhow::Result
     if is_file {
         return Ok(out.to_path_buf());
     }
+    if out.is_file() {
+        anyhow::bail!(
+            "--output names an existing file that is not a .intunewin package; give a folder or \
+             a path ending in .intunewin, {}",
+            out.display()
+        );
+    }
+    if let Some(ext) = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .filter(|_| !out.exists())
+        && OUTPUT_FILE_EXTENSIONS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(ext))
+    {
+        anyhow::bail!(
+            "--output ends in .{ext}, but a package file must end in .intunewin (a path \
+             without it is a folder to write {name} into), {}",
+            out.display()
+        );
+    }
     // The folder is created by the library only once every check has passed.
     Ok(out.join(name))
 }
 
-/// Prints path findings; returns an exit code when errors stop the pack.
+/// Extensions of files a user might mean by `--output` (a folder named `foo.zip` is surely
+/// not what they want); other dotted names (`out/v1.2`) stay folders.
+const OUTPUT_FILE_EXTENSIONS: [&str; 9] = [
+    "zip",
+    "intunewim",
+    "intunwin",
+    "msi",
+    "exe",
+    "bin",
+    "pkg",
+    "appx",
+    "msix",
+];
+
+/// Prints path findings and notes; returns an exit code when errors stop the pack.
 pub fn report_findings(plan: &PackPlan, allow_unsafe: bool, quiet: bool) -> Option<ExitCode> {
     let errors = plan
         .findings
@@ -276,9 +321,24 @@ pub fn report_findings(plan: &PackPlan, allow_unsafe: bool, quiet: bool) -> Opti
             eprintln!("intunewin: warning: {}", safe(w));
         }
     }
+    for n in &plan.notes {
+        if !quiet {
+            eprintln!("intunewin: note: {}", safe(n));
+        }
+    }
     if errors > 0 && !allow_unsafe {
+        let links = plan
+            .findings
+            .iter()
+            .any(|f| f.rule == intunewin_core::paths::Rule::Symlink);
+        let remedy = if links {
+            "fix them, pass --follow-symlinks for links, or --allow-unsafe-paths"
+        } else {
+            "fix them or pass --allow-unsafe-paths"
+        };
         eprintln!(
-            "intunewin: error: {errors} path problem(s) would break the package on the device; fix them or pass --allow-unsafe-paths, {}",
+            "intunewin: error: {} would break the package on the device; {remedy}, {}",
+            ui::count(errors, "path problem", "path problems"),
             plan.source_dir.display()
         );
         return Some(ExitCode::from(crate::EXIT_INVALID));
@@ -286,7 +346,7 @@ pub fn report_findings(plan: &PackPlan, allow_unsafe: bool, quiet: bool) -> Opti
     None
 }
 
-fn pack_json(r: &PackReport, output: &Path, elapsed: f64) -> PackJson {
+fn pack_json(r: &PackReport, output: &Path, elapsed: f64, notes: &[String]) -> PackJson {
     PackJson {
         output: output.display().to_string(),
         setup_file: r.detection.setup_file.clone(),
@@ -301,17 +361,17 @@ fn pack_json(r: &PackReport, output: &Path, elapsed: f64) -> PackJson {
         file_digest: ui::b64(&r.detection.encryption.file_digest),
         elapsed_seconds: elapsed,
         warnings: r.warnings.clone(),
+        notes: notes.to_vec(),
         findings: r.findings.iter().map(FindingJson::from).collect(),
     }
 }
 
 /// Plain lines a CI log can keep: what was packed, sizes, digest, time.
 pub fn print_summary(r: &PackReport, output: &Path, elapsed: f64) -> std::io::Result<()> {
-    let rate = r.source_bytes as f64 / elapsed.max(1e-6) / 1e6;
     outln!(
-        "packed {} file(s), {} empty folder(s), {} ({} stored uncompressed)",
-        r.file_count,
-        r.dir_count,
+        "packed {}, {}, {} ({} stored uncompressed)",
+        ui::count(r.file_count, "file", "files"),
+        ui::count(r.dir_count, "empty folder", "empty folders"),
         ui::size(r.source_bytes),
         r.stored_count
     )?;
@@ -331,7 +391,8 @@ pub fn print_summary(r: &PackReport, output: &Path, elapsed: f64) -> std::io::Re
         ui::b64(&r.detection.encryption.file_digest)
     )?;
     outln!(
-        "wrote {} in {elapsed:.2} s ({rate:.0} MB/s)",
-        output.display()
+        "wrote {} in {elapsed:.2} s{}",
+        output.display(),
+        ui::rate(r.source_bytes, elapsed)
     )
 }

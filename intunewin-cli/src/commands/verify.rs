@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
+use intunewin_core::Error;
 use intunewin_core::package::ReadOptions;
-use intunewin_core::{Error, Package};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};
-use crate::ui::Bar;
+use crate::ui::{self, Bar};
 
 /// Arguments of `intunewin verify`.
 #[derive(Args, Debug)]
@@ -42,10 +42,13 @@ struct VerifyJson {
 /// Runs `intunewin verify`: exit 0 when valid, 1 when not.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.quiet || args.json));
-    let pkg = match Package::open(&args.package) {
+    let pkg = match super::info::open_package(&args.package) {
         Ok(p) => p,
-        Err(e) if args.json && e.is_verification_failure() => return invalid_json(&args, &e),
-        Err(e) => return Err(e.into()),
+        Err(e) => match e.downcast::<Error>() {
+            Ok(e) if args.json && e.is_verification_failure() => return invalid_json(&args, &e),
+            Ok(e) => return Err(e.into()),
+            Err(other) => return Err(other),
+        },
     };
     let opts = ReadOptions::default()
         .progress(bar.clone())
@@ -67,10 +70,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             } else if !args.quiet {
                 super::check::print_findings(&report.warnings, &report.findings);
                 outln!(
-                    "OK: {} ({} files, {} entries; MAC, padding, digest, sizes and CRCs verified in {:.2} s)",
+                    "OK: {} ({}, {}; MAC, padding, digest, sizes and CRCs verified in {:.2} s)",
                     args.package.display(),
-                    files,
-                    report.entries.len(),
+                    ui::count(files, "file", "files"),
+                    ui::count(report.entries.len(), "entry", "entries"),
                     bar.elapsed().as_secs_f64()
                 )?;
             }
