@@ -732,3 +732,155 @@ fn decrypt_takes_its_keys_from_a_file_standard_input_or_the_environment() {
     assert_eq!(status, 2);
     assert!(stderr.contains("INTUNEWIN_TEST_UNSET_VARIABLE"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 18 #2 and #3: pack reads exactly the files it checked, unchanged.
+
+/// Runs `action` when the pack stage begins (after the walk, before any file is read), or on
+/// the first progress step when `on_first_advance`.
+struct PackHook<F: Fn() + Send + Sync> {
+    on_first_advance: bool,
+    fired: std::sync::atomic::AtomicBool,
+    action: F,
+}
+
+impl<F: Fn() + Send + Sync> intunewin_core::Progress for PackHook<F> {
+    fn begin(&self, stage: intunewin_core::Stage, _total: u64) {
+        if stage == intunewin_core::Stage::Pack && !self.on_first_advance {
+            (self.action)();
+        }
+    }
+
+    fn advance(&self, _bytes: u64) {
+        let first = !self.fired.swap(true, std::sync::atomic::Ordering::SeqCst);
+        if self.on_first_advance && first {
+            (self.action)();
+        }
+    }
+}
+
+/// Packs `src` (setup `setup.exe`) into `out` with `action` run at the hook; the error.
+fn pack_with_hook(
+    src: &Path,
+    out: &Path,
+    on_first_advance: bool,
+    action: impl Fn() + Send + Sync + 'static,
+) -> intunewin_core::Error {
+    let hook = PackHook {
+        on_first_advance,
+        fired: std::sync::atomic::AtomicBool::new(false),
+        action,
+    };
+    intunewin_core::PackOptions::new(src, "setup.exe")
+        .progress(std::sync::Arc::new(hook))
+        .pack_to_file(out, false)
+        .expect_err("the file read is not the file checked")
+}
+
+/// A source folder with `setup.exe` and `data.bin` of `size` bytes.
+fn source_with_data(root: &Path, size: usize) -> PathBuf {
+    let src = root.join("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("setup.exe"), b"MZ").expect("write");
+    let data: Vec<u8> = (0..size).map(|i| (i * 7 + i / 4096) as u8).collect();
+    fs::write(src.join("data.bin"), data).expect("write");
+    src
+}
+
+fn assert_names_file(err: &intunewin_core::Error, file: &Path, says: &str) {
+    let text = err.to_string();
+    assert!(text.contains(says), "{text}");
+    assert!(text.contains(&file.display().to_string()), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn pack_refuses_a_file_swapped_for_a_link_after_the_walk() {
+    let tmp = TempDir::new().expect("temp");
+    let src = source_with_data(tmp.path(), 3);
+    let secret = tmp.path().join("shadow");
+    fs::write(&secret, b"the secret").expect("write");
+    let (data, target) = (src.join("data.bin"), secret.clone());
+    let out = tmp.path().join("out.intunewin");
+    let err = pack_with_hook(&src, &out, false, move || {
+        fs::remove_file(&data).expect("remove");
+        std::os::unix::fs::symlink(&target, &data).expect("link");
+    });
+    assert_names_file(&err, &src.join("data.bin"), "replaced by a symbolic link");
+    assert!(!out.exists());
+    no_debris(tmp.path());
+}
+
+#[cfg(unix)]
+#[test]
+fn pack_refuses_a_file_swapped_for_a_fifo_at_once() {
+    let tmp = TempDir::new().expect("temp");
+    let src = source_with_data(tmp.path(), 3);
+    let data = src.join("data.bin");
+    let out = tmp.path().join("out.intunewin");
+    let started = std::time::Instant::now();
+    let err = pack_with_hook(&src, &out, false, move || {
+        fs::remove_file(&data).expect("remove");
+        let made = std::process::Command::new("mkfifo").arg(&data).status();
+        assert!(made.expect("mkfifo runs").success());
+    });
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_names_file(&err, &src.join("data.bin"), "not a regular file");
+    assert!(!out.exists());
+}
+
+#[test]
+fn pack_refuses_a_file_changed_in_place_while_it_is_read() {
+    let tmp = TempDir::new().expect("temp");
+    // Large enough to be read in several pieces, so reading is under way at the first step.
+    let src = source_with_data(tmp.path(), 48 << 20);
+    let data = src.join("data.bin");
+    let out = tmp.path().join("out.intunewin");
+    let err = pack_with_hook(&src, &out, true, move || {
+        // Two same-size edits in place, as in the issue.
+        for at in [1u64 << 20, 40 << 20] {
+            use std::io::{Seek, SeekFrom, Write};
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .open(&data)
+                .expect("open");
+            f.seek(SeekFrom::Start(at)).expect("seek");
+            f.write_all(b"edited").expect("write");
+        }
+    });
+    assert_names_file(&err, &src.join("data.bin"), "changed");
+    assert!(!out.exists());
+    no_debris(tmp.path());
+}
+
+#[cfg(unix)]
+#[test]
+fn info_verify_and_decrypt_on_a_fifo_return_at_once() {
+    let tmp = TempDir::new().expect("temp");
+    let fifo = tmp.path().join("pkg.intunewin");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.expect("mkfifo runs").success());
+    for args in [
+        vec!["info", "pkg.intunewin"],
+        vec!["verify", "pkg.intunewin"],
+        vec![
+            "decrypt",
+            "pkg.intunewin",
+            "--key",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            "--iv",
+            "AAAAAAAAAAAAAAAAAAAAAA==",
+        ],
+    ] {
+        let out = intunewin()
+            .current_dir(tmp.path())
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
+        assert!(stderr.contains("pkg.intunewin"), "{stderr}");
+    }
+}

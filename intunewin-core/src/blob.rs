@@ -141,7 +141,8 @@ impl Blob {
     /// number of blocks after the 48-byte header (FORMAT.md §3.2, §7 step 3).
     pub fn open(path: impl AsRef<Path>) -> Result<Blob> {
         let path = path.as_ref().to_path_buf();
-        let mut file = File::open(&path).map_err(|e| Error::io("open", &path, e))?;
+        let mut file =
+            crate::identity::open_regular(&path).map_err(|e| Error::io("open", &path, e))?;
         let len = file
             .metadata()
             .map_err(|e| Error::io("read metadata of", &path, e))?

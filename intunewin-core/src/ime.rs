@@ -7,7 +7,6 @@
 //! PEM) and [`ImeApp::decrypt_info`] opens it. [`DecryptInfo`] is the plaintext JSON
 //! (`EncryptionKey`, `IV`), also readable from a file when it was decrypted elsewhere.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
@@ -62,7 +61,7 @@ impl ImeLog {
 
 /// Reads an IME log; see [`parse_ime_log`].
 pub fn read_ime_log(path: &Path) -> Result<ImeLog> {
-    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let file = crate::identity::open_regular(path).map_err(|e| Error::io("open", path, e))?;
     parse_ime_log(BufReader::new(file)).map_err(|e| Error::io("read", path, e))
 }
 
@@ -277,7 +276,7 @@ impl DecryptInfo {
 /// Reads a small file whole, refusing one larger than `max` bytes.
 fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
     use std::io::Read as _;
-    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let file = crate::identity::open_regular(path).map_err(|e| Error::io("open", path, e))?;
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)

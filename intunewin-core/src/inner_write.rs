@@ -85,23 +85,22 @@ pub struct Compressed {
 /// Reads a whole file of known `size` and compresses it in memory, holding only the output
 /// (the raw data streams through the encoder).
 pub fn compress_file(path: &Path, size: u64, c: &Compressor) -> io::Result<Compressed> {
-    compress_file_into(path, size, c, Vec::new())
+    compress_open(&mut File::open(path)?, size, c, Vec::new())
 }
 
-/// Like [`compress_file`], reusing `buf`'s allocation for the output.
-pub fn compress_file_into(
-    path: &Path,
+/// Like [`compress_file`] on an open file, reusing `buf`'s allocation for the output.
+pub(crate) fn compress_open(
+    file: &mut File,
     size: u64,
     c: &Compressor,
     mut buf: Vec<u8>,
 ) -> io::Result<Compressed> {
     buf.clear();
-    let mut file = File::open(path)?;
     let mut sample = vec![0u8; SAMPLE_LEN.min(size as usize)];
     file.read_exact(&mut sample)?;
     let method = c.method_for(&sample);
     let mut crc = crc32fast::Hasher::new();
-    let mut rest = (&mut file).take(size + 1 - sample.len() as u64);
+    let mut rest = file.take(size + 1 - sample.len() as u64);
     let (data, read) = if method == STORED {
         let mut data = buf;
         data.reserve_exact(size as usize);
@@ -140,6 +139,17 @@ pub fn compress_file_into(
 /// is copied in one read, its CRC and size following in the entry's data descriptor.
 pub fn deflate_chunk(
     path: &Path,
+    span: (u64, u64, bool),
+    c: &Compressor,
+    raw: &mut Vec<u8>,
+    buf: Vec<u8>,
+) -> io::Result<Compressed> {
+    deflate_open(&mut File::open(path)?, span, c, raw, buf)
+}
+
+/// Like [`deflate_chunk`] on an open file.
+pub(crate) fn deflate_open(
+    file: &mut File,
     (offset, len, last): (u64, u64, bool),
     c: &Compressor,
     raw: &mut Vec<u8>,
@@ -147,11 +157,10 @@ pub fn deflate_chunk(
 ) -> io::Result<Compressed> {
     use flate2::{Compress, FlushCompress, Status};
     use std::io::{Seek, SeekFrom};
-    let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     raw.clear();
     // One byte more than asked for on the last piece reveals a file that grew.
-    (&mut file).take(len + u64::from(last)).read_to_end(raw)?;
+    file.take(len + u64::from(last)).read_to_end(raw)?;
     if raw.len() as u64 != len {
         return Err(changed_while_packing());
     }

@@ -76,6 +76,7 @@ pub mod dostime;
 pub mod error;
 pub mod explain;
 pub mod graph;
+mod identity;
 pub mod ime;
 pub mod inner_read;
 pub mod inner_write;

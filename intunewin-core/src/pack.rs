@@ -516,6 +516,7 @@ impl PackOptions {
         for e in &plan.entries {
             let job = |size, piece| Job {
                 path: &e.path,
+                identity: &e.identity,
                 size,
                 piece,
             };

@@ -158,7 +158,8 @@ impl Package {
     /// Opens a package: parses the outer zip and Detection.xml, locates the content (FORMAT.md §6.1).
     pub fn open(path: impl AsRef<Path>) -> Result<Package> {
         let path = path.as_ref().to_path_buf();
-        let mut file = File::open(&path).map_err(|e| Error::io("open", &path, e))?;
+        let mut file =
+            crate::identity::open_regular(&path).map_err(|e| Error::io("open", &path, e))?;
         let len = file
             .metadata()
             .map_err(|e| Error::io("read metadata of", &path, e))?

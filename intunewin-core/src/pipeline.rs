@@ -13,7 +13,8 @@ use std::sync::{Condvar, Mutex};
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{EncryptingWriter, Keys, Sealed};
-use crate::inner_write::{Compressed, Compressor, compress_file_into, deflate_chunk};
+use crate::identity::FileIdentity;
+use crate::inner_write::{Compressed, Compressor, compress_open, deflate_open};
 use crate::pack::IN_MEMORY_LIMIT;
 use crate::progress::CancelFlag;
 
@@ -131,6 +132,8 @@ where
 pub(crate) struct Job<'a> {
     /// File to read, borrowed from the pack plan (a copy per job cost ~64 bytes per file).
     pub path: &'a Path,
+    /// What the walk saw there: the file read must be that one, unchanged.
+    pub identity: &'a FileIdentity,
     /// Bytes to compress: the whole file's size, or the piece's length.
     pub size: u64,
     /// For a piece of a large file: its offset and whether it is the last one.
@@ -266,21 +269,31 @@ fn worker(
         let result = if cancel.is_cancelled() {
             Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
         } else {
-            match job.piece {
-                None => compress_file_into(job.path, job.size, compressor, pool.take()),
-                Some((offset, last)) => deflate_chunk(
-                    job.path,
-                    (offset, job.size, last),
-                    compressor,
-                    &mut raw,
-                    pool.take(),
-                ),
-            }
+            compress_job(job, compressor, &mut raw, pool.take())
         };
         let Ok(mut slots) = lock.lock() else { return };
         slots.ready.insert(k, result);
         cvar.notify_all();
     }
+}
+
+/// Compresses a job's file or piece, reading exactly the file the walk saw, unchanged
+/// (see [`FileIdentity`]).
+fn compress_job(
+    job: &Job<'_>,
+    compressor: &Compressor,
+    raw: &mut Vec<u8>,
+    buf: Vec<u8>,
+) -> io::Result<Compressed> {
+    let mut file = job.identity.open(job.path)?;
+    let compressed = match job.piece {
+        None => compress_open(&mut file, job.size, compressor, buf)?,
+        Some((offset, last)) => {
+            deflate_open(&mut file, (offset, job.size, last), compressor, raw, buf)?
+        }
+    };
+    job.identity.check_unchanged(&file)?;
+    Ok(compressed)
 }
 
 /// Reads `source` to its end on another thread while `consume` reads the same bytes here,

@@ -8,6 +8,7 @@
 //! to a folder that folder. A followed link must resolve inside the source folder and must not
 //! lead back to a folder that contains it; a dangling one is an error too.
 
+pub use crate::identity::FileIdentity;
 use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
@@ -45,6 +46,9 @@ pub struct SourceEntry {
     pub size: u64,
     /// Last modification time.
     pub mtime: SystemTime,
+    /// What the walk saw of a file (device, inode, size, times): packing reads that file,
+    /// unchanged, or fails.
+    pub identity: FileIdentity,
 }
 
 /// Decides whether a relative path (`/`-separated) is left out; `is_dir` tells folders apart.
@@ -253,6 +257,7 @@ impl Walker<'_, '_> {
             kind,
             size,
             mtime,
+            identity: FileIdentity::of(meta),
         }))
     }
 
@@ -313,6 +318,7 @@ impl Walker<'_, '_> {
             kind: SourceKind::EmptyDir,
             size: 0,
             mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            identity: FileIdentity::of(meta),
         }))
     }
 }
