@@ -22,6 +22,18 @@ pub const MAX_FILE_PATH: usize = 259;
 pub const MAX_DIR_PATH: usize = 247;
 /// Longest single name (path component) in UTF-16 units.
 pub const MAX_COMPONENT: usize = 255;
+/// Longest single name in UTF-8 bytes: NAME_MAX on Linux and macOS, so a longer one cannot be
+/// extracted there even when Windows (counting UTF-16 units) would take it.
+pub const MAX_COMPONENT_BYTES: usize = 255;
+/// Longest entry name accepted at all, in bytes, checked before the name is split (FORMAT.md
+/// §12.1): PATH_MAX on Linux (4,096), so a name within it can be created under a destination by
+/// path; 20 times the 199 units the device takes under IMECache (MAX_PATH 259), and far beyond
+/// anything IntuneWinAppUtil packs, as it refuses source paths over MAX_PATH.
+pub const MAX_NAME_LEN: usize = 4096;
+/// Most components an entry name may have, checked before the name is split: the depth of the
+/// deepest name within [`MAX_NAME_LEN`] (one-character folders), against the device's ~100
+/// (a one-character folder and a separator per level within its 199-unit budget).
+pub const MAX_DEPTH: usize = MAX_NAME_LEN / 2;
 
 /// `C:\Windows\IMECache\` (20) + GUID (36) + `_` + `\`, without the content version's digits.
 const PREFIX_WITHOUT_DIGITS: usize = 20 + 36 + 1 + 1;
@@ -113,11 +125,15 @@ pub enum Rule {
     /// A source folder far larger than the setup, e.g. a home or Downloads folder (reported by
     /// callers, not by [`PathChecker`]).
     SourceTooBroad,
+    /// A name over [`MAX_NAME_LEN`] bytes: refused before anything is built from it.
+    NameTooLong,
+    /// A name of more than [`MAX_DEPTH`] components: refused before it is split.
+    PathTooDeep,
 }
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 25] = [
+    pub const ALL: [Rule; 27] = [
         Rule::ZipSlip,
         Rule::AbsolutePath,
         Rule::DrivePath,
@@ -143,6 +159,8 @@ impl Rule {
         Rule::ContentTooLarge,
         Rule::ContentNearLimit,
         Rule::SourceTooBroad,
+        Rule::NameTooLong,
+        Rule::PathTooDeep,
     ];
 
     /// The stable kebab-case identifier, e.g. `path-too-long`.
@@ -173,6 +191,8 @@ impl Rule {
             Rule::ContentTooLarge => "content-too-large",
             Rule::ContentNearLimit => "content-near-limit",
             Rule::SourceTooBroad => "source-too-broad",
+            Rule::NameTooLong => "name-too-long",
+            Rule::PathTooDeep => "path-too-deep",
         }
     }
 
@@ -336,16 +356,21 @@ impl PathRules {
 /// Collects entries one by one (any order) and reports per-entry findings plus set-wide ones
 /// (collisions, duplicates).
 ///
-/// Memory grows with one folded key and one name per file and per directory, never with the
-/// square of the entry count.
+/// Directories are interned: each is keyed by its parent's id and its own folded name, so an
+/// entry costs time in proportion to its name's length, whatever its depth, and memory grows
+/// with one folded name per file and per directory, never with the square of the entry count
+/// or of the depth.
 #[derive(Debug)]
 pub struct PathChecker {
     rules: PathRules,
     findings: Vec<Finding>,
-    /// Folded path → the first file (or link) seen with it.
-    files: HashMap<Box<str>, Box<str>>,
-    /// Folded path → the first spelling of a directory, explicit or implied by an entry.
-    dirs: HashMap<Box<str>, Box<str>>,
+    /// (folded parent, folded name) → the first file (or link) seen with it.
+    files: HashMap<(u32, Box<str>), Box<str>>,
+    /// (folded parent, folded name) → the id of a directory, explicit or implied by an entry.
+    dirs: HashMap<(u32, Box<str>), u32>,
+    /// Parent id and first spelling of the name of each directory (id `n` at `n - 1`; the
+    /// destination itself is id 0), to spell a directory in a message.
+    dir_names: Vec<(u32, Box<str>)>,
 }
 
 impl PathChecker {
@@ -356,13 +381,18 @@ impl PathChecker {
             findings: Vec::new(),
             files: HashMap::new(),
             dirs: HashMap::new(),
+            dir_names: Vec::new(),
         }
     }
 
     /// Adds a zip entry name or a relative path (`/` or `\` separators; a trailing separator or
     /// `EntryKind::Dir` makes it a directory).
     pub fn add(&mut self, name: &str, kind: EntryKind) {
-        let split = split_name(name);
+        let split = if bound_issue(name).is_some() {
+            Split::default()
+        } else {
+            split_name(name)
+        };
         self.check(name, split, kind);
     }
 
@@ -394,6 +424,12 @@ impl PathChecker {
     fn check(&mut self, name: &str, split: Split<'_>, kind: EntryKind) {
         let mut issues = Vec::new();
         kind_issues(kind, &mut issues);
+        if let Some(issue) = bound_issue(name) {
+            // Too long or too deep to be worth splitting: its names are moot.
+            issues.push(issue);
+            self.emit(name, issues);
+            return;
+        }
         if let Some(root) = split.root {
             // A rooted path has no place under the destination; its names are moot.
             issues.push(Issue::new(root, root_reason(root)));
@@ -482,6 +518,7 @@ impl PathChecker {
     }
 
     /// Records the entry and the directories it implies; reports collisions with earlier ones.
+    /// Each level is hashed once, keyed by its parent's id (no prefix of the name is copied).
     fn track(&mut self, name: &str, components: &[&str], is_dir: bool) {
         let Some((_, parents)) = components.split_last() else {
             return;
@@ -491,46 +528,62 @@ impl PathChecker {
         } else {
             parents.len()
         };
-        let mut key = String::new();
+        let mut parent = 0;
         for (depth, component) in components.iter().enumerate() {
-            if depth > 0 {
-                key.push('\\');
-            }
-            key.push_str(&fold(component));
+            let key = (parent, fold(component).into_boxed_str());
             if depth < dir_count {
-                self.track_dir(name, &key, &components[..=depth]);
+                parent = self.track_dir(name, key, &components[..=depth]);
             } else {
-                self.track_file(name, &key);
+                self.track_file(name, key);
             }
         }
     }
 
-    fn track_dir(&mut self, name: &str, key: &str, components: &[&str]) {
-        if self.dirs.contains_key(key) {
-            return;
+    /// The id of the directory `key`, recorded (and checked) when first seen.
+    fn track_dir(&mut self, name: &str, key: (u32, Box<str>), components: &[&str]) -> u32 {
+        if let Some(&id) = self.dirs.get(&key) {
+            return id;
         }
-        let spelling = components.join("/");
-        if let Some(file) = self.files.get(key) {
+        let last = components.last().copied().unwrap_or_default();
+        if let Some(file) = self.files.get(&key) {
             let reason = format!(
                 "the directory '{}' collides with the file '{}' (Windows ignores case and trailing dots/spaces)",
-                shown(&spelling),
+                shown(&components.join("/")),
                 shown(file)
             );
             self.findings
                 .push(Finding::new(Rule::NameCollision, name, &reason));
         }
-        if self.rules.junk_warnings && components.last().is_some_and(|c| is_junk_dir(c)) {
+        if self.rules.junk_warnings && is_junk_dir(last) {
             self.findings.push(Finding::new(
                 Rule::JunkFile,
-                &spelling,
+                &components.join("/"),
                 "a folder that does not belong in a package",
             ));
         }
-        self.dirs.insert(key.into(), spelling.into());
+        self.dir_names.push((key.0, last.into()));
+        // Ids past u32::MAX would need more entries than any limit lets through.
+        let id = u32::try_from(self.dir_names.len()).unwrap_or(u32::MAX);
+        self.dirs.insert(key, id);
+        id
     }
 
-    fn track_file(&mut self, name: &str, key: &str) {
-        let reason = if let Some(first) = self.files.get(key) {
+    /// The first spelling of directory `id`, from the destination down.
+    fn dir_spelling(&self, mut id: u32) -> String {
+        let mut names = Vec::new();
+        while let Some((parent, name)) = id
+            .checked_sub(1)
+            .and_then(|i| self.dir_names.get(i as usize))
+        {
+            names.push(&**name);
+            id = *parent;
+        }
+        names.reverse();
+        names.join("/")
+    }
+
+    fn track_file(&mut self, name: &str, key: (u32, Box<str>)) {
+        let reason = if let Some(first) = self.files.get(&key) {
             if windows_form(first) == windows_form(name) {
                 Some((Rule::DuplicateEntry, "duplicate entry".to_owned()))
             } else {
@@ -543,12 +596,12 @@ impl PathChecker {
                 ))
             }
         } else {
-            self.dirs.get(key).map(|dir| {
+            self.dirs.get(&key).map(|&dir| {
                 (
                     Rule::NameCollision,
                     format!(
                         "the file collides with the directory '{}' (Windows ignores case and trailing dots/spaces)",
-                        shown(dir)
+                        shown(&self.dir_spelling(dir))
                     ),
                 )
             })
@@ -556,7 +609,7 @@ impl PathChecker {
         match reason {
             Some((rule, reason)) => self.findings.push(Finding::new(rule, name, &reason)),
             None => {
-                self.files.insert(key.into(), name.into());
+                self.files.insert(key, name.into());
             }
         }
     }
@@ -564,10 +617,15 @@ impl PathChecker {
 
 /// Splits a stored zip entry name into safe components for extraction, or returns the
 /// [`Finding`] (error severity) that makes it unsafe to create under a destination on any OS:
-/// `..`, absolute, drive, UNC, empty or `.` components, NUL and control characters,
-/// Windows-forbidden characters, reserved names, trailing dots or spaces. Returns
+/// a name over [`MAX_NAME_LEN`] bytes or [`MAX_DEPTH`] components (checked first, in one pass
+/// over the bytes), `..`, absolute, drive, UNC, empty or `.` components, NUL and control
+/// characters, Windows-forbidden characters, reserved names, trailing dots or spaces, a name
+/// over 255 UTF-16 units or 255 bytes. Returns
 /// `(components, is_dir)`; warnings (a leading space, `COM0`, non-NFC) do not refuse a name.
 pub fn split_entry_name(name: &str) -> Result<(Vec<String>, bool), Finding> {
+    if let Some(issue) = bound_issue(name) {
+        return Err(Finding::new(issue.rule, name, &issue.reason));
+    }
     let split = split_name(name);
     if let Some(root) = split.root {
         return Err(Finding::new(root, name, &root_reason(root)));
@@ -575,6 +633,7 @@ pub fn split_entry_name(name: &str) -> Result<(Vec<String>, bool), Finding> {
     let mut issues = Vec::new();
     for component in &split.components {
         component_issues(component, &mut issues);
+        length_issue(component, &mut issues);
     }
     if let Some(issue) = issues
         .into_iter()
@@ -599,6 +658,7 @@ impl Issue {
 }
 
 /// A name cut at its separators (FORMAT.md §6.3: `/` and `\`, mixed).
+#[derive(Default)]
 struct Split<'a> {
     /// Set when the name is not relative.
     root: Option<Rule>,
@@ -629,6 +689,28 @@ fn split_name(name: &str) -> Split<'_> {
         components: body.split(is_separator).collect(),
         is_dir,
     }
+}
+
+/// The hard bounds on a whole name, checked in one pass over its bytes before anything is
+/// built from it: its length, then its depth (FORMAT.md §12.1; [`MAX_NAME_LEN`], [`MAX_DEPTH`]).
+fn bound_issue(name: &str) -> Option<Issue> {
+    if name.len() > MAX_NAME_LEN {
+        return Some(Issue::new(
+            Rule::NameTooLong,
+            format!(
+                "a name of {} bytes, over the {MAX_NAME_LEN} accepted (the device takes 199 characters)",
+                name.len()
+            ),
+        ));
+    }
+    let body = name.strip_suffix(is_separator).unwrap_or(name);
+    let depth = 1 + body.bytes().filter(|b| matches!(b, b'/' | b'\\')).count();
+    (depth > MAX_DEPTH).then(|| {
+        Issue::new(
+            Rule::PathTooDeep,
+            format!("a name {depth} folders deep, over the {MAX_DEPTH} accepted"),
+        )
+    })
 }
 
 fn root_reason(root: Rule) -> String {
@@ -776,12 +858,22 @@ fn dot_space_issue(component: &str, issues: &mut Vec<Issue>) {
     }
 }
 
+/// A name too long for Windows (UTF-16 units) or for Linux and macOS (UTF-8 bytes): either
+/// way no extraction can create it everywhere.
 fn length_issue(component: &str, issues: &mut Vec<Issue>) {
     let len = utf16_len(component);
     if len > MAX_COMPONENT {
         issues.push(Issue::new(
             Rule::ComponentTooLong,
             format!("a name is {len} characters, over the {MAX_COMPONENT} Windows allows"),
+        ));
+    } else if component.len() > MAX_COMPONENT_BYTES {
+        issues.push(Issue::new(
+            Rule::ComponentTooLong,
+            format!(
+                "a name is {} bytes in UTF-8, over the {MAX_COMPONENT_BYTES} Linux and macOS allow",
+                component.len()
+            ),
         ));
     }
 }
@@ -1070,10 +1162,13 @@ mod tests {
     fn non_bmp_characters_count_twice() {
         let emoji = "\u{1F600}";
         let rules = PathRules::new().headroom(0);
-        assert_eq!(rules_of(&rules, &emoji.repeat(99), File), &[]);
-        assert_eq!(rules_of(&rules, &emoji.repeat(100), File), &[PathTooLong]);
-        // 'é' is one unit: 199 of them fit.
-        assert_eq!(rules_of(&rules, &"\u{e9}".repeat(199), File), &[]);
+        // Two names of 50 and 49 emoji: 100 + 1 + 98 = 199 units; one more emoji is over.
+        let path = |a: usize, b: usize| format!("{}/{}", emoji.repeat(a), emoji.repeat(b));
+        assert_eq!(rules_of(&rules, &path(50, 49), File), &[]);
+        assert_eq!(rules_of(&rules, &path(50, 50), File), &[PathTooLong]);
+        // 'é' is one unit: 99 + 1 + 99 of them fit.
+        let e99 = "\u{e9}".repeat(99);
+        assert_eq!(rules_of(&rules, &format!("{e99}/{e99}"), File), &[]);
     }
 
     #[test]
@@ -1088,7 +1183,84 @@ mod tests {
             rules_of(&rules, &"\u{1F600}".repeat(128), File),
             &[ComponentTooLong]
         );
-        assert_eq!(rules_of(&rules, &"\u{1F600}".repeat(127), File), &[]);
+        // 127 emoji are 254 UTF-16 units, which Windows takes, but 508 bytes, which Linux
+        // and macOS refuse: no extraction could create it everywhere.
+        assert_eq!(
+            rules_of(&rules, &"\u{1F600}".repeat(127), File),
+            &[ComponentTooLong]
+        );
+        assert_eq!(rules_of(&rules, &"\u{e9}".repeat(127), File), &[]);
+        assert_eq!(
+            rules_of(&rules, &"\u{e9}".repeat(128), File),
+            &[ComponentTooLong]
+        );
+        let finding =
+            split_entry_name(&format!("d/{}", "\u{e9}".repeat(128))).expect_err("256 bytes");
+        assert_eq!(finding.rule, ComponentTooLong);
+        assert!(
+            finding.reason().contains("256 bytes"),
+            "{}",
+            finding.reason()
+        );
+    }
+
+    #[test]
+    fn names_over_the_bounds_are_refused_before_being_split() {
+        let rules = PathRules::new();
+        let long = "a/".repeat(MAX_NAME_LEN / 2) + "x";
+        assert_eq!(rules_of(&rules, &long, File), &[NameTooLong]);
+        let deep = "a/".repeat(MAX_DEPTH) + "x";
+        let deep_short = "/".repeat(MAX_DEPTH) + "x";
+        for name in [&long, &deep] {
+            let finding = split_entry_name(name).expect_err("over the bounds");
+            assert_eq!(finding.rule, NameTooLong, "{}", finding.reason());
+        }
+        // Within the length but too deep: only separators can make that.
+        assert_eq!(rules_of(&rules, &deep_short, File), &[PathTooDeep]);
+        assert_eq!(
+            split_entry_name(&deep_short).map_err(|f| f.rule),
+            Err(PathTooDeep)
+        );
+        // The deepest and the longest accepted: a trailing separator adds no level.
+        let deepest = "a/".repeat(MAX_DEPTH);
+        assert_eq!(deepest.len(), MAX_NAME_LEN);
+        let (parts, is_dir) = split_entry_name(&deepest).expect("within the bounds");
+        assert_eq!((parts.len(), is_dir), (MAX_DEPTH, true));
+        assert!(rules_of(&rules, &deepest, Dir).contains(&PathTooLong));
+        assert_eq!(
+            split_entry_name(&format!("{deepest}x")).map_err(|f| f.rule),
+            Err(NameTooLong)
+        );
+    }
+
+    #[test]
+    fn checking_deep_names_costs_linear_time() {
+        // 400 files each 1,900 folders deep under one chain, then 40 in distinct chains:
+        // quadratic work per entry (hashing and copying every prefix, 1.4 GB) would take
+        // minutes in a debug build; linear work takes about a second.
+        let chain = "a/".repeat(1_900);
+        let started = std::time::Instant::now();
+        let mut checker = PathChecker::new(PathRules::new().headroom(0));
+        for i in 0..400 {
+            checker.add(&format!("{chain}f{i}"), File);
+        }
+        for i in 0..40 {
+            checker.add(&format!("d{i}/{chain}f"), File);
+        }
+        checker.add(&format!("{chain}F0"), File);
+        let findings = checker.finish();
+        let collisions: Vec<_> = findings
+            .iter()
+            .filter(|f| f.rule == NameCollision)
+            .collect();
+        assert_eq!(collisions.len(), 1);
+        assert!(collisions[0].message.contains("collides with"));
+        assert_eq!(
+            findings.len(),
+            400 + 40 + 2,
+            "one path-too-long each, one collision"
+        );
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 
     /// Entries added together, and the rules they break.

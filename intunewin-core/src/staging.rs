@@ -2,7 +2,7 @@
 //! name renamed on success, extractions through a temporary folder moved into place, and
 //! missing parent folders removed again when the operation fails.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -153,9 +153,11 @@ pub struct StagedFolder {
     /// Threads writing the files (finished before the folder is moved or removed).
     writers: FileWriters,
     /// Files handed to the writers and folders made, to refuse collisions between entries
-    /// before the (asynchronous) writers meet them.
-    files: HashSet<PathBuf>,
-    folders: HashSet<PathBuf>,
+    /// before the (asynchronous) writers meet them. Both are keyed by the id of the folder
+    /// holding them (the staging root is 0) and their name, so each level of a name is hashed
+    /// once: an entry costs time in proportion to its name's length, whatever its depth.
+    files: HashSet<(u32, Box<str>)>,
+    folders: HashMap<(u32, Box<str>), u32>,
     entries_seen: usize,
 }
 
@@ -191,7 +193,7 @@ impl StagedFolder {
             dirs: Vec::new(),
             writers,
             files: HashSet::new(),
-            folders: HashSet::new(),
+            folders: HashMap::new(),
             entries_seen: 0,
         })
     }
@@ -223,27 +225,42 @@ impl StagedFolder {
         self.writers.finish()
     }
 
-    /// Creates a folder for an entry; a file already standing where a folder must go means
-    /// two entries collide, which is the package's fault, not the disk's.
-    fn create_dir(&mut self, info: &EntryInfo, dir: &Path) -> Result<()> {
-        if self.folders.contains(dir) {
-            return Ok(());
-        }
+    /// Creates the folder `dir`, made of the entry's `parts` under the root, and returns its id;
+    /// a file already standing where a folder must go means two entries collide, which is the
+    /// package's fault, not the disk's. Levels already made are found by (parent id, name), so
+    /// no ancestor's path is hashed again.
+    fn create_dir(&mut self, info: &EntryInfo, dir: &Path, parts: &[String]) -> Result<u32> {
         let collide =
-            || self.unsafe_entry(info, "a file and a folder of the same name collide".into());
-        if dir.ancestors().any(|a| self.files.contains(a)) {
-            return Err(collide());
-        }
-        fs::create_dir_all(dir).map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => collide(),
-            _ => Error::io("create the folder", dir, e),
-        })?;
-        for a in dir.ancestors() {
-            if !self.folders.insert(a.to_path_buf()) {
-                break;
+            |s: &Self| s.unsafe_entry(info, "a file and a folder of the same name collide".into());
+        let mut id = 0;
+        let mut made = false;
+        for part in parts {
+            let key = (id, Box::<str>::from(part.as_str()));
+            if let Some(&next) = self.folders.get(&key) {
+                id = next;
+                continue;
             }
+            if self.files.contains(&key) {
+                return Err(collide(self));
+            }
+            if !made {
+                // The first missing level: make it and everything below in one call.
+                fs::create_dir_all(dir).map_err(|e| match e.kind() {
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => collide(self),
+                    io::ErrorKind::InvalidFilename => self.unsafe_entry(
+                        info,
+                        format!("the path is too long to create on this system ({e})"),
+                    ),
+                    _ => Error::io("create the folder", dir, e),
+                })?;
+                made = true;
+            }
+            // Ids past u32::MAX would need more folders than the entry limit lets through.
+            let next = u32::try_from(self.folders.len() + 1).unwrap_or(u32::MAX);
+            self.folders.insert(key, next);
+            id = next;
         }
-        Ok(())
+        Ok(id)
     }
 
     fn unsafe_entry(&self, info: &EntryInfo, reason: String) -> Error {
@@ -282,14 +299,19 @@ impl EntryVisitor for StagedFolder {
         let mut target = self.root()?.to_path_buf();
         target.extend(&parts);
         if is_dir || info.is_dir {
-            self.create_dir(info, &target)?;
+            self.create_dir(info, &target, &parts)?;
             self.dirs.push((target, info.time));
             return Ok(());
         }
-        if let Some(parent) = target.parent() {
-            self.create_dir(info, parent)?;
-        }
-        if self.folders.contains(&target) || !self.files.insert(target.clone()) {
+        let Some((file, parents)) = parts.split_last() else {
+            return Err(self.unsafe_entry(info, "empty name".into()));
+        };
+        let parent = match target.parent() {
+            Some(dir) => self.create_dir(info, dir, parents)?,
+            None => 0,
+        };
+        let key = (parent, Box::<str>::from(file.as_str()));
+        if self.folders.contains_key(&key) || !self.files.insert(key) {
             return Err(self.unsafe_entry(info, NAME_TAKEN.into()));
         }
         let time = info.time.to_system_time();
