@@ -7,6 +7,7 @@ mod cli_compat;
 mod cli_core;
 mod corpus;
 mod explain;
+mod hostile;
 mod independent;
 mod layout;
 mod msi;
