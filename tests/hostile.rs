@@ -34,10 +34,12 @@ fn deep_name_package(count: usize) -> Vec<u8> {
     seal(&inner_zip(&entries)).package()
 }
 
-/// `setup.exe` then `files` files each `depth` folders deep, all in one chain of folders.
+/// `setup.exe` then `files` files each `depth` folders deep, each in its own folder at the
+/// end of one chain (`a/a/.../d<i>/f`): every entry adds a folder as deep as the chain, the
+/// case where checking each new folder's ancestors again made extraction quadratic.
 fn deep_files_package(files: usize, depth: usize) -> Vec<u8> {
-    let chain = "a/".repeat(depth);
-    let names: Vec<String> = (0..files).map(|i| format!("{chain}f{i}")).collect();
+    let chain = "a/".repeat(depth - 1);
+    let names: Vec<String> = (0..files).map(|i| format!("{chain}d{i}/f")).collect();
     let mut entries = vec![("setup.exe", stored(SETUP))];
     entries.extend(names.iter().map(|n| (n.as_str(), stored(b"x"))));
     seal(&inner_zip(&entries)).package()
@@ -224,9 +226,9 @@ fn issue_18_deep_files_extract_and_verify() {
         .output()
         .expect("run intunewin");
     assert!(extract.status.success(), "{extract:?}");
-    let deepest = (0..1_900).fold(dest.clone(), |p, _| p.join("a"));
-    assert_eq!(fs::read_dir(&deepest).expect("deepest folder").count(), 300);
-    assert_eq!(fs::read(deepest.join("f299")).expect("a deep file"), b"x");
+    let chain = (0..1_899).fold(dest.clone(), |p, _| p.join("a"));
+    assert_eq!(fs::read_dir(&chain).expect("end of the chain").count(), 300);
+    assert_eq!(fs::read(chain.join("d299/f")).expect("a deep file"), b"x");
 }
 
 #[test]

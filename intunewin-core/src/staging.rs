@@ -228,39 +228,49 @@ impl StagedFolder {
     /// Creates the folder `dir`, made of the entry's `parts` under the root, and returns its id;
     /// a file already standing where a folder must go means two entries collide, which is the
     /// package's fault, not the disk's. Levels already made are found by (parent id, name), so
-    /// no ancestor's path is hashed again.
+    /// no ancestor's path is hashed again, and only the missing levels are made, top down (one
+    /// `mkdir` each, where `create_dir_all` would first fail once per missing level).
     fn create_dir(&mut self, info: &EntryInfo, dir: &Path, parts: &[String]) -> Result<u32> {
-        let collide =
-            |s: &Self| s.unsafe_entry(info, "a file and a folder of the same name collide".into());
         let mut id = 0;
-        let mut made = false;
-        for part in parts {
+        let mut path: Option<PathBuf> = None;
+        for (depth, part) in parts.iter().enumerate() {
             let key = (id, Box::<str>::from(part.as_str()));
             if let Some(&next) = self.folders.get(&key) {
                 id = next;
                 continue;
             }
             if self.files.contains(&key) {
-                return Err(collide(self));
+                return Err(self.collision(info));
             }
-            if !made {
-                // The first missing level: make it and everything below in one call.
-                fs::create_dir_all(dir).map_err(|e| match e.kind() {
-                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => collide(self),
-                    io::ErrorKind::InvalidFilename => self.unsafe_entry(
-                        info,
-                        format!("the path is too long to create on this system ({e})"),
-                    ),
-                    _ => Error::io("create the folder", dir, e),
-                })?;
-                made = true;
-            }
+            let level = path.get_or_insert_with(|| {
+                let parent = dir.ancestors().nth(parts.len() - depth).unwrap_or(dir);
+                parent.to_path_buf()
+            });
+            level.push(part);
+            fs::create_dir(&*level).map_err(|e| self.dir_error(info, level, e))?;
             // Ids past u32::MAX would need more folders than the entry limit lets through.
             let next = u32::try_from(self.folders.len() + 1).unwrap_or(u32::MAX);
             self.folders.insert(key, next);
             id = next;
         }
         Ok(id)
+    }
+
+    fn collision(&self, info: &EntryInfo) -> Error {
+        self.unsafe_entry(info, "a file and a folder of the same name collide".into())
+    }
+
+    /// Why a folder could not be made: a collision, a path too long for this system (named by
+    /// the entry, not the temporary folder), or the disk.
+    fn dir_error(&self, info: &EntryInfo, dir: &Path, e: io::Error) -> Error {
+        match e.kind() {
+            io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => self.collision(info),
+            io::ErrorKind::InvalidFilename => self.unsafe_entry(
+                info,
+                format!("the path is too long to create on this system ({e})"),
+            ),
+            _ => Error::io("create the folder", dir, e),
+        }
     }
 
     fn unsafe_entry(&self, info: &EntryInfo, reason: String) -> Error {
