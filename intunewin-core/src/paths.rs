@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, Hasher, RandomState};
 
 /// The Intune code usually reported as "Error unzipping downloaded content" (FORMAT.md §12.2).
 pub const UNZIP_ERROR_CODE: u32 = 0x87D3_0067;
@@ -356,21 +357,52 @@ impl PathRules {
 /// Collects entries one by one (any order) and reports per-entry findings plus set-wide ones
 /// (collisions, duplicates).
 ///
-/// Directories are interned: each is keyed by its parent's id and its own folded name, so an
-/// entry costs time in proportion to its name's length, whatever its depth, and memory grows
-/// with one folded name per file and per directory, never with the square of the entry count
-/// or of the depth.
+/// Paths are keyed by a fingerprint, a keyed 64-bit hash of the folded path computed level by
+/// level from the parent's, so an entry costs time in proportion to its name's length whatever
+/// its depth; a fingerprint met again is confirmed by comparing the folded names themselves, so
+/// a collision is never reported falsely. Memory per entry is its name (kept to spell and
+/// compare the first of two colliding entries) and about 20 bytes of maps, never growing with
+/// the square of the entry count or of the depth. (Two different paths of equal fingerprint, one
+/// chance in 2^64 per pair with a key no package can know, would only hide a collision.)
 #[derive(Debug)]
 pub struct PathChecker {
     rules: PathRules,
     findings: Vec<Finding>,
-    /// (folded parent, folded name) → the first file (or link) seen with it.
-    files: HashMap<(u32, Box<str>), Box<str>>,
-    /// (folded parent, folded name) → the id of a directory, explicit or implied by an entry.
-    dirs: HashMap<(u32, Box<str>), u32>,
-    /// Parent id and first spelling of the name of each directory (id `n` at `n - 1`; the
-    /// destination itself is id 0), to spell a directory in a message.
-    dir_names: Vec<(u32, Box<str>)>,
+    /// The key of the fingerprints, random per checker.
+    keys: RandomState,
+    /// The names of the tracked entries end to end; entry `i` ends at `ends[i]`.
+    names: String,
+    ends: Vec<usize>,
+    /// Fingerprint of a folded path → the first file (or link) seen there.
+    files: HashMap<u64, u32, Prehashed>,
+    /// Fingerprint of a folded path → where a directory was first seen: (entry, levels).
+    dirs: HashMap<u64, (u32, u32), Prehashed>,
+}
+
+/// Fingerprints are hashes already: the maps use them as they are.
+#[derive(Clone, Copy, Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold anything else in rather than lose it.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+impl BuildHasher for Prehashed {
+    type Hasher = Prehashed;
+    fn build_hasher(&self) -> Prehashed {
+        Prehashed(0)
+    }
 }
 
 impl PathChecker {
@@ -379,9 +411,11 @@ impl PathChecker {
         PathChecker {
             rules,
             findings: Vec::new(),
-            files: HashMap::new(),
-            dirs: HashMap::new(),
-            dir_names: Vec::new(),
+            keys: RandomState::new(),
+            names: String::new(),
+            ends: Vec::new(),
+            files: HashMap::default(),
+            dirs: HashMap::default(),
         }
     }
 
@@ -518,7 +552,7 @@ impl PathChecker {
     }
 
     /// Records the entry and the directories it implies; reports collisions with earlier ones.
-    /// Each level is hashed once, keyed by its parent's id (no prefix of the name is copied).
+    /// Each level's fingerprint comes from its parent's and its own folded name.
     fn track(&mut self, name: &str, components: &[&str], is_dir: bool) {
         let Some((_, parents)) = components.split_last() else {
             return;
@@ -528,62 +562,76 @@ impl PathChecker {
         } else {
             parents.len()
         };
-        let mut parent = 0;
+        self.names.push_str(name);
+        self.ends.push(self.names.len());
+        // Entry indices past u32::MAX would need more entries than any walk or limit allows.
+        let entry = u32::try_from(self.ends.len() - 1).unwrap_or(u32::MAX);
+        let mut print = 0u64;
         for (depth, component) in components.iter().enumerate() {
-            let key = (parent, fold(component).into_boxed_str());
+            print = self.keys.hash_one((print, fold(component)));
             if depth < dir_count {
-                parent = self.track_dir(name, key, &components[..=depth]);
+                self.track_dir(name, print, entry, &components[..=depth]);
             } else {
-                self.track_file(name, key);
+                self.track_file(name, print, entry, components);
             }
         }
     }
 
-    /// The id of the directory `key`, recorded (and checked) when first seen.
-    fn track_dir(&mut self, name: &str, key: (u32, Box<str>), components: &[&str]) -> u32 {
-        if let Some(&id) = self.dirs.get(&key) {
-            return id;
+    /// The name of tracked entry `entry`.
+    fn name_of(&self, entry: u32) -> &str {
+        let i = entry as usize;
+        let start = i.checked_sub(1).map_or(0, |j| self.ends[j]);
+        &self.names[start..self.ends[i]]
+    }
+
+    /// Whether the first `levels` names of tracked entry `entry` fold to `components`.
+    fn folds_to(&self, entry: u32, levels: usize, components: &[&str]) -> bool {
+        let split = split_name(self.name_of(entry));
+        levels == components.len()
+            && split.components.len() >= levels
+            && split.components[..levels]
+                .iter()
+                .zip(components)
+                .all(|(a, b)| fold(a) == fold(b))
+    }
+
+    /// The first `levels` names of tracked entry `entry`, joined with `/`.
+    fn spelling(&self, entry: u32, levels: usize) -> String {
+        let split = split_name(self.name_of(entry));
+        split.components[..levels.min(split.components.len())].join("/")
+    }
+
+    fn track_dir(&mut self, name: &str, print: u64, entry: u32, components: &[&str]) {
+        if self.dirs.contains_key(&print) {
+            return;
         }
-        let last = components.last().copied().unwrap_or_default();
-        if let Some(file) = self.files.get(&key) {
+        let file = self.files.get(&print).copied();
+        if let Some(file) = file.filter(|&f| self.folds_to(f, components.len(), components)) {
             let reason = format!(
                 "the directory '{}' collides with the file '{}' (Windows ignores case and trailing dots/spaces)",
                 shown(&components.join("/")),
-                shown(file)
+                shown(self.name_of(file))
             );
             self.findings
                 .push(Finding::new(Rule::NameCollision, name, &reason));
         }
-        if self.rules.junk_warnings && is_junk_dir(last) {
+        if self.rules.junk_warnings && components.last().is_some_and(|c| is_junk_dir(c)) {
             self.findings.push(Finding::new(
                 Rule::JunkFile,
                 &components.join("/"),
                 "a folder that does not belong in a package",
             ));
         }
-        self.dir_names.push((key.0, last.into()));
-        // Ids past u32::MAX would need more entries than any limit lets through.
-        let id = u32::try_from(self.dir_names.len()).unwrap_or(u32::MAX);
-        self.dirs.insert(key, id);
-        id
+        let levels = u32::try_from(components.len()).unwrap_or(u32::MAX);
+        self.dirs.insert(print, (entry, levels));
     }
 
-    /// The first spelling of directory `id`, from the destination down.
-    fn dir_spelling(&self, mut id: u32) -> String {
-        let mut names = Vec::new();
-        while let Some((parent, name)) = id
-            .checked_sub(1)
-            .and_then(|i| self.dir_names.get(i as usize))
-        {
-            names.push(&**name);
-            id = *parent;
-        }
-        names.reverse();
-        names.join("/")
-    }
-
-    fn track_file(&mut self, name: &str, key: (u32, Box<str>)) {
-        let reason = if let Some(first) = self.files.get(&key) {
+    fn track_file(&mut self, name: &str, print: u64, entry: u32, components: &[&str]) {
+        let levels = components.len();
+        let first = self.files.get(&print).copied();
+        let dir = self.dirs.get(&print).copied();
+        let reason = if let Some(first) = first.filter(|&f| self.folds_to(f, levels, components)) {
+            let first = self.name_of(first);
             if windows_form(first) == windows_form(name) {
                 Some((Rule::DuplicateEntry, "duplicate entry".to_owned()))
             } else {
@@ -595,21 +643,23 @@ impl PathChecker {
                     ),
                 ))
             }
+        } else if let Some((dir, n)) =
+            dir.filter(|&(d, n)| self.folds_to(d, n as usize, components))
+        {
+            Some((
+                Rule::NameCollision,
+                format!(
+                    "the file collides with the directory '{}' (Windows ignores case and trailing dots/spaces)",
+                    shown(&self.spelling(dir, n as usize))
+                ),
+            ))
         } else {
-            self.dirs.get(&key).map(|&dir| {
-                (
-                    Rule::NameCollision,
-                    format!(
-                        "the file collides with the directory '{}' (Windows ignores case and trailing dots/spaces)",
-                        shown(&self.dir_spelling(dir))
-                    ),
-                )
-            })
+            None
         };
         match reason {
             Some((rule, reason)) => self.findings.push(Finding::new(rule, name, &reason)),
             None => {
-                self.files.insert(key, name.into());
+                self.files.entry(print).or_insert(entry);
             }
         }
     }
