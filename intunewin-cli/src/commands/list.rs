@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use clap::Args;
 use intunewin_core::Package;
-use intunewin_core::package::ReadOptions;
+use intunewin_core::package::{ListedEntry, ReadOptions};
 use serde::Serialize;
+use std::io::Write;
 
-use crate::json;
 use crate::ui::{Bar, hex, safe};
 
 /// Arguments of `intunewin list`.
@@ -35,18 +35,9 @@ struct EntryJson {
     sha256: String,
 }
 
-/// Runs `intunewin list`.
-pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let bar = Arc::new(Bar::new(args.json));
-    let pkg = Package::open(&args.package)?;
-    let entries = pkg.list(
-        &ReadOptions::default()
-            .progress(bar)
-            .cancel_flag(crate::cancel_flag()),
-    )?;
-    let rows: Vec<EntryJson> = entries
-        .iter()
-        .map(|e| EntryJson {
+impl EntryJson {
+    fn new(e: &ListedEntry) -> Self {
+        EntryJson {
             name: e.info.name.clone(),
             is_directory: e.info.is_dir,
             size: e.info.size,
@@ -59,10 +50,31 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
             modified: e.info.time.display(),
             crc32: format!("{:08x}", e.info.crc),
             sha256: hex(&e.sha256),
-        })
-        .collect();
+        }
+    }
+}
+
+/// The entries as a JSON array, each row made as it is written: a package of a million entries
+/// needs no second copy of them, nor the whole document in memory.
+struct Rows<'a>(&'a [ListedEntry]);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(EntryJson::new))
+    }
+}
+
+/// Runs `intunewin list`.
+pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let bar = Arc::new(Bar::new(args.json));
+    let pkg = Package::open(&args.package)?;
+    let entries = pkg.list(
+        &ReadOptions::default()
+            .progress(bar)
+            .cancel_flag(crate::cancel_flag()),
+    )?;
     if args.json {
-        json::print(&rows)?;
+        print_json(&entries)?;
         return Ok(ExitCode::SUCCESS);
     }
     outln!(
@@ -73,9 +85,12 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
         "modified",
         "sha256"
     )?;
-    for r in &rows {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for e in &entries {
+        let r = EntryJson::new(e);
         let sha = if r.is_directory { "-" } else { &r.sha256 };
-        outln!(
+        writeln!(
+            out,
             "{:>12} {:>12} {:>7} {:19} {:64} {}",
             r.size,
             r.compressed_size,
@@ -85,7 +100,23 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
             safe(&r.name)
         )?;
     }
-    let total: u64 = rows.iter().map(|r| r.size).sum();
-    outln!("{} entries, {} bytes", rows.len(), total)?;
+    let total: u64 = entries.iter().map(|e| e.info.size).sum();
+    writeln!(out, "{} entries, {} bytes", entries.len(), total)?;
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pretty JSON, as `json::print` writes it, streamed to stdout; a closed pipe stays an
+/// `io::Error` so that it ends the command quietly.
+fn print_json(entries: &[ListedEntry]) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, &Rows(entries)).map_err(|e| {
+        match e.io_error_kind() {
+            Some(kind) => anyhow::Error::from(std::io::Error::new(kind, e)),
+            None => e.into(),
+        }
+    })?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
 }
