@@ -1497,7 +1497,9 @@ mod tests {
     fn check_split(name: &str) -> Result<(), TestCaseError> {
         if let Ok((components, _)) = split_entry_name(name) {
             prop_assert!(!components.is_empty());
+            prop_assert!(name.len() <= MAX_NAME_LEN && components.len() <= MAX_DEPTH);
             for c in &components {
+                prop_assert!(c.len() <= MAX_COMPONENT_BYTES);
                 prop_assert!(!c.is_empty());
                 prop_assert!(c != "." && c != "..");
                 prop_assert!(!c.contains(['/', '\\', '\0', ':']));
