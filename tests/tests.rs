@@ -9,6 +9,7 @@ mod corpus;
 mod errors;
 mod explain;
 mod first_hour;
+mod hostile;
 mod independent;
 mod layout;
 mod msi;

@@ -192,6 +192,57 @@ fn check_extract(v: &Expected, with_parent: bool) -> Option<String> {
     None
 }
 
+/// What `check` makes of a vector, in the terms of `.expect`: the error variant it fails with,
+/// or, when it reports error findings (unsafe names are findings there, not a failure),
+/// `UnsafePath` with the rule ids; `ok` when it finds no error.
+fn check_outcome(path: &Path) -> (String, Vec<String>) {
+    let opts = intunewin_core::check::CheckOptions::new();
+    match intunewin_core::check::check_package(path, &opts) {
+        Err(e) => (crate_error_variant(&e), Vec::new()),
+        Ok(report) => {
+            let mut rules: Vec<String> = report
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .map(|f| f.rule.id().to_string())
+                .collect();
+            rules.sort();
+            rules.dedup();
+            (String::from("findings"), rules)
+        }
+    }
+}
+
+fn crate_error_variant(e: &Error) -> String {
+    format!("{e:?}")
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Issue 14: every hostile vector gets the same verdict from verify, extract and check. A
+/// vector verify refuses for an unsafe name is an error finding of `check` (which reports each
+/// name instead of stopping); any other failure is the same failure in all three.
+#[test]
+fn every_vector_gets_one_verdict_from_verify_extract_and_check() {
+    let mut failures = Vec::new();
+    for v in load().iter().filter(|v| !known_bug(v) && v.verify != "ok") {
+        let (outcome, rules) = check_outcome(&v.package);
+        let agrees = match v.verify.as_str() {
+            "UnsafePath" => outcome == "findings" && !rules.is_empty(),
+            want => outcome == want,
+        };
+        if !agrees || v.extract != v.verify {
+            failures.push(format!(
+                "{}: verify {}, extract {}, check {outcome} {rules:?}",
+                v.name, v.verify, v.extract
+            ));
+        }
+    }
+    assert_no_failures(failures);
+}
+
 /// Vectors whose `.expect` carries a `bug:` line are skipped here and run by an ignored test.
 fn known_bug(v: &Expected) -> bool {
     fs::read_to_string(v.package.with_extension("expect"))

@@ -162,7 +162,7 @@ fn crc32(data: &[u8]) -> u32 {
 // ---------------------------------------------------------------------------------------------
 // Building blocks: inner zip, sealed content, outer zip.
 
-fn stored(data: &[u8]) -> Compressed {
+pub(crate) fn stored(data: &[u8]) -> Compressed {
     Compressed {
         method: STORED,
         crc: if data.is_empty() { 0 } else { crc32(data) },
@@ -172,7 +172,7 @@ fn stored(data: &[u8]) -> Compressed {
 }
 
 /// Raw deflate through the library's compressor (it reads from a file).
-fn deflated(data: &[u8]) -> Compressed {
+pub(crate) fn deflated(data: &[u8]) -> Compressed {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("data");
     fs::write(&path, data).expect("write temp file");
@@ -185,10 +185,10 @@ fn deflated(data: &[u8]) -> Compressed {
     out
 }
 
-const SETUP: &[u8] = b"MZ this stands in for setup.exe\r\n";
+pub(crate) const SETUP: &[u8] = b"MZ this stands in for setup.exe\r\n";
 
 /// An inner zip of the given entries (a name ending in `/` is a directory).
-fn inner_zip(entries: &[(&str, Compressed)]) -> Vec<u8> {
+pub(crate) fn inner_zip(entries: &[(&str, Compressed)]) -> Vec<u8> {
     let mut zip = InnerZipWriter::new(Vec::new());
     for (name, data) in entries {
         if name.ends_with('/') {
@@ -208,8 +208,8 @@ fn setup_and(name: &str, data: Compressed) -> Vec<u8> {
 /// The encrypted content (MAC ‖ IV ‖ ciphertext) and the Detection.xml that describes it.
 #[derive(Clone)]
 pub(crate) struct Content {
-    blob: Vec<u8>,
-    detection: Detection,
+    pub(crate) blob: Vec<u8>,
+    pub(crate) detection: Detection,
 }
 
 /// Encrypts and MACs `inner` as `pack` does (FORMAT.md §3).
@@ -248,7 +248,7 @@ impl Content {
         self
     }
 
-    fn xml(&self) -> String {
+    pub(crate) fn xml(&self) -> String {
         self.detection.to_xml().expect("serialise Detection.xml")
     }
 
@@ -288,7 +288,7 @@ fn outer_with_crcs(blob: &[u8], xml: &[u8], blob_crc: u32, xml_crc: u32) -> Vec<
 
 /// A minimal zip of `(name, entry)` pairs written field by field, for what the outer writer
 /// cannot express (a deflated entry).
-fn raw_zip(entries: &[(&str, &Compressed)]) -> Vec<u8> {
+pub(crate) fn raw_zip(entries: &[(&str, &Compressed)]) -> Vec<u8> {
     let all: Vec<usize> = (0..entries.len()).collect();
     raw_zip_listing(entries, &all)
 }
@@ -920,6 +920,18 @@ fn unsafe_names() -> Vec<Vector> {
         .package(),
     );
     file_dir.extract = Some("UnsafePath");
+    let long_name = format!("{}x", "a/".repeat(2048));
+    let deep_name = format!("a{}b", "/".repeat(2100));
+    let component_bytes = format!("d/{}", "\u{e9}".repeat(128));
+    let component_units = "a".repeat(256);
+    let bounded = |name: &'static str, entry: &str, how: &'static str| {
+        v(
+            name,
+            "UnsafePath",
+            how,
+            seal(&setup_and(entry, evil())).package(),
+        )
+    };
     vec![
         u("unsafe_dotdot", "../x", "an inner entry named `../x`"),
         u(
@@ -977,5 +989,25 @@ fn unsafe_names() -> Vec<Vector> {
         ),
         dup,
         file_dir,
+        bounded(
+            "unsafe_name_too_long",
+            &long_name,
+            "an inner entry named `a/` 2,048 times then `x`: 4,097 bytes, one over the name-length limit (name-too-long)",
+        ),
+        bounded(
+            "unsafe_path_too_deep",
+            &deep_name,
+            "an inner entry named `a`, 2,100 `/` then `b`: 2,102 levels within 2,102 bytes, over the depth limit (path-too-deep)",
+        ),
+        bounded(
+            "unsafe_component_256_bytes",
+            &component_bytes,
+            "an inner entry `d/` then `é` 128 times: 128 UTF-16 units, which Windows takes, but 256 bytes, over Linux and macOS's NAME_MAX (component-too-long)",
+        ),
+        bounded(
+            "unsafe_component_256_units",
+            &component_units,
+            "an inner entry named `a` 256 times: over the 255 units Windows allows in a name (component-too-long)",
+        ),
     ]
 }

@@ -25,6 +25,10 @@ pub const PROFILE_IDENTIFIER: &str = "ProfileVersion1";
 pub const FILE_DIGEST_ALGORITHM: &str = "SHA256";
 /// Largest Detection.xml accepted by the reader (real ones are under 4 KiB).
 pub const MAX_DETECTION_XML_LEN: usize = 64 * 1024;
+/// Largest compressed size a Detection.xml entry may declare: [`MAX_DETECTION_XML_LEN`] plus
+/// what deflate adds to incompressible data (5 bytes per 64 KiB stored block), with room to
+/// spare. Checked before a byte of the entry is read (FORMAT.md §6.2: a bounded size).
+pub const MAX_DETECTION_XML_STORED_LEN: u64 = MAX_DETECTION_XML_LEN as u64 + 1024;
 
 const ROOT_START: &str = "<ApplicationInfo xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" ToolVersion=\"";
 

@@ -169,6 +169,8 @@ const UNZIP_RULES: &[&str] = &[
     "dots-only-name",
     "component-too-long",
     "path-too-long",
+    "name-too-long",
+    "path-too-deep",
     "name-collision",
     "duplicate-entry",
 ];

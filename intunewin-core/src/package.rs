@@ -174,12 +174,7 @@ impl Package {
                 path: path.clone(),
                 entry: DETECTION_ENTRY.into(),
             })?;
-        if xml_entry.size > crate::detection::MAX_DETECTION_XML_LEN as u64 {
-            return Err(Error::LimitExceeded {
-                path,
-                reason: format!("Detection.xml is {} bytes", xml_entry.size),
-            });
-        }
+        check_detection_sizes(xml_entry, &path)?;
         let detection_xml = read_small_entry(&mut file, xml_entry, &path)?;
         let detection = Detection::parse(&detection_xml, &path)?;
         let mut warnings = layout_warnings(&outer);
@@ -571,11 +566,45 @@ impl Package {
     }
 }
 
+/// Checks the sizes Detection.xml's entry declares, compressed and not, against the limits
+/// before anything is allocated or read for it.
+fn check_detection_sizes(entry: &OuterEntry, path: &Path) -> Result<()> {
+    use crate::detection::{MAX_DETECTION_XML_LEN, MAX_DETECTION_XML_STORED_LEN};
+    let limit = |what: &str, size: u64, max: u64| Error::LimitExceeded {
+        path: path.to_path_buf(),
+        reason: format!(
+            "{} declares {size} {what} bytes, over the {max} accepted",
+            entry.name
+        ),
+    };
+    if entry.size > MAX_DETECTION_XML_LEN as u64 {
+        return Err(limit(
+            "uncompressed",
+            entry.size,
+            MAX_DETECTION_XML_LEN as u64,
+        ));
+    }
+    if entry.compressed_size > MAX_DETECTION_XML_STORED_LEN {
+        return Err(limit(
+            "compressed",
+            entry.compressed_size,
+            MAX_DETECTION_XML_STORED_LEN,
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a small outer entry whole (its sizes checked by the caller), inflating it if needed,
+/// and checks its size and CRC-32.
 fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<Vec<u8>> {
     file.seek(SeekFrom::Start(entry.data_offset))
         .map_err(|e| Error::io("read", path, e))?;
     let mut raw = Vec::new();
-    file.take(entry.compressed_size)
+    // The cap holds even if a caller forgot the size check.
+    let cap = entry
+        .compressed_size
+        .min(crate::detection::MAX_DETECTION_XML_STORED_LEN);
+    file.take(cap)
         .read_to_end(&mut raw)
         .map_err(|e| Error::io("read", path, e))?;
     let data = match entry.method {

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, Hasher, RandomState};
 
 /// The Intune code usually reported as "Error unzipping downloaded content" (FORMAT.md §12.2).
 pub const UNZIP_ERROR_CODE: u32 = 0x87D3_0067;
@@ -22,6 +23,18 @@ pub const MAX_FILE_PATH: usize = 259;
 pub const MAX_DIR_PATH: usize = 247;
 /// Longest single name (path component) in UTF-16 units.
 pub const MAX_COMPONENT: usize = 255;
+/// Longest single name in UTF-8 bytes: NAME_MAX on Linux and macOS, so a longer one cannot be
+/// extracted there even when Windows (counting UTF-16 units) would take it.
+pub const MAX_COMPONENT_BYTES: usize = 255;
+/// Longest entry name accepted at all, in bytes, checked before the name is split (FORMAT.md
+/// §12.1): PATH_MAX on Linux (4,096), so a name within it can be created under a destination by
+/// path; 20 times the 199 units the device takes under IMECache (MAX_PATH 259), and far beyond
+/// anything IntuneWinAppUtil packs, as it refuses source paths over MAX_PATH.
+pub const MAX_NAME_LEN: usize = 4096;
+/// Most components an entry name may have, checked before the name is split: the depth of the
+/// deepest name within [`MAX_NAME_LEN`] (one-character folders), against the device's ~100
+/// (a one-character folder and a separator per level within its 199-unit budget).
+pub const MAX_DEPTH: usize = MAX_NAME_LEN / 2;
 
 /// `C:\Windows\IMECache\` (20) + GUID (36) + `_` + `\`, without the content version's digits.
 const PREFIX_WITHOUT_DIGITS: usize = 20 + 36 + 1 + 1;
@@ -113,11 +126,15 @@ pub enum Rule {
     /// A source folder far larger than the setup, e.g. a home or Downloads folder (reported by
     /// callers, not by [`PathChecker`]).
     SourceTooBroad,
+    /// A name over [`MAX_NAME_LEN`] bytes: refused before anything is built from it.
+    NameTooLong,
+    /// A name of more than [`MAX_DEPTH`] components: refused before it is split.
+    PathTooDeep,
 }
 
 impl Rule {
     /// Every rule, in declaration order.
-    pub const ALL: [Rule; 25] = [
+    pub const ALL: [Rule; 27] = [
         Rule::ZipSlip,
         Rule::AbsolutePath,
         Rule::DrivePath,
@@ -143,6 +160,8 @@ impl Rule {
         Rule::ContentTooLarge,
         Rule::ContentNearLimit,
         Rule::SourceTooBroad,
+        Rule::NameTooLong,
+        Rule::PathTooDeep,
     ];
 
     /// The stable kebab-case identifier, e.g. `path-too-long`.
@@ -173,6 +192,8 @@ impl Rule {
             Rule::ContentTooLarge => "content-too-large",
             Rule::ContentNearLimit => "content-near-limit",
             Rule::SourceTooBroad => "source-too-broad",
+            Rule::NameTooLong => "name-too-long",
+            Rule::PathTooDeep => "path-too-deep",
         }
     }
 
@@ -336,16 +357,52 @@ impl PathRules {
 /// Collects entries one by one (any order) and reports per-entry findings plus set-wide ones
 /// (collisions, duplicates).
 ///
-/// Memory grows with one folded key and one name per file and per directory, never with the
-/// square of the entry count.
+/// Paths are keyed by a fingerprint, a keyed 64-bit hash of the folded path computed level by
+/// level from the parent's, so an entry costs time in proportion to its name's length whatever
+/// its depth; a fingerprint met again is confirmed by comparing the folded names themselves, so
+/// a collision is never reported falsely. Memory per entry is its name (kept to spell and
+/// compare the first of two colliding entries) and about 20 bytes of maps, never growing with
+/// the square of the entry count or of the depth. (Two different paths of equal fingerprint, one
+/// chance in 2^64 per pair with a key no package can know, would only hide a collision.)
 #[derive(Debug)]
 pub struct PathChecker {
     rules: PathRules,
     findings: Vec<Finding>,
-    /// Folded path → the first file (or link) seen with it.
-    files: HashMap<Box<str>, Box<str>>,
-    /// Folded path → the first spelling of a directory, explicit or implied by an entry.
-    dirs: HashMap<Box<str>, Box<str>>,
+    /// The key of the fingerprints, random per checker.
+    keys: RandomState,
+    /// The names of the tracked entries end to end; entry `i` ends at `ends[i]`.
+    names: String,
+    ends: Vec<usize>,
+    /// Fingerprint of a folded path → the first file (or link) seen there.
+    files: HashMap<u64, u32, Prehashed>,
+    /// Fingerprint of a folded path → where a directory was first seen: (entry, levels).
+    dirs: HashMap<u64, (u32, u32), Prehashed>,
+}
+
+/// Fingerprints are hashes already: the maps use them as they are.
+#[derive(Clone, Copy, Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold anything else in rather than lose it.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+impl BuildHasher for Prehashed {
+    type Hasher = Prehashed;
+    fn build_hasher(&self) -> Prehashed {
+        Prehashed(0)
+    }
 }
 
 impl PathChecker {
@@ -354,15 +411,22 @@ impl PathChecker {
         PathChecker {
             rules,
             findings: Vec::new(),
-            files: HashMap::new(),
-            dirs: HashMap::new(),
+            keys: RandomState::new(),
+            names: String::new(),
+            ends: Vec::new(),
+            files: HashMap::default(),
+            dirs: HashMap::default(),
         }
     }
 
     /// Adds a zip entry name or a relative path (`/` or `\` separators; a trailing separator or
     /// `EntryKind::Dir` makes it a directory).
     pub fn add(&mut self, name: &str, kind: EntryKind) {
-        let split = split_name(name);
+        let split = if bound_issue(name).is_some() {
+            Split::default()
+        } else {
+            split_name(name)
+        };
         self.check(name, split, kind);
     }
 
@@ -394,6 +458,12 @@ impl PathChecker {
     fn check(&mut self, name: &str, split: Split<'_>, kind: EntryKind) {
         let mut issues = Vec::new();
         kind_issues(kind, &mut issues);
+        if let Some(issue) = bound_issue(name) {
+            // Too long or too deep to be worth splitting: its names are moot.
+            issues.push(issue);
+            self.emit(name, issues);
+            return;
+        }
         if let Some(root) = split.root {
             // A rooted path has no place under the destination; its names are moot.
             issues.push(Issue::new(root, root_reason(root)));
@@ -482,6 +552,7 @@ impl PathChecker {
     }
 
     /// Records the entry and the directories it implies; reports collisions with earlier ones.
+    /// Each level's fingerprint comes from its parent's and its own folded name.
     fn track(&mut self, name: &str, components: &[&str], is_dir: bool) {
         let Some((_, parents)) = components.split_last() else {
             return;
@@ -491,30 +562,55 @@ impl PathChecker {
         } else {
             parents.len()
         };
-        let mut key = String::new();
+        self.names.push_str(name);
+        self.ends.push(self.names.len());
+        // Entry indices past u32::MAX would need more entries than any walk or limit allows.
+        let entry = u32::try_from(self.ends.len() - 1).unwrap_or(u32::MAX);
+        let mut print = 0u64;
         for (depth, component) in components.iter().enumerate() {
-            if depth > 0 {
-                key.push('\\');
-            }
-            key.push_str(&fold(component));
+            print = self.keys.hash_one((print, fold(component)));
             if depth < dir_count {
-                self.track_dir(name, &key, &components[..=depth]);
+                self.track_dir(name, print, entry, &components[..=depth]);
             } else {
-                self.track_file(name, &key);
+                self.track_file(name, print, entry, components);
             }
         }
     }
 
-    fn track_dir(&mut self, name: &str, key: &str, components: &[&str]) {
-        if self.dirs.contains_key(key) {
+    /// The name of tracked entry `entry`.
+    fn name_of(&self, entry: u32) -> &str {
+        let i = entry as usize;
+        let start = i.checked_sub(1).map_or(0, |j| self.ends[j]);
+        &self.names[start..self.ends[i]]
+    }
+
+    /// Whether the first `levels` names of tracked entry `entry` fold to `components`.
+    fn folds_to(&self, entry: u32, levels: usize, components: &[&str]) -> bool {
+        let split = split_name(self.name_of(entry));
+        levels == components.len()
+            && split.components.len() >= levels
+            && split.components[..levels]
+                .iter()
+                .zip(components)
+                .all(|(a, b)| fold(a) == fold(b))
+    }
+
+    /// The first `levels` names of tracked entry `entry`, joined with `/`.
+    fn spelling(&self, entry: u32, levels: usize) -> String {
+        let split = split_name(self.name_of(entry));
+        split.components[..levels.min(split.components.len())].join("/")
+    }
+
+    fn track_dir(&mut self, name: &str, print: u64, entry: u32, components: &[&str]) {
+        if self.dirs.contains_key(&print) {
             return;
         }
-        let spelling = components.join("/");
-        if let Some(file) = self.files.get(key) {
+        let file = self.files.get(&print).copied();
+        if let Some(file) = file.filter(|&f| self.folds_to(f, components.len(), components)) {
             let reason = format!(
                 "the directory '{}' collides with the file '{}' (Windows ignores case and trailing dots/spaces)",
-                shown(&spelling),
-                shown(file)
+                shown(&components.join("/")),
+                shown(self.name_of(file))
             );
             self.findings
                 .push(Finding::new(Rule::NameCollision, name, &reason));
@@ -522,15 +618,20 @@ impl PathChecker {
         if self.rules.junk_warnings && components.last().is_some_and(|c| is_junk_dir(c)) {
             self.findings.push(Finding::new(
                 Rule::JunkFile,
-                &spelling,
+                &components.join("/"),
                 "a folder that does not belong in a package",
             ));
         }
-        self.dirs.insert(key.into(), spelling.into());
+        let levels = u32::try_from(components.len()).unwrap_or(u32::MAX);
+        self.dirs.insert(print, (entry, levels));
     }
 
-    fn track_file(&mut self, name: &str, key: &str) {
-        let reason = if let Some(first) = self.files.get(key) {
+    fn track_file(&mut self, name: &str, print: u64, entry: u32, components: &[&str]) {
+        let levels = components.len();
+        let first = self.files.get(&print).copied();
+        let dir = self.dirs.get(&print).copied();
+        let reason = if let Some(first) = first.filter(|&f| self.folds_to(f, levels, components)) {
+            let first = self.name_of(first);
             if windows_form(first) == windows_form(name) {
                 Some((Rule::DuplicateEntry, "duplicate entry".to_owned()))
             } else {
@@ -542,21 +643,23 @@ impl PathChecker {
                     ),
                 ))
             }
+        } else if let Some((dir, n)) =
+            dir.filter(|&(d, n)| self.folds_to(d, n as usize, components))
+        {
+            Some((
+                Rule::NameCollision,
+                format!(
+                    "the file collides with the directory '{}' (Windows ignores case and trailing dots/spaces)",
+                    shown(&self.spelling(dir, n as usize))
+                ),
+            ))
         } else {
-            self.dirs.get(key).map(|dir| {
-                (
-                    Rule::NameCollision,
-                    format!(
-                        "the file collides with the directory '{}' (Windows ignores case and trailing dots/spaces)",
-                        shown(dir)
-                    ),
-                )
-            })
+            None
         };
         match reason {
             Some((rule, reason)) => self.findings.push(Finding::new(rule, name, &reason)),
             None => {
-                self.files.insert(key.into(), name.into());
+                self.files.entry(print).or_insert(entry);
             }
         }
     }
@@ -564,10 +667,15 @@ impl PathChecker {
 
 /// Splits a stored zip entry name into safe components for extraction, or returns the
 /// [`Finding`] (error severity) that makes it unsafe to create under a destination on any OS:
-/// `..`, absolute, drive, UNC, empty or `.` components, NUL and control characters,
-/// Windows-forbidden characters, reserved names, trailing dots or spaces. Returns
+/// a name over [`MAX_NAME_LEN`] bytes or [`MAX_DEPTH`] components (checked first, in one pass
+/// over the bytes), `..`, absolute, drive, UNC, empty or `.` components, NUL and control
+/// characters, Windows-forbidden characters, reserved names, trailing dots or spaces, a name
+/// over 255 UTF-16 units or 255 bytes. Returns
 /// `(components, is_dir)`; warnings (a leading space, `COM0`, non-NFC) do not refuse a name.
 pub fn split_entry_name(name: &str) -> Result<(Vec<String>, bool), Finding> {
+    if let Some(issue) = bound_issue(name) {
+        return Err(Finding::new(issue.rule, name, &issue.reason));
+    }
     let split = split_name(name);
     if let Some(root) = split.root {
         return Err(Finding::new(root, name, &root_reason(root)));
@@ -575,6 +683,7 @@ pub fn split_entry_name(name: &str) -> Result<(Vec<String>, bool), Finding> {
     let mut issues = Vec::new();
     for component in &split.components {
         component_issues(component, &mut issues);
+        length_issue(component, &mut issues);
     }
     if let Some(issue) = issues
         .into_iter()
@@ -599,6 +708,7 @@ impl Issue {
 }
 
 /// A name cut at its separators (FORMAT.md §6.3: `/` and `\`, mixed).
+#[derive(Default)]
 struct Split<'a> {
     /// Set when the name is not relative.
     root: Option<Rule>,
@@ -629,6 +739,28 @@ fn split_name(name: &str) -> Split<'_> {
         components: body.split(is_separator).collect(),
         is_dir,
     }
+}
+
+/// The hard bounds on a whole name, checked in one pass over its bytes before anything is
+/// built from it: its length, then its depth (FORMAT.md §12.1; [`MAX_NAME_LEN`], [`MAX_DEPTH`]).
+fn bound_issue(name: &str) -> Option<Issue> {
+    if name.len() > MAX_NAME_LEN {
+        return Some(Issue::new(
+            Rule::NameTooLong,
+            format!(
+                "a name of {} bytes, over the {MAX_NAME_LEN} accepted (the device takes 199 characters)",
+                name.len()
+            ),
+        ));
+    }
+    let body = name.strip_suffix(is_separator).unwrap_or(name);
+    let depth = 1 + body.bytes().filter(|b| matches!(b, b'/' | b'\\')).count();
+    (depth > MAX_DEPTH).then(|| {
+        Issue::new(
+            Rule::PathTooDeep,
+            format!("a name {depth} folders deep, over the {MAX_DEPTH} accepted"),
+        )
+    })
 }
 
 fn root_reason(root: Rule) -> String {
@@ -776,12 +908,22 @@ fn dot_space_issue(component: &str, issues: &mut Vec<Issue>) {
     }
 }
 
+/// A name too long for Windows (UTF-16 units) or for Linux and macOS (UTF-8 bytes): either
+/// way no extraction can create it everywhere.
 fn length_issue(component: &str, issues: &mut Vec<Issue>) {
     let len = utf16_len(component);
     if len > MAX_COMPONENT {
         issues.push(Issue::new(
             Rule::ComponentTooLong,
             format!("a name is {len} characters, over the {MAX_COMPONENT} Windows allows"),
+        ));
+    } else if component.len() > MAX_COMPONENT_BYTES {
+        issues.push(Issue::new(
+            Rule::ComponentTooLong,
+            format!(
+                "a name is {} bytes in UTF-8, over the {MAX_COMPONENT_BYTES} Linux and macOS allow",
+                component.len()
+            ),
         ));
     }
 }
@@ -1070,10 +1212,13 @@ mod tests {
     fn non_bmp_characters_count_twice() {
         let emoji = "\u{1F600}";
         let rules = PathRules::new().headroom(0);
-        assert_eq!(rules_of(&rules, &emoji.repeat(99), File), &[]);
-        assert_eq!(rules_of(&rules, &emoji.repeat(100), File), &[PathTooLong]);
-        // 'é' is one unit: 199 of them fit.
-        assert_eq!(rules_of(&rules, &"\u{e9}".repeat(199), File), &[]);
+        // Two names of 50 and 49 emoji: 100 + 1 + 98 = 199 units; one more emoji is over.
+        let path = |a: usize, b: usize| format!("{}/{}", emoji.repeat(a), emoji.repeat(b));
+        assert_eq!(rules_of(&rules, &path(50, 49), File), &[]);
+        assert_eq!(rules_of(&rules, &path(50, 50), File), &[PathTooLong]);
+        // 'é' is one unit: 99 + 1 + 99 of them fit.
+        let e99 = "\u{e9}".repeat(99);
+        assert_eq!(rules_of(&rules, &format!("{e99}/{e99}"), File), &[]);
     }
 
     #[test]
@@ -1088,7 +1233,84 @@ mod tests {
             rules_of(&rules, &"\u{1F600}".repeat(128), File),
             &[ComponentTooLong]
         );
-        assert_eq!(rules_of(&rules, &"\u{1F600}".repeat(127), File), &[]);
+        // 127 emoji are 254 UTF-16 units, which Windows takes, but 508 bytes, which Linux
+        // and macOS refuse: no extraction could create it everywhere.
+        assert_eq!(
+            rules_of(&rules, &"\u{1F600}".repeat(127), File),
+            &[ComponentTooLong]
+        );
+        assert_eq!(rules_of(&rules, &"\u{e9}".repeat(127), File), &[]);
+        assert_eq!(
+            rules_of(&rules, &"\u{e9}".repeat(128), File),
+            &[ComponentTooLong]
+        );
+        let finding =
+            split_entry_name(&format!("d/{}", "\u{e9}".repeat(128))).expect_err("256 bytes");
+        assert_eq!(finding.rule, ComponentTooLong);
+        assert!(
+            finding.reason().contains("256 bytes"),
+            "{}",
+            finding.reason()
+        );
+    }
+
+    #[test]
+    fn names_over_the_bounds_are_refused_before_being_split() {
+        let rules = PathRules::new();
+        let long = "a/".repeat(MAX_NAME_LEN / 2) + "x";
+        assert_eq!(rules_of(&rules, &long, File), &[NameTooLong]);
+        let deep = "a/".repeat(MAX_DEPTH) + "x";
+        let deep_short = "/".repeat(MAX_DEPTH) + "x";
+        for name in [&long, &deep] {
+            let finding = split_entry_name(name).expect_err("over the bounds");
+            assert_eq!(finding.rule, NameTooLong, "{}", finding.reason());
+        }
+        // Within the length but too deep: only separators can make that.
+        assert_eq!(rules_of(&rules, &deep_short, File), &[PathTooDeep]);
+        assert_eq!(
+            split_entry_name(&deep_short).map_err(|f| f.rule),
+            Err(PathTooDeep)
+        );
+        // The deepest and the longest accepted: a trailing separator adds no level.
+        let deepest = "a/".repeat(MAX_DEPTH);
+        assert_eq!(deepest.len(), MAX_NAME_LEN);
+        let (parts, is_dir) = split_entry_name(&deepest).expect("within the bounds");
+        assert_eq!((parts.len(), is_dir), (MAX_DEPTH, true));
+        assert!(rules_of(&rules, &deepest, Dir).contains(&PathTooLong));
+        assert_eq!(
+            split_entry_name(&format!("{deepest}x")).map_err(|f| f.rule),
+            Err(NameTooLong)
+        );
+    }
+
+    #[test]
+    fn checking_deep_names_costs_linear_time() {
+        // 400 files each 1,900 folders deep under one chain, then 40 in distinct chains:
+        // quadratic work per entry (hashing and copying every prefix, 1.4 GB) would take
+        // minutes in a debug build; linear work takes about a second.
+        let chain = "a/".repeat(1_900);
+        let started = std::time::Instant::now();
+        let mut checker = PathChecker::new(PathRules::new().headroom(0));
+        for i in 0..400 {
+            checker.add(&format!("{chain}f{i}"), File);
+        }
+        for i in 0..40 {
+            checker.add(&format!("d{i}/{chain}f"), File);
+        }
+        checker.add(&format!("{chain}F0"), File);
+        let findings = checker.finish();
+        let collisions: Vec<_> = findings
+            .iter()
+            .filter(|f| f.rule == NameCollision)
+            .collect();
+        assert_eq!(collisions.len(), 1);
+        assert!(collisions[0].message.contains("collides with"));
+        assert_eq!(
+            findings.len(),
+            400 + 40 + 2,
+            "one path-too-long each, one collision"
+        );
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 
     /// Entries added together, and the rules they break.
@@ -1275,7 +1497,9 @@ mod tests {
     fn check_split(name: &str) -> Result<(), TestCaseError> {
         if let Ok((components, _)) = split_entry_name(name) {
             prop_assert!(!components.is_empty());
+            prop_assert!(name.len() <= MAX_NAME_LEN && components.len() <= MAX_DEPTH);
             for c in &components {
+                prop_assert!(c.len() <= MAX_COMPONENT_BYTES);
                 prop_assert!(!c.is_empty());
                 prop_assert!(c != "." && c != "..");
                 prop_assert!(!c.contains(['/', '\\', '\0', ':']));

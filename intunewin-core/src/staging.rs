@@ -2,7 +2,7 @@
 //! name renamed on success, extractions through a temporary folder moved into place, and
 //! missing parent folders removed again when the operation fails.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -182,9 +182,11 @@ pub struct StagedFolder {
     /// Threads writing the files (finished before the folder is moved or removed).
     writers: FileWriters,
     /// Files handed to the writers and folders made, to refuse collisions between entries
-    /// before the (asynchronous) writers meet them.
-    files: HashSet<PathBuf>,
-    folders: HashSet<PathBuf>,
+    /// before the (asynchronous) writers meet them. Both are keyed by the id of the folder
+    /// holding them (the staging root is 0) and their name, so each level of a name is hashed
+    /// once: an entry costs time in proportion to its name's length, whatever its depth.
+    files: HashSet<(u32, Box<str>)>,
+    folders: HashMap<(u32, Box<str>), u32>,
     entries_seen: usize,
 }
 
@@ -217,7 +219,7 @@ impl StagedFolder {
             dirs: Vec::new(),
             writers,
             files: HashSet::new(),
-            folders: HashSet::new(),
+            folders: HashMap::new(),
             entries_seen: 0,
         })
     }
@@ -251,27 +253,52 @@ impl StagedFolder {
         finished.map_err(|e| self.at_destination(e))
     }
 
-    /// Creates a folder for an entry; a file already standing where a folder must go means
-    /// two entries collide, which is the package's fault, not the disk's.
-    fn create_dir(&mut self, info: &EntryInfo, dir: &Path) -> Result<()> {
-        if self.folders.contains(dir) {
-            return Ok(());
-        }
-        let collide =
-            || self.unsafe_entry(info, "a file and a folder of the same name collide".into());
-        if dir.ancestors().any(|a| self.files.contains(a)) {
-            return Err(collide());
-        }
-        fs::create_dir_all(dir).map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => collide(),
-            _ => Error::write("create the folder", dir, e),
-        })?;
-        for a in dir.ancestors() {
-            if !self.folders.insert(a.to_path_buf()) {
-                break;
+    /// Creates the folder `dir`, made of the entry's `parts` under the root, and returns its id;
+    /// a file already standing where a folder must go means two entries collide, which is the
+    /// package's fault, not the disk's. Levels already made are found by (parent id, name), so
+    /// no ancestor's path is hashed again, and only the missing levels are made, top down (one
+    /// `mkdir` each, where `create_dir_all` would first fail once per missing level).
+    fn create_dir(&mut self, info: &EntryInfo, dir: &Path, parts: &[String]) -> Result<u32> {
+        let mut id = 0;
+        let mut path: Option<PathBuf> = None;
+        for (depth, part) in parts.iter().enumerate() {
+            let key = (id, Box::<str>::from(part.as_str()));
+            if let Some(&next) = self.folders.get(&key) {
+                id = next;
+                continue;
             }
+            if self.files.contains(&key) {
+                return Err(self.collision(info));
+            }
+            let level = path.get_or_insert_with(|| {
+                let parent = dir.ancestors().nth(parts.len() - depth).unwrap_or(dir);
+                parent.to_path_buf()
+            });
+            level.push(part);
+            fs::create_dir(&*level).map_err(|e| self.dir_error(info, level, e))?;
+            // Ids past u32::MAX would need more folders than the entry limit lets through.
+            let next = u32::try_from(self.folders.len() + 1).unwrap_or(u32::MAX);
+            self.folders.insert(key, next);
+            id = next;
         }
-        Ok(())
+        Ok(id)
+    }
+
+    fn collision(&self, info: &EntryInfo) -> Error {
+        self.unsafe_entry(info, "a file and a folder of the same name collide".into())
+    }
+
+    /// Why a folder could not be made: a collision, a path too long for this system (named by
+    /// the entry, not the temporary folder), or the disk.
+    fn dir_error(&self, info: &EntryInfo, dir: &Path, e: io::Error) -> Error {
+        match e.kind() {
+            io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => self.collision(info),
+            io::ErrorKind::InvalidFilename => self.unsafe_entry(
+                info,
+                format!("the path is too long to create on this system ({e})"),
+            ),
+            _ => Error::write("create the folder", dir, e),
+        }
     }
 
     fn unsafe_entry(&self, info: &EntryInfo, reason: String) -> Error {
@@ -311,14 +338,19 @@ impl StagedFolder {
         let mut target = self.root()?.to_path_buf();
         target.extend(&parts);
         if is_dir || info.is_dir {
-            self.create_dir(info, &target)?;
+            self.create_dir(info, &target, &parts)?;
             self.dirs.push((target, info.time));
             return Ok(());
         }
-        if let Some(parent) = target.parent() {
-            self.create_dir(info, parent)?;
-        }
-        if self.folders.contains(&target) || !self.files.insert(target.clone()) {
+        let Some((file, parents)) = parts.split_last() else {
+            return Err(self.unsafe_entry(info, "empty name".into()));
+        };
+        let parent = match target.parent() {
+            Some(dir) => self.create_dir(info, dir, parents)?,
+            None => 0,
+        };
+        let key = (parent, Box::<str>::from(file.as_str()));
+        if self.folders.contains_key(&key) || !self.files.insert(key) {
             return Err(self.unsafe_entry(info, NAME_TAKEN.into()));
         }
         let time = info.time.to_system_time();

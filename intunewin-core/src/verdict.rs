@@ -36,7 +36,9 @@ pub fn refuses(rule: Rule) -> bool {
         | Rule::NameCollision
         | Rule::DuplicateEntry
         | Rule::Symlink
-        | Rule::SpecialFile => true,
+        | Rule::SpecialFile
+        | Rule::NameTooLong
+        | Rule::PathTooDeep => true,
         Rule::DisputedReservedName
         | Rule::LeadingSpace
         | Rule::PathTooLong
@@ -229,6 +231,8 @@ mod tests {
                 "duplicate-entry",
                 "symlink",
                 "special-file",
+                "name-too-long",
+                "path-too-deep",
             ]
         );
     }
