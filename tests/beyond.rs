@@ -561,6 +561,27 @@ fn ime_log_decrypt_info_opens_with_the_device_certificate() {
             assert_eq!(fs::read(&out).unwrap(), inner_zip(pkg), "app {n} cert {c}");
         }
     }
+    // No password given for a certificate that needs one: asked at the terminal, not echoed.
+    #[cfg(unix)]
+    {
+        let out = d.join("prompted.zip");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_intunewin"));
+        cmd.current_dir(d)
+            .arg("decrypt")
+            .arg(&apps[0].1)
+            .args(["--log", "IntuneManagementExtension.log", "--app-id", ids[0]])
+            .args(["--cert", "device.pfx"])
+            .arg("--output")
+            .arg(&out);
+        let mut pty = rexpect::session::spawn_command(cmd, Some(30_000)).expect("pty");
+        pty.exp_string("Password of device.pfx: ").expect("asks");
+        pty.send_line("secret").expect("types");
+        let rest = pty.exp_eof().expect("ends");
+        assert!(!rest.contains("secret"), "the password was echoed: {rest}");
+        let status = format!("{:?}", pty.process().wait().expect("waits"));
+        assert!(status.ends_with(", 0)"), "{status}: {rest}");
+        assert_eq!(fs::read(&out).unwrap(), inner_zip(&apps[0].0));
+    }
     // The other app's keys do not open a blob: a padding error (exit 1), nothing written.
     let out = d.join("wrong.zip");
     let (code, stderr, bytes) = decrypt(
