@@ -367,22 +367,20 @@ impl Package {
 
     /// Verifies everything FORMAT.md §7 lists in one read of the content; writes nothing.
     /// Fails with [`Error::UnsafePath`] on the first entry the classifier refuses
-    /// ([`refuses`](crate::verdict::refuses)), exactly as [`list`](Self::list) and [`extract`](Self::extract) do.
+    /// ([`refuses`](crate::verdict::refuses)), exactly as [`extract`](Self::extract) does;
+    /// [`list`](Self::list) reports the same findings.
     pub fn verify(&self, opts: &ReadOptions) -> Result<VerifyReport> {
-        let mut gate = EntryGate::refusing(&opts.path_rules, &self.path);
-        let mut visitor = Gated {
-            gate: &mut gate,
-            inner: &mut Ignore,
-        };
-        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
-        let findings = gate.finish(&entries)?;
-        Ok(self.report(entries, findings))
+        self.read_report(opts, EntryGate::refusing(&opts.path_rules, &self.path))
     }
 
     /// Like [`verify`](Self::verify), but refuses nothing: every finding is reported (what
     /// `check` shows). Fails only when the content itself is invalid.
     pub(crate) fn inspect(&self, opts: &ReadOptions) -> Result<VerifyReport> {
-        let mut gate = EntryGate::collecting(&opts.path_rules, &self.path);
+        self.read_report(opts, EntryGate::collecting(&opts.path_rules, &self.path))
+    }
+
+    /// Reads the content once through `gate`, writing nothing, and reports.
+    fn read_report(&self, opts: &ReadOptions, mut gate: EntryGate) -> Result<VerifyReport> {
         let mut visitor = Gated {
             gate: &mut gate,
             inner: &mut Ignore,
