@@ -2,7 +2,7 @@
 //! name renamed on success, extractions through a temporary folder moved into place, and
 //! missing parent folders removed again when the operation fails.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -181,11 +181,11 @@ pub struct StagedFolder {
     dirs: Vec<(PathBuf, DosDateTime)>,
     /// Threads writing the files (finished before the folder is moved or removed).
     writers: FileWriters,
-    /// Files handed to the writers and folders made, to refuse collisions between entries
-    /// before the (asynchronous) writers meet them. Both are keyed by the id of the folder
-    /// holding them (the staging root is 0) and their name, so each level of a name is hashed
-    /// once: an entry costs time in proportion to its name's length, whatever its depth.
-    files: HashSet<(u32, Box<str>)>,
+    /// Folders made, keyed by the id of the folder holding them (the staging root is 0) and
+    /// their name, so each level of a name is hashed once: an entry costs time in proportion
+    /// to its name's length, whatever its depth. Files are not tracked: the readers pass
+    /// entries through the classifier first, which refuses duplicates and collisions, and the
+    /// file system is the backstop (`create_new` in the writer lanes, `mkdir` here).
     folders: HashMap<(u32, Box<str>), u32>,
     entries_seen: usize,
 }
@@ -218,7 +218,6 @@ impl StagedFolder {
             created: Some(created),
             dirs: Vec::new(),
             writers,
-            files: HashSet::new(),
             folders: HashMap::new(),
             entries_seen: 0,
         })
@@ -266,9 +265,6 @@ impl StagedFolder {
             if let Some(&next) = self.folders.get(&key) {
                 id = next;
                 continue;
-            }
-            if self.files.contains(&key) {
-                return Err(self.collision(info));
             }
             let level = path.get_or_insert_with(|| {
                 let parent = dir.ancestors().nth(parts.len() - depth).unwrap_or(dir);
@@ -350,7 +346,7 @@ impl StagedFolder {
             None => 0,
         };
         let key = (parent, Box::<str>::from(file.as_str()));
-        if self.folders.contains_key(&key) || !self.files.insert(key) {
+        if self.folders.contains_key(&key) {
             return Err(self.unsafe_entry(info, NAME_TAKEN.into()));
         }
         let time = info.time.to_system_time();
