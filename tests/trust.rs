@@ -884,3 +884,33 @@ fn info_verify_and_decrypt_on_a_fifo_return_at_once() {
         assert!(stderr.contains("pkg.intunewin"), "{stderr}");
     }
 }
+
+#[test]
+fn many_findings_of_one_rule_are_counted_past_twenty_on_a_terminal() {
+    let long: Vec<String> = (0..25)
+        .map(|i| format!("{}/{i:02}-{}.txt", "d".repeat(200), "f".repeat(40)))
+        .collect();
+    let entries: Vec<(&str, &[u8], u32)> = long
+        .iter()
+        .map(|n| (n.as_str(), &b"x"[..], 0o100_644))
+        .collect();
+    let package = crate::vectors_gen::seal(&crafted_inner(&entries)).package();
+    let tmp = TempDir::new().expect("temp");
+    fs::write(tmp.path().join("p.intunewin"), package).expect("write");
+    let out = run(tmp.path(), &["verify", "p.intunewin"]);
+    assert_eq!(code(&out), 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("[path-too-long] the file path").count(),
+        20,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("... and 5 more [path-too-long] findings"),
+        "{stderr}"
+    );
+    // JSON and check keep every one.
+    let json = run(tmp.path(), &["verify", "p.intunewin", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(report["findings"].as_array().expect("findings").len(), 25);
+}

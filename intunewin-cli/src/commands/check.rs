@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Args;
 use intunewin_core::check::{CheckOptions, CheckReport, SERVICE_SIZE_LIMIT, check};
 use intunewin_core::package::ReadOptions;
-use intunewin_core::paths::{Finding, PathRules};
+use intunewin_core::paths::{Finding, PathRules, Rule};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};
@@ -98,13 +98,51 @@ pub fn finding_line(f: &Finding) -> String {
 
 /// The warnings and findings of a read (verify, list, extract, decrypt --extract) on stderr,
 /// one per line, worded and ranked as `check` shows them.
+/// At most [`SHOWN_PER_RULE`] lines per rule, the rest counted (`--json` and `check` list
+/// every one), and names shortened in the middle past [`SHOWN_MESSAGE_CHARS`].
 pub fn print_findings(warnings: &[String], findings: &[Finding]) {
     for w in warnings {
         eprintln!("intunewin: warning: {}", safe(w));
     }
+    let mut shown: Vec<(Rule, usize)> = Vec::new();
     for f in findings {
-        eprintln!("intunewin: {}", finding_line(f));
+        let count = match shown.iter_mut().find(|(rule, _)| *rule == f.rule) {
+            Some((_, n)) => n,
+            None => {
+                shown.push((f.rule, 0));
+                &mut shown.last_mut().expect("just pushed").1
+            }
+        };
+        *count += 1;
+        if *count <= SHOWN_PER_RULE {
+            eprintln!("intunewin: {}", shortened(&finding_line(f)));
+        }
     }
+    for (rule, n) in shown.iter().filter(|(_, n)| *n > SHOWN_PER_RULE) {
+        eprintln!(
+            "intunewin: ... and {} more [{}] findings (`--json` or `intunewin check` lists all)",
+            n - SHOWN_PER_RULE,
+            rule.id()
+        );
+    }
+}
+
+/// Findings shown per rule on a terminal before the rest are only counted.
+const SHOWN_PER_RULE: usize = 20;
+
+/// A finding's line is cut in the middle past this many characters (a name can be 4 KB).
+const SHOWN_MESSAGE_CHARS: usize = 400;
+
+/// `line`, its middle replaced by the number of characters left out when it is too long.
+fn shortened(line: &str) -> String {
+    let count = line.chars().count();
+    if count <= SHOWN_MESSAGE_CHARS {
+        return line.to_owned();
+    }
+    let keep = SHOWN_MESSAGE_CHARS / 2;
+    let head: String = line.chars().take(keep).collect();
+    let tail: String = line.chars().skip(count - keep).collect();
+    format!("{head}...({} characters)...{tail}", count - 2 * keep)
 }
 
 fn print_report(args: &CheckArgs, report: &CheckReport) -> std::io::Result<()> {
@@ -142,5 +180,28 @@ fn check_json(args: &CheckArgs, report: &CheckReport) -> CheckJson {
         total_bytes: report.total_bytes,
         findings: report.findings.iter().map(FindingJson::from).collect(),
         notes: report.notes.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_line_keeps_its_ends_and_says_what_was_left_out() {
+        let line = format!(
+            "error: [path-too-long] {}/setup.exe (on the device)",
+            "d".repeat(3000)
+        );
+        let short = shortened(&line);
+        assert!(short.chars().count() < SHOWN_MESSAGE_CHARS + 40, "{short}");
+        assert!(short.starts_with("error: [path-too-long] ddd"), "{short}");
+        assert!(short.ends_with("/setup.exe (on the device)"), "{short}");
+        let left_out = line.chars().count() - SHOWN_MESSAGE_CHARS;
+        assert!(
+            short.contains(&format!("...({left_out} characters)...")),
+            "{short}"
+        );
+        assert_eq!(shortened("short"), "short");
     }
 }
