@@ -99,7 +99,8 @@ pub fn finding_line(f: &Finding) -> String {
 /// The warnings and findings of a read (verify, list, extract, decrypt --extract) on stderr,
 /// one per line, worded and ranked as `check` shows them.
 /// At most [`SHOWN_PER_RULE`] lines per rule, the rest counted (`--json` and `check` list
-/// every one), and names shortened in the middle past [`SHOWN_MESSAGE_CHARS`].
+/// every one), and lines shortened in the middle past [`SHOWN_MESSAGE_CHARS`] characters, as
+/// `check` shows them.
 pub fn print_findings(warnings: &[String], findings: &[Finding]) {
     for w in warnings {
         eprintln!("intunewin: warning: {}", safe(w));
@@ -131,7 +132,7 @@ pub fn print_findings(warnings: &[String], findings: &[Finding]) {
 const SHOWN_PER_RULE: usize = 20;
 
 /// A finding's line is cut in the middle past this many characters (a name can be 4 KB).
-const SHOWN_MESSAGE_CHARS: usize = 400;
+const SHOWN_MESSAGE_CHARS: usize = 600;
 
 /// `line`, its middle replaced by the number of characters left out when it is too long.
 fn shortened(line: &str) -> String {
@@ -147,7 +148,7 @@ fn shortened(line: &str) -> String {
 
 fn print_report(args: &CheckArgs, report: &CheckReport) -> std::io::Result<()> {
     for f in &report.findings {
-        outln!("{}", finding_line(f))?;
+        outln!("{}", shortened(&finding_line(f)))?;
     }
     for note in &report.notes {
         outln!("note: {}", safe(note))?;
