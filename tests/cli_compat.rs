@@ -316,7 +316,7 @@ fn no_arguments_on_a_terminal_asks_the_four_prompts_in_order() {
 #[test]
 fn prompts_on_a_real_pseudo_terminal() {
     let fx = Fixture::new();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_intunewin"));
+    let mut cmd = crate::util::binary_command();
     cmd.current_dir(fx.dir.path()).env_remove(ASSUME_TTY);
     let mut pty = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawns in a pty");
     for (prompt, answer) in PROMPTS.iter().zip(["src", "sub/setup.exe", "newout", "N"]) {
@@ -784,6 +784,44 @@ fn pack_exclude_leaves_out_names_paths_and_folders() {
     );
 }
 
+/// `\` in a pattern is a folder separator on every OS (globset alone would read it as an escape
+/// on Unix and a separator on Windows, so `Files\Config` excluded nothing on one of them).
+#[test]
+fn pack_exclude_accepts_backslash_as_a_separator() {
+    let fx = Fixture::new();
+    let src = fx.path("src");
+    fs::create_dir_all(src.join("docs/api")).expect("mkdir");
+    fs::write(src.join("docs/api/drop.md"), b"doc").expect("write");
+    fs::write(src.join("docs/keep.md"), b"doc").expect("write");
+    fs::create_dir_all(src.join("sub/logs")).expect("mkdir");
+    fs::write(src.join("sub/logs/a.log"), b"log").expect("write");
+    let (code, _, stderr) = run(fx.cmd(&[
+        "pack",
+        "src",
+        "--setup",
+        "setup.exe",
+        "--output",
+        "out",
+        "--quiet",
+        "--exclude",
+        "docs\\api",
+        "--exclude",
+        "sub\\logs\\",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut names = list_names(&fx.path("out/setup.intunewin"));
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "docs/keep.md",
+            "readme.txt",
+            "setup.exe",
+            "sub/setup.exe"
+        ]
+    );
+}
+
 #[test]
 fn compat_form_accepts_exclude_too() {
     let fx = Fixture::new();
@@ -1023,7 +1061,7 @@ fn interrupt_with(
     cwd: &Path,
     started: impl Fn() -> bool,
 ) -> Option<i32> {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_intunewin"))
+    let mut child = crate::util::binary_command()
         .args(args)
         .current_dir(cwd)
         .stdin(std::process::Stdio::null())
