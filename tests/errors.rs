@@ -648,7 +648,7 @@ fn ctrl_c_at_prompt(
     answers: &[(&str, &str)],
     last_prompt: &str,
 ) -> (String, Duration) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_intunewin"));
+    let mut cmd = crate::util::binary_command();
     cmd.current_dir(cwd)
         .args(args)
         .env_remove("INTUNEWIN_ASSUME_TTY");
