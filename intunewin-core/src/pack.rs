@@ -605,8 +605,7 @@ fn catalog_entries(dir: &Path, source_dir: &Path) -> Result<Vec<SourceEntry>> {
         path: dir.to_path_buf(),
         reason: reason.to_string(),
     };
-    let canonical = dir
-        .canonicalize()
+    let canonical = crate::canonical::canonicalize(dir)
         .map_err(|e| bad(&format!("cannot open the catalog folder ({e})")))?;
     if !canonical.is_dir() {
         return Err(bad("the catalog folder is not a folder"));
@@ -627,7 +626,7 @@ fn catalog_entries(dir: &Path, source_dir: &Path) -> Result<Vec<SourceEntry>> {
 }
 
 fn canonical_source(dir: &Path) -> Result<PathBuf> {
-    let canonical = dir.canonicalize().map_err(|e| Error::BadSource {
+    let canonical = crate::canonical::canonicalize(dir).map_err(|e| Error::BadSource {
         path: dir.to_path_buf(),
         reason: format!("cannot open the source folder ({e})"),
     })?;
@@ -657,8 +656,7 @@ pub(crate) fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, Str
             setup: setup.display().to_string(),
             source_dir: source.to_path_buf(),
         })?;
-    let canonical = found
-        .canonicalize()
+    let canonical = crate::canonical::canonicalize(&found)
         .map_err(|e| Error::io("open the setup file", &found, e))?;
     let rel = canonical
         .strip_prefix(source)

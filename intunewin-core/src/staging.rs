@@ -72,8 +72,7 @@ pub fn resolve_lexically(path: &Path) -> Result<PathBuf> {
             _ => break,
         }
     }
-    let mut out = existing
-        .canonicalize()
+    let mut out = crate::canonical::canonicalize(existing)
         .map_err(|e| Error::io("resolve", existing, e))?;
     out.extend(rest.iter().rev());
     Ok(out)
@@ -104,7 +103,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
         }
     }
     let _ = (ma, mb);
-    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    use crate::canonical::canonicalize;
+    matches!((canonicalize(a), canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// Writes `output` through a temporary file in the same folder, renamed only when `write`
@@ -375,8 +375,7 @@ fn existing_folder(dest: &Path, overwrite: bool) -> Result<Option<PathBuf>> {
             reason: "it is not a folder".into(),
         });
     }
-    let canonical = dest
-        .canonicalize()
+    let canonical = crate::canonical::canonicalize(dest)
         .map_err(|e| Error::io("resolve", dest, e))?;
     Ok(Some(canonical))
 }
