@@ -1,6 +1,7 @@
 //! Terminal plumbing: names made safe to print, sizes, progress bars, prompts, error hints.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,23 @@ pub fn safe(text: &str) -> String {
         }
     }
     out
+}
+
+/// `dir` joined with `name` (see [`join_styled`]), in the separator of the OS running.
+pub fn join_as_written(dir: &Path, name: &str) -> PathBuf {
+    join_styled(dir, name, cfg!(windows))
+}
+
+/// `dir` joined with `name`; on Windows (`windows`) with the separator the user wrote `dir`
+/// with, so a printed path never mixes both (`smoke/out/x`, not `smoke/out\x`). Windows reads
+/// either.
+fn join_styled(dir: &Path, name: &str, windows: bool) -> PathBuf {
+    let text = dir.to_string_lossy();
+    if windows && text.contains('/') && !text.contains('\\') {
+        let separator = if text.ends_with('/') { "" } else { "/" };
+        return PathBuf::from(format!("{text}{separator}{name}"));
+    }
+    dir.join(name)
 }
 
 /// `1.5 MiB` style size.
@@ -220,4 +238,26 @@ fn write_hint(kind: std::io::ErrorKind, action: &str) -> Option<String> {
         _ => return None,
     };
     Some(text.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::join_styled;
+
+    #[test]
+    fn joins_keep_the_separator_the_folder_was_written_with_on_windows() {
+        let join = |dir: &str| join_styled(Path::new(dir), "Install.intunewin", true);
+        assert_eq!(join("smoke/out"), PathBuf::from("smoke/out/Install.intunewin"));
+        assert_eq!(join("smoke/out/"), PathBuf::from("smoke/out/Install.intunewin"));
+        assert_eq!(join("C:/out"), PathBuf::from("C:/out/Install.intunewin"));
+        // With a `\` (or no separator at all) Windows' own join is right; on Linux, `/` always.
+        let native = join_styled(Path::new("out"), "x", false);
+        assert_eq!(native, Path::new("out").join("x"));
+        assert_eq!(
+            join_styled(Path::new("smoke/out"), "x", false),
+            PathBuf::from("smoke/out/x")
+        );
+    }
 }

@@ -260,7 +260,7 @@ pub fn resolve_output(output: Option<&Path>, setup_file: &str) -> anyhow::Result
         return Ok(out.to_path_buf());
     }
     // The folder is created by the library only once every check has passed.
-    Ok(out.join(name))
+    Ok(ui::join_as_written(out, &name))
 }
 
 /// Prints path findings; returns an exit code when errors stop the pack.
