@@ -151,7 +151,11 @@ pub fn error_kind(err: &anyhow::Error) -> &'static str {
 
 /// mimalloc instead of the system allocator: the pipelines hand buffers between threads, and
 /// glibc's heap kept the freed memory (peak RSS grew with the package: extract 116 MiB at
-/// 5 GiB). `tests/cli_core.rs` checks through the binary that this allocator is the one in use.
+/// 5 GiB). Not on Windows: its heap has no such per-thread arenas, and on windows-gnu
+/// mimalloc's process and thread hooks (MSVC-only `.CRT$X` sections) never run, so the heaps
+/// of finished threads would never be given back. `tests/cli_core.rs` checks through the binary
+/// which allocator is in use.
+#[cfg(not(windows))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
