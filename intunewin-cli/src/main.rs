@@ -58,6 +58,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
     version,
     about,
     propagate_version = true,
+    bin_name = "intunewin",
     after_help = "IntuneWinAppUtil's command line works too: \
         intunewin -c <source_folder> -s <setup_file> -o <output_folder> [-q | -qq]; \
         `intunewin -h` lists its switches."
