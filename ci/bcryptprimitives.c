@@ -3,7 +3,7 @@
  * ProcessPrng from it on x86_64-pc-windows-gnu, and without it every run of intunewin.exe under
  * Wine exits 53 before main. ProcessPrng forwards to RtlGenRandom (advapi32's
  * SystemFunction036), the OS random generator. Used by ci/windows.sh only, put in a
- * throwaway WINEPREFIX; real Windows (8.1 and later) ships the real DLL.
+ * throwaway WINEPREFIX; Windows 10 and later ship the real DLL.
  */
 #include <windows.h>
 
