@@ -298,6 +298,17 @@ same "compat form, setup not found" 2 -c sample-app -s missing.exe -o out/none -
 same "pack, source not found" 2 pack no-such-folder -s Install.ps1 -o out/none
 same "check a source folder, human output" 0 check sample-app
 
+# Paths past Windows' 260-character MAX_PATH (here relative; absolute, they pass 300).
+long=out/$(printf 'd%.0s' {1..120})/$(printf 'e%.0s' {1..120})
+mkdir -p "$long"
+same_write "pack into a folder past MAX_PATH" 0 "$long/Install.intunewin" \
+  pack sample-app -s Install.ps1 -o "$long" -q
+same_write "extract into a folder past MAX_PATH" 0 "$long/x" \
+  extract "$long/Install.intunewin" -o "$long/x" -q
+same_files "extracted past MAX_PATH: same files" "$long/x.win" "$long/x"
+same_write "pack over an existing package past MAX_PATH (--force)" 0 "$long/Install.intunewin" \
+  pack sample-app -s Install.ps1 -o "$long" -q --force
+
 # -- cross verification: each binary reads what the other wrote
 win_pkg=out/win/Install.intunewin
 lin_pkg=out/lin/Install.intunewin

@@ -285,6 +285,11 @@ fn decrypt_extract_force_with_a_tampered_blob_changes_nothing() {
 
 #[test]
 fn force_never_writes_over_the_file_being_read() {
+    if crate::util::not_for_windows_binary(
+        "it makes a Unix symbolic link, which a Windows program under Wine sees as the file it points to",
+    ) {
+        return;
+    }
     let scene = Scene::new();
     let blob = scene.blob();
     let package = scene.package();

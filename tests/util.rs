@@ -38,6 +38,21 @@ pub fn windows_binary() -> bool {
             .is_some_and(|b| b.to_string_lossy().to_ascii_lowercase().ends_with(".exe"))
 }
 
+/// Whether the running test must stop because it cannot apply to a Windows build of the binary
+/// (`why`: fixtures Windows cannot hold, Unix signals, ...). It then says so on the terminal,
+/// as `require` does for a skip; on a Linux binary it returns `false` and the test runs.
+pub fn not_for_windows_binary(why: &str) -> bool {
+    if !windows_binary() {
+        return false;
+    }
+    let line = format!(
+        "SKIPPED {}: cannot apply to a Windows binary: {why}\n",
+        current_test()
+    );
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    true
+}
+
 // ---------------------------------------------------------------------------------------------
 // Prerequisites: shared data and external tools.
 //

@@ -249,8 +249,14 @@ mod tests {
     #[test]
     fn joins_keep_the_separator_the_folder_was_written_with_on_windows() {
         let join = |dir: &str| join_styled(Path::new(dir), "Install.intunewin", true);
-        assert_eq!(join("smoke/out"), PathBuf::from("smoke/out/Install.intunewin"));
-        assert_eq!(join("smoke/out/"), PathBuf::from("smoke/out/Install.intunewin"));
+        assert_eq!(
+            join("smoke/out"),
+            PathBuf::from("smoke/out/Install.intunewin")
+        );
+        assert_eq!(
+            join("smoke/out/"),
+            PathBuf::from("smoke/out/Install.intunewin")
+        );
         assert_eq!(join("C:/out"), PathBuf::from("C:/out/Install.intunewin"));
         // With a `\` (or no separator at all) Windows' own join is right; on Linux, `/` always.
         let native = join_styled(Path::new("out"), "x", false);
