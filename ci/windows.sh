@@ -298,16 +298,25 @@ same "compat form, setup not found" 2 -c sample-app -s missing.exe -o out/none -
 same "pack, source not found" 2 pack no-such-folder -s Install.ps1 -o out/none
 same "check a source folder, human output" 0 check sample-app
 
-# Paths past Windows' 260-character MAX_PATH (here relative; absolute, they pass 300).
-long=out/$(printf 'd%.0s' {1..120})/$(printf 'e%.0s' {1..120})
+# Paths past Windows' 260-character MAX_PATH: a package whose full path (Z:\tmp\...) passes 260
+# characters in a folder just under it (Wine 8 cannot canonicalize a folder past MAX_PATH:
+# GetFinalPathNameByHandleW fails with os error 234 there, which real Windows does not), and
+# files extracted past it.
+long=out/$(printf 'd%.0s' {1..120})/$(printf 'e%.0s' {1..80})
+long_pkg=$long/$(printf 'f%.0s' {1..30}).intunewin
 mkdir -p "$long"
-same_write "pack into a folder past MAX_PATH" 0 "$long/Install.intunewin" \
-  pack sample-app -s Install.ps1 -o "$long" -q
-same_write "extract into a folder past MAX_PATH" 0 "$long/x" \
-  extract "$long/Install.intunewin" -o "$long/x" -q
+same_write "pack to a file past MAX_PATH" 0 "$long_pkg" \
+  pack sample-app -s Install.ps1 -o "$long_pkg" -q
+same_write "extract to files past MAX_PATH" 0 "$long/x" extract "$long_pkg" -o "$long/x" -q
 same_files "extracted past MAX_PATH: same files" "$long/x.win" "$long/x"
-same_write "pack over an existing package past MAX_PATH (--force)" 0 "$long/Install.intunewin" \
-  pack sample-app -s Install.ps1 -o "$long" -q --force
+cp "$long_pkg" "$long_pkg.before"
+win_ok "pack over a package past MAX_PATH (--force)" 0 pack sample-app -s Install.ps1 \
+  -o "$long_pkg" -q --force
+if cmp -s "$long_pkg" "$long_pkg.before"; then
+  fail "pack over a package past MAX_PATH (--force) replaced it" "the package is unchanged"
+else
+  pass "pack over a package past MAX_PATH (--force) replaced it"
+fi
 
 # -- cross verification: each binary reads what the other wrote
 win_pkg=out/win/Install.intunewin
