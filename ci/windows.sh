@@ -3,6 +3,9 @@
 #
 #   bash ci/windows.sh            install what is missing, build, run the smoke suite
 #   bash ci/windows.sh build      install and build only; prints the path of intunewin.exe
+#   bash ci/windows.sh tests [FILTER...]
+#                                 the integration tests' CLI tests against intunewin.exe under
+#                                 Wine (INTUNEWIN_BIN, INTUNEWIN_RUNNER; see tests/util.rs)
 #
 # 1. Installs (quietly, only what is missing) Debian's rustc-web/cargo-web with the std source,
 #    the mingw-w64 cross compiler and Wine.
@@ -112,7 +115,7 @@ WINEPREFIX=$(mktemp -d "${TMPDIR:-/tmp}/intunewin-wine.XXXXXX")
 export WINEPREFIX
 work=$(mktemp -d "${TMPDIR:-/tmp}/intunewin-smoke.XXXXXX")
 cleanup() {
-  "${wine%64}server" -k >/dev/null 2>&1 || wineserver -k >/dev/null 2>&1 || true
+  "${wine%64}server64" -k >/dev/null 2>&1 || true
   rm -rf "$WINEPREFIX"
   if [[ -n ${INTUNEWIN_SMOKE_KEEP:-} ]]; then
     echo "windows: outputs kept in $work"
@@ -135,7 +138,24 @@ if ! x86_64-w64-mingw32-gcc -O2 -shared -o "$system32/bcryptprimitives.dll" \
   summary
   exit 1
 fi
+# One Wine server for the whole run, its services started now: a service started by a later
+# run would inherit that run's output pipes and keep them open (a test reading them to the end
+# would wait for ever).
+# (The server wineboot --init started would not take -p: it goes first.)
+"${wine%64}server64" -k >/dev/null 2>&1 || true
+"${wine%64}server64" -w >/dev/null 2>&1 || true
+"${wine%64}server64" -p >/dev/null 2>&1 || true
+"$wine" wineboot >/dev/null 2>&1 </dev/null
 wine_s=$(($(seconds) - start))
+
+if [[ ${1:-} == tests ]]; then
+  shift
+  # The test binary runs here; the binary under test is intunewin.exe under Wine. Tests that
+  # cannot apply to a Windows binary say so and stop (tests/util.rs, not_for_windows_binary).
+  INTUNEWIN_BIN=$exe INTUNEWIN_RUNNER=$wine \
+    cargo test -p intunewin-cli --test integration -- --test-threads 2 "$@"
+  exit
+fi
 
 # The Linux binary (already built by `cargo test`; a no-op then).
 cargo build --quiet -p intunewin-cli || {
