@@ -415,6 +415,19 @@ for pkg in "${packages[@]}"; do
   fi
   previous=$pkg
 done
+# What the separator-blind comparisons cannot see: the Windows binary's own spelling.
+if grep -q 'wrote out/human/Install.intunewin' "$(key "pack, human output").win.out"; then
+  pass "windows output keeps the separator the folder was written with"
+else
+  fail "windows output keeps the separator the folder was written with" \
+    "$(result "pack, human output" win out | tail -1)"
+fi
+leaks=$(grep -l -F '\\?\' ./*.win.out ./*.win.err 2>/dev/null)
+if [[ -z $leaks ]]; then
+  pass "no \\\\?\\ paths in any Windows output"
+else
+  fail "no \\\\?\\ paths in any Windows output" "$leaks"
+fi
 smoke_s=$(($(seconds) - start))
 
 echo "windows: cost: install ${install_s}s, build ${build_s}s, wine prefix ${wine_s}s, smoke suite ${smoke_s}s"
