@@ -1054,6 +1054,7 @@ fn escape_sequences_in_entry_names_are_shown_escaped() {
 
 /// Writes `count` incompressible files of `mib` MiB each: a 1 MiB xorshift block repeated
 /// (deflate's 32 KiB window cannot see the repetition), cheap to generate.
+#[cfg(unix)]
 fn write_large_source(dir: &Path, count: usize, mib: usize) {
     fs::create_dir_all(dir).expect("mkdir");
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
@@ -1113,6 +1114,7 @@ fn interrupt_with(
     status.code()
 }
 
+#[cfg(unix)]
 fn names_in(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .map(|rd| {

@@ -781,6 +781,7 @@ fn pack_existing_output_needs_force() {
 
 /// Runs the command as an unprivileged user when we are root (root reads a mode-000 file);
 /// `None` when that is not possible.
+#[cfg(unix)]
 fn unprivileged(fx: &Fixture, probe: &Path, args: &[&str]) -> Option<Output> {
     if fs::read(probe).is_err() {
         return Some(fx.run(args));
