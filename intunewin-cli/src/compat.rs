@@ -513,7 +513,7 @@ fn write_package(
             setup: PathBuf::from(&plan.setup_file),
         })
     })?;
-    let output = out_dir.join(name);
+    let output = crate::ui::join_as_written(out_dir, &name);
     let overwrite = quiet != Quiet::No || confirm_overwrite(&output, interactive)?;
     let start = Instant::now();
     log.info(&format!(

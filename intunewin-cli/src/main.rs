@@ -58,6 +58,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
     version,
     about,
     propagate_version = true,
+    bin_name = "intunewin",
     after_help = "IntuneWinAppUtil's command line works too: \
         intunewin -c <source_folder> -s <setup_file> -o <output_folder> [-q | -qq]; \
         `intunewin -h` lists its switches."
@@ -151,7 +152,11 @@ pub fn error_kind(err: &anyhow::Error) -> &'static str {
 
 /// mimalloc instead of the system allocator: the pipelines hand buffers between threads, and
 /// glibc's heap kept the freed memory (peak RSS grew with the package: extract 116 MiB at
-/// 5 GiB). `tests/cli_core.rs` checks through the binary that this allocator is the one in use.
+/// 5 GiB). Not on Windows: its heap has no such per-thread arenas, and on windows-gnu
+/// mimalloc's process and thread hooks (MSVC-only `.CRT$X` sections) never run, so the heaps
+/// of finished threads would never be given back. `tests/cli_core.rs` checks through the binary
+/// which allocator is in use.
+#[cfg(not(windows))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

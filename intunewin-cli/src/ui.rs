@@ -1,6 +1,7 @@
 //! Terminal plumbing: names made safe to print, sizes, progress bars, prompts, error hints.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,23 @@ pub fn safe(text: &str) -> String {
         }
     }
     out
+}
+
+/// `dir` joined with `name` (see [`join_styled`]), in the separator of the OS running.
+pub fn join_as_written(dir: &Path, name: &str) -> PathBuf {
+    join_styled(dir, name, cfg!(windows))
+}
+
+/// `dir` joined with `name`; on Windows (`windows`) with the separator the user wrote `dir`
+/// with, so a printed path never mixes both (`smoke/out/x`, not `smoke/out\x`). Windows reads
+/// either.
+fn join_styled(dir: &Path, name: &str, windows: bool) -> PathBuf {
+    let text = dir.to_string_lossy();
+    if windows && text.contains('/') && !text.contains('\\') {
+        let separator = if text.ends_with('/') { "" } else { "/" };
+        return PathBuf::from(format!("{text}{separator}{name}"));
+    }
+    dir.join(name)
 }
 
 /// `1.5 MiB` style size.
@@ -288,6 +306,8 @@ fn write_hint(kind: std::io::ErrorKind, action: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::{Path, PathBuf};
+
     use super::*;
 
     #[test]
@@ -306,5 +326,26 @@ mod tests {
         assert_eq!(rate(500_000_000, 0.01), "", "too short to time");
         assert_eq!(rate(500_000_000, 2.0), " (250 MB/s)");
         assert_eq!(rate(2_000_000, 5.0), " (0.4 MB/s)");
+    }
+
+    #[test]
+    fn joins_keep_the_separator_the_folder_was_written_with_on_windows() {
+        let join = |dir: &str| join_styled(Path::new(dir), "Install.intunewin", true);
+        assert_eq!(
+            join("smoke/out"),
+            PathBuf::from("smoke/out/Install.intunewin")
+        );
+        assert_eq!(
+            join("smoke/out/"),
+            PathBuf::from("smoke/out/Install.intunewin")
+        );
+        assert_eq!(join("C:/out"), PathBuf::from("C:/out/Install.intunewin"));
+        // With a `\` (or no separator at all) Windows' own join is right; on Linux, `/` always.
+        let native = join_styled(Path::new("out"), "x", false);
+        assert_eq!(native, Path::new("out").join("x"));
+        assert_eq!(
+            join_styled(Path::new("smoke/out"), "x", false),
+            PathBuf::from("smoke/out/x")
+        );
     }
 }

@@ -176,7 +176,7 @@ pub fn check(target: &Path, opts: &CheckOptions) -> Result<CheckReport> {
 /// Checks a source folder: the classifier on every entry (symlinks not followed), plus the
 /// home/Downloads, breadth and size rules. Writes nothing.
 pub fn check_source(dir: &Path, opts: &CheckOptions) -> Result<CheckReport> {
-    let root = dir.canonicalize().map_err(|e| Error::BadSource {
+    let root = crate::canonical::canonicalize(dir).map_err(|e| Error::BadSource {
         path: dir.to_path_buf(),
         reason: format!("cannot open the source folder ({e})"),
     })?;
@@ -333,7 +333,7 @@ fn breadth_findings(
 /// folder (FORMAT.md §12.2). `dir` is canonical.
 fn personal_folder_finding(dir: &Path, home: Option<&Path>, target: &str) -> Option<Finding> {
     let is_home = home
-        .and_then(|h| h.canonicalize().ok())
+        .and_then(|h| crate::canonical::canonicalize(h).ok())
         .is_some_and(|h| h == dir);
     let reason = if is_home {
         "the source folder is your home folder: everything in it would be packed".to_owned()

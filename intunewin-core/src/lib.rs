@@ -68,6 +68,7 @@
 #![forbid(unsafe_code)]
 
 pub mod blob;
+mod canonical;
 pub mod check;
 pub mod crypto;
 pub mod detection;

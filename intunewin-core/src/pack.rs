@@ -659,7 +659,7 @@ impl PackOptions {
             path: dir.to_path_buf(),
             reason: reason.to_string(),
         };
-        let canonical = dir.canonicalize().map_err(|e| {
+        let canonical = crate::canonical::canonicalize(dir).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {
                 bad("the catalog folder does not exist")
             } else {
@@ -686,7 +686,7 @@ impl PackOptions {
 }
 
 fn canonical_source(dir: &Path) -> Result<PathBuf> {
-    let canonical = dir.canonicalize().map_err(|e| Error::BadSource {
+    let canonical = crate::canonical::canonicalize(dir).map_err(|e| Error::BadSource {
         path: dir.to_path_buf(),
         reason: format!("cannot open the source folder ({e})"),
     })?;
@@ -764,8 +764,7 @@ fn find_setup(source: &Path, setup: &Path) -> Result<SetupMatch> {
 
 /// The setup file's canonical path and its `\`-separated path inside `source`.
 fn setup_inside(source: &Path, found: &Path) -> Result<(PathBuf, String)> {
-    let canonical = found
-        .canonicalize()
+    let canonical = crate::canonical::canonicalize(found)
         .map_err(|e| Error::io("open the setup file", found, e))?;
     let rel = canonical
         .strip_prefix(source)

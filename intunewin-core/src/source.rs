@@ -269,7 +269,7 @@ impl Walker<'_, '_> {
             problem,
         };
         let written = fs::read_link(&link).map_err(|e| Error::io("read the link", &link, e))?;
-        let target = match fs::canonicalize(&link) {
+        let target = match crate::canonical::canonicalize(&link) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(problem(SymlinkProblem::Dangling, written));

@@ -72,9 +72,8 @@ pub fn resolve_lexically(path: &Path) -> Result<PathBuf> {
             _ => break,
         }
     }
-    let mut out = existing
-        .canonicalize()
-        .map_err(|e| Error::io("resolve", existing, e))?;
+    let mut out =
+        crate::canonical::canonicalize(existing).map_err(|e| Error::io("resolve", existing, e))?;
     out.extend(rest.iter().rev());
     Ok(out)
 }
@@ -104,7 +103,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
         }
     }
     let _ = (ma, mb);
-    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    use crate::canonical::canonicalize;
+    matches!((canonicalize(a), canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// Writes `output` through a temporary file in the same folder, renamed only when `write`
@@ -138,7 +138,7 @@ fn write_through_temp<T>(
     let mut temp = tempfile::Builder::new()
         .prefix(".intunewin-")
         .suffix(".tmp")
-        .tempfile_in(parent)
+        .tempfile_in(crate::canonical::long_path_safe(parent))
         .map_err(|e| Error::write("create", output, e))?;
     let value = write(temp.as_file_mut())?;
     temp.as_file()
@@ -152,10 +152,12 @@ fn write_through_temp<T>(
             .as_file()
             .set_permissions(fs::Permissions::from_mode(0o644));
     }
+    // tempfile renames with the paths as given: past MAX_PATH only verbatim ones work.
+    let target = crate::canonical::long_path_safe(output);
     let persisted = if overwrite {
-        temp.persist(output)
+        temp.persist(&target)
     } else {
-        temp.persist_noclobber(output)
+        temp.persist_noclobber(&target)
     };
     persisted.map_err(|e| match e.error.kind() {
         io::ErrorKind::AlreadyExists => Error::OutputExists {
@@ -403,9 +405,8 @@ fn existing_folder(dest: &Path, overwrite: bool) -> Result<Option<PathBuf>> {
             reason: "it is not a folder".into(),
         });
     }
-    let canonical = dest
-        .canonicalize()
-        .map_err(|e| Error::io("resolve", dest, e))?;
+    let canonical =
+        crate::canonical::canonicalize(dest).map_err(|e| Error::io("resolve", dest, e))?;
     Ok(Some(canonical))
 }
 

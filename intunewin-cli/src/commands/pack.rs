@@ -71,7 +71,8 @@ pub struct PackArgs {
     pub tool_version: String,
     /// Leave out files and folders matching GLOB (repeatable). Without a `/`, GLOB matches a
     /// name at any depth (`*.pdb`, `.git`); with one, the path from the source folder
-    /// (`docs/**/*.md`). A trailing `/` matches folders only. Case-insensitive.
+    /// (`docs/**/*.md`). A trailing `/` matches folders only. `\` is a separator like `/` on
+    /// every OS (`Files\Config`); `[*]` matches a literal `*`. Case-insensitive.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
 }
@@ -214,11 +215,15 @@ impl ExcludeSet {
 
 impl ExcludePattern {
     fn new(text: &str) -> anyhow::Result<Self> {
-        let dirs_only = text.ends_with('/');
-        let trimmed = text.trim_end_matches('/');
+        // `\` separates folders as `/` does, on every OS (Windows names cannot hold it, and
+        // globset would read it as an escape on Unix but a separator on Windows); `[*]` quotes.
+        let pattern = text.replace('\\', "/");
+        let dirs_only = pattern.ends_with('/');
+        let trimmed = pattern.trim_end_matches('/');
         let by_name = !trimmed.contains('/');
         let glob = GlobBuilder::new(trimmed.trim_start_matches('/'))
             .literal_separator(true)
+            .backslash_escape(false)
             .case_insensitive(true)
             .build()
             .with_context(|| format!("invalid --exclude pattern '{text}'"))?;
@@ -286,7 +291,7 @@ pub fn resolve_output(output: Option<&Path>, setup_file: &str) -> anyhow::Result
         );
     }
     // The folder is created by the library only once every check has passed.
-    Ok(out.join(name))
+    Ok(ui::join_as_written(out, &name))
 }
 
 /// Extensions of files a user might mean by `--output` (a folder named `foo.zip` is surely
