@@ -861,6 +861,11 @@ fn pack_refuses_a_file_changed_in_place_while_it_is_read() {
 #[cfg(unix)]
 #[test]
 fn info_verify_and_decrypt_on_a_fifo_return_at_once() {
+    if crate::util::not_for_windows_binary(
+        "a FIFO made by the test is a Linux FIFO, which Wine does not show as one",
+    ) {
+        return;
+    }
     let tmp = TempDir::new().expect("temp");
     let fifo = tmp.path().join("pkg.intunewin");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
