@@ -924,3 +924,51 @@ fn many_findings_of_one_rule_are_counted_past_twenty_on_a_terminal() {
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(report["findings"].as_array().expect("findings").len(), 25);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 17: --force over a read-only output. Decided: never replaced, on any OS (Windows would
+// refuse the rename, Unix would not); the user protected it.
+
+/// Makes `path` read-only.
+fn lock(path: &Path) {
+    let mut perms = fs::metadata(path).expect("metadata").permissions();
+    perms.set_readonly(true);
+    fs::set_permissions(path, perms).expect("set read-only");
+}
+
+#[test]
+fn force_never_replaces_a_read_only_output() {
+    let scene = Scene::new();
+    let package = scene.package();
+    lock(&package);
+    let before = tree(scene.root());
+    let src = testdata().join("sample-app");
+    let out = run(
+        scene.root(),
+        &[
+            "pack",
+            src.to_str().unwrap(),
+            "-s",
+            "Install.ps1",
+            "-o",
+            package.to_str().unwrap(),
+            "--force",
+        ],
+    );
+    assert_eq!(code(&out), 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("read-only"), "{stderr}");
+    assert_eq!(tree(scene.root()), before);
+
+    // extract --force: a read-only file the package contains stops it before anything moves.
+    fs::write(scene.dir().join("Install.ps1"), "locked by its owner").expect("write");
+    lock(&scene.dir().join("Install.ps1"));
+    let before = tree(scene.root());
+    let out = run(
+        scene.root(),
+        &["extract", package.to_str().unwrap(), "-o", "dir", "--force"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
+    assert_eq!(tree(scene.root()), before);
+}

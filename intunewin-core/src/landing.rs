@@ -86,10 +86,13 @@ fn plan(staged: &Path, dest: &Path, steps: &mut Vec<Step>) -> Result<()> {
             existing.is_file() || existing.is_symlink(),
         ) {
             (true, true, _) => plan(&from, &to, steps)?,
-            (false, false, true) => steps.push(Step::Replace {
-                staged: from,
-                dest: to,
-            }),
+            (false, false, true) => {
+                crate::staging::refuse_read_only(&to)?;
+                steps.push(Step::Replace {
+                    staged: from,
+                    dest: to,
+                });
+            }
             (true, _, _) => return Err(conflict(&to, "the package has a folder there")),
             (false, true, _) => return Err(conflict(&to, "the package has a file there")),
             (false, false, false) => {
@@ -373,6 +376,19 @@ mod tests {
         let before = snapshot(&dest);
         let err = merge_into(&staged, &dest, tmp.path()).unwrap_err();
         assert!(matches!(err, Error::OutputConflict { ref path, .. } if *path == dest.join("new")));
+        assert_eq!(snapshot(&dest), before);
+    }
+
+    #[test]
+    fn a_read_only_file_the_package_contains_is_refused_before_anything_moves() {
+        let (tmp, dest, staged) = setup();
+        let locked = dest.join("sub/b.txt");
+        let mut perms = fs::metadata(&locked).unwrap().permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(&locked, perms).unwrap();
+        let before = snapshot(&dest);
+        let err = merge_into(&staged, &dest, tmp.path()).unwrap_err();
+        assert!(matches!(err, Error::OutputConflict { ref path, .. } if *path == locked));
         assert_eq!(snapshot(&dest), before);
     }
 

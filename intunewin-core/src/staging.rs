@@ -90,6 +90,19 @@ pub fn refuse_input_as_output(output: &Path, input: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuses to replace a read-only file at `path` (a link is replaced, not followed, so only a
+/// regular file counts): its owner protected it, and `--force` replaces what the command
+/// writes, not what the user locked. Windows would refuse the rename too, Unix would not.
+pub(crate) fn refuse_read_only(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && meta.permissions().readonly() => Err(Error::OutputConflict {
+            path: path.to_path_buf(),
+            reason: "it is read-only; make it writable to replace it".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Whether two paths name one existing file.
 fn same_file(a: &Path, b: &Path) -> bool {
     let (Ok(ma), Ok(mb)) = (fs::metadata(a), fs::metadata(b)) else {
@@ -120,6 +133,7 @@ pub fn write_atomically<T>(
             path: output.to_path_buf(),
         });
     }
+    refuse_read_only(output)?;
     let parent = parent_or_dot(output);
     let created = CreatedDirs::create(parent)?;
     let result = write_through_temp(output, parent, overwrite, write);
