@@ -338,6 +338,19 @@ else
   pass "pack over a package past MAX_PATH (--force) replaced it"
 fi
 
+# --force never replaces a read-only output (Wine shows a file without write bits as
+# FILE_ATTRIBUTE_READONLY): both binaries refuse it the same way and leave it as it was.
+mkdir -p out/readonly
+cp "$long_pkg.before" out/readonly/locked.intunewin
+chmod a-w out/readonly/locked.intunewin
+same "pack --force over a read-only package is refused" 2 pack sample-app -s Install.ps1 \
+  -o out/readonly/locked.intunewin -q --force
+if cmp -s out/readonly/locked.intunewin "$long_pkg.before"; then
+  pass "the read-only package is unchanged"
+else
+  fail "the read-only package is unchanged" "it was replaced"
+fi
+
 # -- cross verification: each binary reads what the other wrote
 win_pkg=out/win/Install.intunewin
 lin_pkg=out/lin/Install.intunewin
