@@ -24,7 +24,8 @@ use crate::paths::Finding;
 use crate::progress::Stage;
 use crate::range::RangeReader;
 use crate::staging::{
-    Metered, StagedFolder, map_read_error, refuse_input_as_output, write_atomically,
+    CopyError, Metered, StagedFolder, copy_watched, map_read_error, refuse_input_as_output,
+    write_atomically,
 };
 use crate::verdict::{EntryGate, Gated};
 
@@ -563,68 +564,6 @@ impl<R: Read, W: Write> Read for Tee<'_, R, W> {
         }
         self.written += n as u64;
         Ok(n)
-    }
-}
-
-/// Why a copy stopped: the reader failed, or the writer did.
-#[derive(Debug)]
-pub(crate) enum CopyError {
-    /// Reading (and decrypting) the input failed.
-    Read(io::Error),
-    /// Writing the output failed.
-    Write(io::Error),
-}
-
-impl CopyError {
-    /// The library error: a read error of `input` (bad padding and cancellation included), or
-    /// a write error of `output`.
-    pub(crate) fn into_error(self, input: &Path, output: Option<&Path>) -> Error {
-        match self {
-            CopyError::Read(e) => map_read_error(e, input),
-            CopyError::Write(source) => Error::Write {
-                action: "write",
-                path: output.map(Path::to_path_buf),
-                source,
-            },
-        }
-    }
-}
-
-/// `io::copy` that tells which side failed, so a full disk is not reported as a damaged input.
-pub(crate) fn copy_watched<R: Read + ?Sized, W: Write + ?Sized>(
-    reader: &mut R,
-    out: &mut W,
-) -> std::result::Result<u64, CopyError> {
-    let mut watched = WatchedWriter {
-        inner: out,
-        failed: false,
-    };
-    io::copy(reader, &mut watched).map_err(|e| {
-        if watched.failed {
-            CopyError::Write(e)
-        } else {
-            CopyError::Read(e)
-        }
-    })
-}
-
-/// A writer that remembers whether it failed.
-struct WatchedWriter<'a, W: Write + ?Sized> {
-    inner: &'a mut W,
-    failed: bool,
-}
-
-impl<W: Write + ?Sized> Write for WatchedWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(buf);
-        self.failed |= written.is_err();
-        written
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        let flushed = self.inner.flush();
-        self.failed |= flushed.is_err();
-        flushed
     }
 }
 

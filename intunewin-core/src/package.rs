@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::blob::{CopyError, copy_watched};
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
@@ -21,7 +20,7 @@ use crate::paths::{Finding, PathRules};
 use crate::pipeline::read_on_thread;
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
 use crate::range::RangeReader;
-use crate::staging::{Metered, StagedFolder, map_read_error};
+use crate::staging::{CopyError, Metered, StagedFolder, copy_watched, map_read_error};
 use crate::verdict::{EntryGate, Gated, Ignore};
 
 /// Options for reading the content of a package.
@@ -536,8 +535,8 @@ impl Package {
     /// replace those of the same name and every other file is left as it is.
     ///
     /// Nothing is written before the MAC and FileDigest are verified; files go into a
-    /// temporary folder beside `dest` that lands only when everything (the CRCs of the second
-    /// read included) checked out, so a failure leaves nothing behind and changes nothing in an
+    /// temporary folder beside `dest` that lands only when everything (the second read's MAC
+    /// included) checked out, so a failure leaves nothing behind and changes nothing in an
     /// existing `dest`. No entry can land outside the destination.
     ///
     /// Refuses what [`verify`](Self::verify) refuses, and returns the same report.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::crypto;
@@ -103,19 +103,14 @@ pub(crate) fn refuse_read_only(path: &Path) -> Result<()> {
     }
 }
 
-/// Whether two paths name one existing file.
+/// Whether two paths name one existing file: the same device and inode on Unix (hard links
+/// included), else the same canonical path.
 fn same_file(a: &Path, b: &Path) -> bool {
-    let (Ok(ma), Ok(mb)) = (fs::metadata(a), fs::metadata(b)) else {
-        return false;
-    };
     #[cfg(unix)]
-    {
+    if let (Ok(ma), Ok(mb)) = (fs::metadata(a), fs::metadata(b)) {
         use std::os::unix::fs::MetadataExt;
-        if (ma.dev(), ma.ino()) == (mb.dev(), mb.ino()) {
-            return true;
-        }
+        return (ma.dev(), ma.ino()) == (mb.dev(), mb.ino());
     }
-    let _ = (ma, mb);
     use crate::canonical::canonicalize;
     matches!((canonicalize(a), canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
@@ -532,5 +527,67 @@ pub fn map_read_error(e: io::Error, path: &Path) -> Error {
         Error::Cancelled
     } else {
         Error::io("read", path, e)
+    }
+}
+
+/// Why a copy stopped: the reader failed, or the writer did.
+#[derive(Debug)]
+pub(crate) enum CopyError {
+    /// Reading (and decrypting) the input failed.
+    Read(io::Error),
+    /// Writing the output failed.
+    Write(io::Error),
+}
+
+impl CopyError {
+    /// The library error: a read error of `input` (bad padding and cancellation included), or
+    /// a write error of `output`.
+    pub(crate) fn into_error(self, input: &Path, output: Option<&Path>) -> Error {
+        match self {
+            CopyError::Read(e) => map_read_error(e, input),
+            CopyError::Write(source) => Error::Write {
+                action: "write",
+                path: output.map(Path::to_path_buf),
+                source,
+            },
+        }
+    }
+}
+
+/// `io::copy` that tells which side failed, so a full disk is not reported as a damaged input.
+pub(crate) fn copy_watched<R: Read + ?Sized, W: Write + ?Sized>(
+    reader: &mut R,
+    out: &mut W,
+) -> std::result::Result<u64, CopyError> {
+    let mut watched = WatchedWriter {
+        inner: out,
+        failed: false,
+    };
+    io::copy(reader, &mut watched).map_err(|e| {
+        if watched.failed {
+            CopyError::Write(e)
+        } else {
+            CopyError::Read(e)
+        }
+    })
+}
+
+/// A writer that remembers whether it failed.
+struct WatchedWriter<'a, W: Write + ?Sized> {
+    inner: &'a mut W,
+    failed: bool,
+}
+
+impl<W: Write + ?Sized> Write for WatchedWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf);
+        self.failed |= written.is_err();
+        written
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let flushed = self.inner.flush();
+        self.failed |= flushed.is_err();
+        flushed
     }
 }
