@@ -534,6 +534,20 @@ fn a_bare_blob_is_named_with_the_decrypt_command() {
     }
     w.settings()
         .bind(|| insta::assert_snapshot!("bare_blob", text));
+    // Every command that opens a package says the same (Package::open recognises the blob).
+    for args in [
+        &["extract", "IntunePackage.intunewin", "-o", "x"][..],
+        &["diff", "IntunePackage.intunewin", "out/setup.intunewin"],
+        &["check", "IntunePackage.intunewin"],
+    ] {
+        let out = w.run(args);
+        assert_code(&out, 2);
+        assert!(
+            stderr(&out).contains("looks like the encrypted content of a package"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
     // The command the hint shows works.
     let out = w.run(&[
         "decrypt",

@@ -242,6 +242,11 @@ pub fn hint(err: &Error) -> Option<String> {
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
             "check that you may read it: its permissions and those of the folders above it".into()
         }
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::IsADirectory => {
+            "a package is a .intunewin file; `intunewin check` and `intunewin pack` take a \
+             source folder"
+                .into()
+        }
         Error::OutputExists { .. } => "pass --force to replace it".into(),
         Error::SetupNotFound { source_dir, .. } => format!(
             "give the setup file's name or its path relative to the source folder '{}', or a full path inside it",

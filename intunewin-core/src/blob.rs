@@ -420,21 +420,19 @@ impl Blob {
 /// executables and zips, full of zeros and letters, stay far below.
 const BLOB_MIN_DISTINCT: usize = 40;
 
-/// True when the file at `path` has a bare blob's shape (FORMAT.md §3.2): not a zip, at least
-/// 64 bytes, a whole number of AES blocks after the 48-byte header, and a header that looks
-/// random. A heuristic to tell a user what they gave, never a check of integrity.
-pub fn looks_like_bare_blob(path: &Path) -> bool {
-    let Ok(mut file) = File::open(path) else {
-        return false;
-    };
-    let len = file
-        .metadata()
-        .map_or(0, |m| if m.is_file() { m.len() } else { 0 });
+/// True when the open `file` of `len` bytes has a bare blob's shape (FORMAT.md §3.2): not a
+/// zip, at least 64 bytes, a whole number of AES blocks after the 48-byte header, and a header
+/// that looks random. A heuristic to tell a user what they gave, never a check of integrity.
+pub(crate) fn has_blob_shape(file: &mut File, len: u64) -> bool {
+    use std::io::{Seek, SeekFrom};
     if len < 64 || !(len - HEADER_LEN as u64).is_multiple_of(16) {
         return false;
     }
     let mut head = [0u8; 64];
-    if file.read_exact(&mut head).is_err() || head.starts_with(b"PK") {
+    if file.seek(SeekFrom::Start(0)).is_err()
+        || file.read_exact(&mut head).is_err()
+        || head.starts_with(b"PK")
+    {
         return false;
     }
     let mut seen = [false; 256];

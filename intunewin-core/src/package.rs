@@ -155,6 +155,8 @@ pub struct Package {
 
 impl Package {
     /// Opens a package: parses the outer zip and Detection.xml, locates the content (FORMAT.md §6.1).
+    /// A bare encrypted blob given instead is [`Error::BareBlob`]; a folder, FIFO or device an
+    /// [`Error::Io`].
     pub fn open(path: impl AsRef<Path>) -> Result<Package> {
         let path = path.as_ref().to_path_buf();
         let mut file =
@@ -163,10 +165,15 @@ impl Package {
             .metadata()
             .map_err(|e| Error::io("read metadata of", &path, e))?
             .len();
-        let outer = OuterZip::read(&mut file, len).map_err(|reason| Error::OuterZip {
-            path: path.clone(),
-            reason,
-        })?;
+        let outer = match OuterZip::read(&mut file, len) {
+            Ok(outer) => outer,
+            // Not a zip: say so plainly when it is the encrypted content itself (the package's
+            // inner IntunePackage.intunewin, or an IME download), which `decrypt` reads.
+            Err(_) if crate::blob::has_blob_shape(&mut file, len) => {
+                return Err(Error::BareBlob { path });
+            }
+            Err(reason) => return Err(Error::OuterZip { path, reason }),
+        };
         let xml_entry = outer
             .find(DETECTION_ENTRY)
             .ok_or_else(|| Error::MissingEntry {

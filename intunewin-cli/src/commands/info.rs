@@ -1,11 +1,11 @@
 //! `intunewin info`: Detection.xml and sizes, without decrypting.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use intunewin_core::Package;
 use intunewin_core::graph::GraphMetadata;
-use intunewin_core::{Error, Package};
 use serde_json::{Value, json};
 
 use crate::json::{self, PackageInfo};
@@ -29,7 +29,7 @@ pub struct InfoArgs {
 
 /// Runs `intunewin info`.
 pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
-    let pkg = open_package(&args.package)?;
+    let pkg = Package::open(&args.package)?;
     if args.graph {
         json::print(&graph_json(&GraphMetadata::from_package(&pkg)))?;
         return Ok(ExitCode::SUCCESS);
@@ -85,28 +85,6 @@ pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
         eprintln!("intunewin: warning: {}", safe(w));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Opens a package for `info`, `verify` and `list`, telling apart the inputs a user gives by
-/// mistake: a folder, and a bare encrypted blob (the package's inner `IntunePackage.intunewin`
-/// or an IME download), which gets [`Error::BareBlob`] and a `decrypt` hint.
-pub fn open_package(path: &Path) -> anyhow::Result<Package> {
-    if path.is_dir() {
-        anyhow::bail!(
-            "this is a folder, not a .intunewin package file (`intunewin check` and `intunewin \
-             pack` take a source folder), {}",
-            path.display()
-        );
-    }
-    match Package::open(path) {
-        Ok(pkg) => Ok(pkg),
-        Err(e @ Error::Io { .. }) => Err(e.into()),
-        Err(_) if intunewin_core::blob::looks_like_bare_blob(path) => Err(Error::BareBlob {
-            path: path.to_path_buf(),
-        }
-        .into()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// `info --graph`: the `mobileAppContentFile` to create, the commit body, the `win32LobApp`

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
+use intunewin_core::Package;
 use intunewin_core::package::{ListedEntry, ReadOptions};
 use intunewin_core::paths::Finding;
 use intunewin_core::verdict;
@@ -71,7 +72,7 @@ const MAX_NAME_WIDTH: usize = 60;
 /// Runs `intunewin list`.
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.json));
-    let pkg = super::info::open_package(&args.package)?;
+    let pkg = Package::open(&args.package)?;
     let report = pkg.list(
         &ReadOptions::default()
             .progress(bar)

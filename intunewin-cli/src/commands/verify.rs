@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::Error;
 use intunewin_core::package::ReadOptions;
+use intunewin_core::{Error, Package};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};
@@ -42,13 +42,10 @@ struct VerifyJson {
 /// Runs `intunewin verify`: exit 0 when valid, 1 when not.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.quiet || args.json));
-    let pkg = match super::info::open_package(&args.package) {
+    let pkg = match Package::open(&args.package) {
         Ok(p) => p,
-        Err(e) => match e.downcast::<Error>() {
-            Ok(e) if args.json && e.is_verification_failure() => return invalid_json(&args, &e),
-            Ok(e) => return Err(e.into()),
-            Err(other) => return Err(other),
-        },
+        Err(e) if args.json && e.is_verification_failure() => return invalid_json(&args, &e),
+        Err(e) => return Err(e.into()),
     };
     let opts = ReadOptions::default()
         .progress(bar.clone())
