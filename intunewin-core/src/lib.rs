@@ -67,34 +67,30 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod blob;
-mod canonical;
-pub mod check;
-pub mod crypto;
-pub mod detection;
-pub mod diff;
-pub mod dostime;
+mod content;
+mod describe;
 pub mod error;
-pub mod explain;
-pub mod graph;
-mod identity;
+mod files;
+mod format;
 pub mod ime;
-pub mod inner_read;
-pub mod inner_write;
-mod landing;
-pub mod msi;
-pub mod outer;
 pub mod pack;
-pub mod package;
-pub mod paths;
-mod pipeline;
 pub mod progress;
-mod range;
-pub mod source;
-pub mod staging;
-pub mod verdict;
-mod writers;
-mod zipbits;
+mod read;
+mod safety;
+
+// The layers above are folders; these keep the modules' public paths (`intunewin_core::package`,
+// ...) while the public surface is being closed (issue 15).
+pub use content::crypto;
+pub use describe::{diff, graph};
+pub use files::staging;
+pub(crate) use files::{canonical, identity, landing, range, writers};
+pub(crate) use format::zipbits;
+pub use format::{detection, dostime, inner_read, inner_write, msi, outer};
+pub use ime::explain;
+pub(crate) use pack::pipeline;
+pub use pack::source;
+pub use read::{blob, package};
+pub use safety::{check, paths, verdict};
 
 pub use detection::{Detection, EncryptionInfo, MsiInfo};
 pub use error::{Error, Result};

@@ -4,6 +4,9 @@
 //! can be known before writing (setup file, entries, MSI metadata, path findings), and
 //! [`PackOptions::pack_to_file`] writes the package to a temporary file renamed on success.
 
+pub(crate) mod pipeline;
+pub mod source;
+
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
 use crate::paths::{Finding, PathRules, Severity};
 use crate::pipeline::{Job, with_compression_pool, with_encryption_thread};
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
-use crate::source::{self, SourceEntry, SourceKind};
+use crate::source::{SourceEntry, SourceKind};
 use crate::staging::{parent_or_dot, resolve_lexically, write_atomically};
 
 /// Files up to this size are compressed (or, when they do not compress, kept) whole in memory

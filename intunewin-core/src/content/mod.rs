@@ -1,0 +1,3 @@
+//! The encrypted content, MAC ‖ IV ‖ AES-256-CBC(inner zip) (FORMAT.md §3), in both directions.
+
+pub mod crypto;

@@ -1,0 +1,9 @@
+//! Files on disk: reading exactly the file that was checked, positional reads, canonical paths,
+//! and writing outputs so that nothing partial is left and nothing the user had is lost.
+
+pub(crate) mod canonical;
+pub(crate) mod identity;
+pub(crate) mod landing;
+pub(crate) mod range;
+pub mod staging;
+pub(crate) mod writers;

@@ -1,0 +1,9 @@
+//! The Intune Management Extension (IME) side: keys for content it downloaded, read from its
+//! logs and opened with the device certificate, and the error codes it reports.
+
+#[cfg(feature = "cert")]
+mod cert;
+pub mod explain;
+mod keys;
+
+pub use keys::*;
