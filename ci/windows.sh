@@ -87,7 +87,10 @@ exe=$target_dir/$target/release/intunewin.exe
 build_exe() {
   # Debian's rustc 1.96 (rustup's in ~/.cargo/bin shadows it on PATH) with its std source;
   # RUSTC_BOOTSTRAP allows -Zbuild-std on a stable compiler. CC/AR build mimalloc's C part.
+  # No debug info: the release profile's line tables are DWARF, which no Windows tool reads,
+  # and they made the exe 51 MB.
   RUSTC_BOOTSTRAP=1 RUSTC=$rustc \
+    CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=debuginfo \
     CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
     CC_x86_64_pc_windows_gnu=x86_64-w64-mingw32-gcc \
     AR_x86_64_pc_windows_gnu=x86_64-w64-mingw32-ar \
@@ -135,6 +138,14 @@ fi
 if ! x86_64-w64-mingw32-gcc -O2 -shared -o "$system32/bcryptprimitives.dll" \
   ci/bcryptprimitives.c -ladvapi32; then
   fail "stub bcryptprimitives.dll"
+  summary
+  exit 1
+fi
+# A program that holds a file open without sharing, as an editor or a virus scan would
+# (ci/holdopen.c): Wine enforces Windows' sharing rules, so "--force over an open output" runs.
+holdopen=$WINEPREFIX/drive_c/holdopen.exe
+if ! x86_64-w64-mingw32-gcc -O2 -municode -o "$holdopen" ci/holdopen.c; then
+  fail "build holdopen.exe"
   summary
   exit 1
 fi
@@ -351,6 +362,87 @@ else
   fail "the read-only package is unchanged" "it was replaced"
 fi
 
+# An output another program holds open: Windows refuses to replace or move it. `--force` must
+# fail with a write error naming the output and a hint, and leave everything as it was: the open
+# package unchanged and no temporary file beside it; an `extract --force` that would replace an
+# open file puts back every file it had already replaced.
+# `held NAME FILE RC ARGS...`: run the Windows binary while FILE is held open.
+held() {
+  local name=$1 file=$2 expect=$3
+  shift 3
+  rm -f held.ready held.release
+  "$wine" "$holdopen" "$(winpath "$work/$file")" held.ready held.release &
+  local holder=$!
+  for _ in $(seq 200); do [[ -e held.ready ]] && break; sleep 0.05; done
+  if [[ ! -e held.ready ]]; then
+    fail "$name" "holdopen.exe did not open $file"
+    kill "$holder" 2>/dev/null
+    return
+  fi
+  win_ok "$name" "$expect" "$@"
+  touch held.release
+  wait "$holder"
+}
+mkdir -p out/open
+cp "$long_pkg.before" out/open/app.intunewin
+held "pack --force over a package open in another program: refused" out/open/app.intunewin 2 \
+  pack sample-app -s Install.ps1 -o 'out\open\app.intunewin' --force
+if cmp -s out/open/app.intunewin "$long_pkg.before" && [[ $(ls -A out/open) == app.intunewin ]]; then
+  pass "the open package is unchanged, no temporary file left"
+else
+  fail "the open package is unchanged, no temporary file left" "$(ls -A out/open)"
+fi
+if grep -q 'another program may have the file open' \
+  "$(key "pack --force over a package open in another program: refused").win.err"; then
+  pass "the refusal says the file may be open in another program"
+else
+  fail "the refusal says the file may be open in another program" \
+    "$(result "pack --force over a package open in another program: refused" win err)"
+fi
+run lin "extract for the open-file check" extract out/lin/Install.intunewin -o out/open/x -q
+echo stale >out/open/x/Uninstall.ps1
+echo mine >out/open/x/keep.txt
+(cd out/open/x && find . -type f -exec md5sum {} + | sort) >open.before
+held "extract --force over a folder with a file open: refused" out/open/x/Install.ps1 2 \
+  extract out/lin/Install.intunewin -o 'out\open\x' --force
+if diff <(cd out/open/x && find . -type f -exec md5sum {} + | sort) open.before >open.diff \
+  && [[ $(ls -A out/open) == "app.intunewin"$'\n'"x" ]]; then
+  pass "the folder is as it was (replaced files put back), nothing left beside it"
+else
+  fail "the folder is as it was (replaced files put back), nothing left beside it" \
+    "$(head -c 300 open.diff; ls -A out/open)"
+fi
+
+# Ctrl-C: Wine turns SIGINT into a CTRL_C_EVENT for the program, which stops, says so, exits 130
+# and leaves no partial output (as on Linux).
+mkdir -p big
+head -c 400M /dev/zero | tr '\0' 'x' >big/data.bin
+echo setup >big/setup.exe
+"$wine" "$exe" pack big -s setup.exe -o 'out\big' -q >big.out 2>big.err &
+packer=$!
+sleep 2
+kill -INT "$packer"
+wait "$packer"
+big_rc=$?
+if [[ $big_rc == 130 ]] && grep -q interrupted big.err && [[ -z $(ls -A out/big 2>/dev/null) ]]; then
+  pass "Ctrl-C during pack: exit 130, no partial output"
+else
+  fail "Ctrl-C during pack: exit 130, no partial output" \
+    "exit $big_rc; $(head -c 300 big.err); left: $(ls -A out/big 2>/dev/null)"
+fi
+rm -rf big
+
+# Non-ASCII names (UTF-8 on Linux, UTF-16 on Windows): packed, listed and extracted alike.
+mkdir -p unicode/Files
+echo hi >unicode/Files/'Zürich — 日本語 ñ.txt'
+echo setup >unicode/'Setup é.ps1'
+same_write "pack non-ASCII names" 0 out/unicode.intunewin \
+  pack unicode -s 'Setup é.ps1' -o out/unicode.intunewin -q
+same "list non-ASCII names" 0 list out/unicode.intunewin
+same "list non-ASCII names --json" 0 list out/unicode.intunewin --json
+same_write "extract non-ASCII names" 0 out/unicode-x extract out/unicode.intunewin -o out/unicode-x -q
+same_files "extracted non-ASCII names: same files" out/unicode-x.win out/unicode-x
+
 # -- cross verification: each binary reads what the other wrote
 win_pkg=out/win/Install.intunewin
 lin_pkg=out/lin/Install.intunewin
@@ -379,6 +471,14 @@ run win "extract windows package" extract "$lin_pkg" --output 'x\win'
 run lin "extract linux package" extract "$win_pkg" --output x/lin
 same_files "extracted by each other's binary: same files and bytes" x/win x/lin
 same_files "extracted files equal the source" x/win sample-app
+# File times: each extracted file gets its entry's time (DOS local time, 2-second steps), the
+# same from both binaries.
+if diff <(cd x/win && find . -type f -exec stat -c '%n %Y' {} + | sort) \
+  <(cd x/lin && find . -type f -exec stat -c '%n %Y' {} + | sort) >times.diff; then
+  pass "extracted file times: the same from both binaries"
+else
+  fail "extracted file times: the same from both binaries" "$(head -c 300 times.diff)"
+fi
 
 # -- explain
 same "explain 0x87D300C9" 0 explain 0x87D300C9

@@ -238,7 +238,7 @@ pub fn confirm(prompt: &str) -> std::io::Result<bool> {
 /// What to do about an error the user can fix, shown as a `hint:` line under it.
 pub fn hint(err: &Error) -> Option<String> {
     let text = match err {
-        Error::Write { source, action, .. } => return write_hint(source.kind(), action),
+        Error::Write { source, action, .. } => return write_hint(source, action),
         Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
             "check that you may read it: its permissions and those of the folders above it".into()
         }
@@ -286,9 +286,16 @@ pub fn hint(err: &Error) -> Option<String> {
 }
 
 /// What to do when writing an output failed.
-fn write_hint(kind: std::io::ErrorKind, action: &str) -> Option<String> {
+fn write_hint(source: &std::io::Error, action: &str) -> Option<String> {
     use std::io::ErrorKind as K;
-    let text = match kind {
+    if in_use(source, action) {
+        return Some(
+            "another program may have the file open (Windows cannot replace or move a file in \
+             use): close it and run the command again; the output is as it was"
+                .into(),
+        );
+    }
+    let text = match source.kind() {
         K::PermissionDenied => "choose another output folder, or check the permissions of this one",
         K::StorageFull | K::QuotaExceeded => {
             "free some space on that disk, or choose an output folder on another one"
@@ -307,6 +314,22 @@ fn write_hint(kind: std::io::ErrorKind, action: &str) -> Option<String> {
         _ => return None,
     };
     Some(text.into())
+}
+
+/// Whether a failed write looks like Windows refusing to touch a file another program holds
+/// open: a sharing or lock violation, or "access denied" when moving a finished output over an
+/// existing file (read-only outputs are refused before, so that leaves a file in use).
+fn in_use(source: &std::io::Error, action: &str) -> bool {
+    const ERROR_SHARING_VIOLATION: i32 = 32;
+    const ERROR_LOCK_VIOLATION: i32 = 33;
+    if !cfg!(windows) {
+        return false;
+    }
+    let moving = action.starts_with("move ");
+    match source.raw_os_error() {
+        Some(ERROR_SHARING_VIOLATION | ERROR_LOCK_VIOLATION) => true,
+        _ => moving && source.kind() == std::io::ErrorKind::PermissionDenied,
+    }
 }
 
 #[cfg(test)]

@@ -151,7 +151,8 @@ fn run_step(
 ) -> Result<()> {
     match step {
         Step::Add { staged, dest } => {
-            rename(staged, dest).map_err(|e| Error::write("move into place", dest, e))?;
+            rename(staged, dest)
+                .map_err(|e| Error::write("move the new file into place", dest, e))?;
             done.push(Done::Added {
                 staged: staged.clone(),
                 dest: dest.clone(),
@@ -159,7 +160,7 @@ fn run_step(
         }
         Step::Replace { staged, dest } => {
             let old = backup.join(index.to_string());
-            rename(dest, &old).map_err(|e| Error::write("move aside", dest, e))?;
+            rename(dest, &old).map_err(|e| Error::write("move the old file aside", dest, e))?;
             if let Err(e) = rename(staged, dest) {
                 // Put this one back before the earlier steps are undone.
                 rename(&old, dest).map_err(|_| Error::RestoreFailed {

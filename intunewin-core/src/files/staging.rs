@@ -172,7 +172,7 @@ fn write_through_temp<T>(
         io::ErrorKind::AlreadyExists => Error::OutputExists {
             path: output.to_path_buf(),
         },
-        _ => Error::write("rename the temporary file to", output, e.error),
+        _ => Error::write("move the finished output into place", output, e.error),
     })?;
     Ok(value)
 }
