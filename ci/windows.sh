@@ -414,21 +414,24 @@ else
 fi
 
 # Ctrl-C: Wine turns SIGINT into a CTRL_C_EVENT for the program, which stops, says so, exits 130
-# and leaves no partial output (as on Linux).
-mkdir -p big
-head -c 400M /dev/zero | tr '\0' 'x' >big/data.bin
+# and leaves no partial output (as on Linux). The source is random data packed at level 9 on one
+# thread, so the pack is still running when the signal comes: it is sent once the pack has
+# started writing its temporary output.
+mkdir -p big out/big
+head -c 200M /dev/urandom >big/data.bin
 echo setup >big/setup.exe
-"$wine" "$exe" pack big -s setup.exe -o 'out\big' -q >big.out 2>big.err &
+"$wine" "$exe" pack big -s setup.exe -o 'out\big' -q --level 9 --threads 1 >big.out 2>big.err &
 packer=$!
-sleep 2
+for _ in $(seq 600); do [[ -n $(ls -A out/big) ]] && break; sleep 0.05; done
+sleep 0.5
 kill -INT "$packer"
 wait "$packer"
 big_rc=$?
-if [[ $big_rc == 130 ]] && grep -q interrupted big.err && [[ -z $(ls -A out/big 2>/dev/null) ]]; then
+if [[ $big_rc == 130 ]] && grep -q interrupted big.err && [[ -z $(ls -A out/big) ]]; then
   pass "Ctrl-C during pack: exit 130, no partial output"
 else
   fail "Ctrl-C during pack: exit 130, no partial output" \
-    "exit $big_rc; $(head -c 300 big.err); left: $(ls -A out/big 2>/dev/null)"
+    "exit $big_rc; $(head -c 300 big.err); left: $(ls -A out/big)"
 fi
 rm -rf big
 
@@ -440,6 +443,18 @@ same_write "pack non-ASCII names" 0 out/unicode.intunewin \
   pack unicode -s 'Setup é.ps1' -o out/unicode.intunewin -q
 same "list non-ASCII names" 0 list out/unicode.intunewin
 same "list non-ASCII names --json" 0 list out/unicode.intunewin --json
+# On a console (Wine gives the program one when it runs in a terminal: a pseudo-terminal here),
+# Rust writes UTF-16 through WriteConsoleW; the names must come out whole, not as `?` or mojibake.
+if command -v script >/dev/null 2>&1; then
+  LANG=C.UTF-8 script -qec "$wine $exe list out/unicode.intunewin" /dev/null >console.out 2>&1
+  if grep -q 'Files/Zürich — 日本語 ñ.txt' console.out; then
+    pass "non-ASCII names on a Windows console"
+  else
+    fail "non-ASCII names on a Windows console" "$(head -c 300 console.out | cat -v)"
+  fi
+else
+  skip "non-ASCII names on a Windows console" "no script(1) to give Wine a terminal (apt-get install bsdutils)"
+fi
 same_write "extract non-ASCII names" 0 out/unicode-x extract out/unicode.intunewin -o out/unicode-x -q
 same_files "extracted non-ASCII names: same files" out/unicode-x.win out/unicode-x
 
