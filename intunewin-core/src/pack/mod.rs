@@ -5,7 +5,7 @@
 //! [`PackOptions::pack_to_file`] writes the package to a temporary file renamed on success.
 
 pub(crate) mod pipeline;
-pub mod source;
+pub(crate) mod source;
 
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Component, Path, PathBuf};
@@ -18,6 +18,7 @@ use crate::detection::{
 };
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
+use crate::files::output::Overwrite;
 use crate::inner_write::{Compressor, InnerZipWriter, STORED};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
 use crate::paths::{Finding, PathRules, Severity};
@@ -87,6 +88,13 @@ pub struct PackPlan {
 }
 
 impl PackPlan {
+    /// Whether `path` (existing or not) lies inside the source folder, where no output may go:
+    /// it is resolved through its nearest existing ancestor, as a package output is.
+    pub fn is_inside_source(&self, path: &Path) -> bool {
+        let resolved = resolve_lexically(path).unwrap_or_else(|_| path.to_path_buf());
+        resolved.starts_with(&self.source_dir)
+    }
+
     /// Total bytes of the files to pack.
     pub fn source_bytes(&self) -> u64 {
         self.entries.iter().map(|e| e.size).sum()
@@ -336,9 +344,9 @@ impl PackOptions {
     }
 
     /// Packs into `output` (a file path), writing a temporary file beside it that is renamed
-    /// only on success. Refuses an existing output unless `overwrite`, and an output inside
-    /// the source folder.
-    pub fn pack_to_file(&self, output: &Path, overwrite: bool) -> Result<PackReport> {
+    /// only on success. Refuses an existing output unless [`Overwrite::Replace`], and an output
+    /// inside the source folder.
+    pub fn pack_to_file(&self, output: &Path, overwrite: Overwrite) -> Result<PackReport> {
         let plan = self.plan()?;
         self.pack_plan_to_file(&plan, output, overwrite)
     }
@@ -348,8 +356,9 @@ impl PackOptions {
         &self,
         plan: &PackPlan,
         output: &Path,
-        overwrite: bool,
+        overwrite: Overwrite,
     ) -> Result<PackReport> {
+        let overwrite = overwrite.replaces();
         let parent = resolve_lexically(parent_or_dot(output))?;
         if parent.starts_with(&plan.source_dir) {
             return Err(Error::OutputInsideSource {

@@ -48,7 +48,7 @@ pub struct SourceEntry {
     pub mtime: SystemTime,
     /// What the walk saw of a file (device, inode, size, times): packing reads that file,
     /// unchanged, or fails.
-    pub identity: FileIdentity,
+    pub(crate) identity: FileIdentity,
 }
 
 /// Decides whether a relative path (`/`-separated) is left out; `is_dir` tells folders apart.

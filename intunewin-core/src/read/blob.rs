@@ -18,6 +18,7 @@ use zeroize::Zeroize;
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
+use crate::files::output::Overwrite;
 use crate::inner_read::{EntryInfo, read_inner_zip};
 use crate::package::{ExtractOptions, Package, ReadOptions};
 use crate::paths::Finding;
@@ -276,9 +277,10 @@ impl Blob {
         &self,
         keys: &BlobKeys,
         output: &Path,
-        overwrite: bool,
+        overwrite: Overwrite,
         opts: &ReadOptions,
     ) -> Result<BlobReport> {
+        let overwrite = overwrite.replaces();
         refuse_input_as_output(output, &self.path)?;
         if !overwrite && output.exists() {
             return Err(Error::OutputExists {
@@ -449,9 +451,10 @@ pub(crate) fn has_blob_shape(file: &mut File, len: u64) -> bool {
 pub fn save_content(
     pkg: &Package,
     output: &Path,
-    overwrite: bool,
+    overwrite: Overwrite,
     opts: &ReadOptions,
 ) -> Result<u64> {
+    let overwrite = overwrite.replaces();
     let d = pkg.detection();
     let expected = blob_len_for(d.unencrypted_content_size);
     if pkg.encrypted_size() != expected {
@@ -623,13 +626,23 @@ mod tests {
         let blob = Blob::open(&path).unwrap();
         let out = dir.path().join("out.zip");
         let err = blob
-            .decrypt_to_file(&blob_keys(true), &out, false, &ReadOptions::default())
+            .decrypt_to_file(
+                &blob_keys(true),
+                &out,
+                Overwrite::Refuse,
+                &ReadOptions::default(),
+            )
             .unwrap_err();
         assert!(matches!(err, Error::HmacMismatch { .. }), "{err:?}");
         assert!(!out.exists());
         // Without the MAC key the damage shows as a padding error, and nothing is left either.
         let err = blob
-            .decrypt_to_file(&blob_keys(false), &out, false, &ReadOptions::default())
+            .decrypt_to_file(
+                &blob_keys(false),
+                &out,
+                Overwrite::Refuse,
+                &ReadOptions::default(),
+            )
             .unwrap_err();
         assert!(matches!(err, Error::BadPadding { .. }), "{err:?}");
         assert!(!out.exists());

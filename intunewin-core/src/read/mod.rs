@@ -1,5 +1,5 @@
 //! Reading: a package ([`package::Package`]) or a bare content blob ([`blob::Blob`]), verified,
 //! listed, decrypted and extracted.
 
-pub mod blob;
-pub mod package;
+pub(crate) mod blob;
+pub(crate) mod package;

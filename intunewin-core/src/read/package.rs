@@ -222,12 +222,15 @@ impl Package {
         &self.detection_xml
     }
 
-    /// The outer zip's entries.
+    /// The outer zip's entries (not part of the API: the project's layout tests read them).
+    #[doc(hidden)]
     pub fn outer(&self) -> &OuterZip {
         &self.outer
     }
 
-    /// The encrypted content entry.
+    /// The encrypted content entry (not part of the API: the project's tests locate the
+    /// content with it).
+    #[doc(hidden)]
     pub fn content_entry(&self) -> &OuterEntry {
         &self.content
     }
@@ -373,7 +376,7 @@ impl Package {
 
     /// Verifies everything FORMAT.md §7 lists in one read of the content; writes nothing.
     /// Fails with [`Error::UnsafePath`] on the first entry the classifier refuses
-    /// ([`refuses`](crate::verdict::refuses)), exactly as [`extract`](Self::extract) does;
+    /// ([`refuses`](crate::refuses)), exactly as [`extract`](Self::extract) does;
     /// [`list`](Self::list) reports the same findings.
     pub fn verify(&self, opts: &ReadOptions) -> Result<VerifyReport> {
         self.read_report(opts, EntryGate::refusing(&opts.path_rules, &self.path))
@@ -416,7 +419,7 @@ impl Package {
     /// Lists the inner entries with the SHA-256 of each, in one read of the content (nothing is
     /// returned unless the MAC and digest match); writes nothing. Lists every entry, even of a
     /// package [`verify`](Self::verify) refuses: the findings are the same as verify's, and
-    /// [`verdict::refusal`](crate::verdict::refusal) tells whether one refuses the package.
+    /// [`refusal`](crate::refusal) tells whether one refuses the package.
     pub fn list(&self, opts: &ReadOptions) -> Result<ListReport> {
         let mut gate = EntryGate::collecting(&opts.path_rules, &self.path);
         let mut hashing = Hashing {

@@ -7,8 +7,7 @@
 //! once, by it.
 //!
 //! ```no_run
-//! use intunewin_core::check::{CheckOptions, check};
-//! use intunewin_core::paths::PathRules;
+//! use intunewin_core::{CheckOptions, PathRules, check};
 //!
 //! let options = CheckOptions::new().path_rules(PathRules::new().content_version_digits(3));
 //! let report = check("Source".as_ref(), &options)?;
