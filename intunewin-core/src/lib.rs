@@ -112,8 +112,9 @@ pub(crate) use safety::{check, paths, verdict};
 
 // Packing.
 pub use content::crypto::Keys;
+pub use error::SymlinkProblem;
 pub use format::dostime::DosDateTime;
-pub use pack::source::{SourceEntry, SourceKind, SymlinkProblem};
+pub use pack::source::{SourceEntry, SourceKind};
 pub use pack::{
     CATALOG_FOLDER, DEFAULT_LEVEL, ExcludeFilter, PackOptions, PackPlan, PackReport,
     output_file_name,
