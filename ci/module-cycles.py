@@ -79,11 +79,14 @@ def group_names(text, start):
 
 
 def referenced(text, prefix):
-    """(offset, name) of every module-level name referenced as `prefix::name` or in a group."""
-    for m in re.finditer(r"\b" + prefix + r"::(\{|\w+)", text):
+    """(offset, name) of every name referenced as `prefix::name` or in a group; a folder's
+    module is `folder/name` (`crate::pack::setup::x` names `pack/setup`)."""
+    for m in re.finditer(r"\b" + prefix + r"::(\{|\w+)(?:::(\w+))?", text):
         if m.group(1) == "{":
             for name in group_names(text, m.start(1)):
                 yield m.start(), name
+        elif m.group(2):
+            yield m.start(), m.group(1) + "/" + m.group(2)
         else:
             yield m.start(), m.group(1)
 
@@ -121,10 +124,21 @@ def main():
 
         folder = mod.rsplit("/", 1)[0] if "/" in mod else None
         is_folder_root = path.name == "mod.rs"
-        refs = [(o, flat.get(n)) for o, n in referenced(text, "crate")]
+        def resolve(name):
+            """A flat name, or `a/b`: the module `a/b` when `a` is a folder holding `b`, else `a`."""
+            if "/" in name:
+                head, tail = name.split("/", 1)
+                folder_mod = flat.get(head)
+                if folder_mod and f"{folder_mod}/{tail}" in modules:
+                    return f"{folder_mod}/{tail}"
+                return folder_mod
+            return flat.get(name)
+
+        refs = [(o, resolve(n)) for o, n in referenced(text, "crate")]
         if folder or is_folder_root:
             parent = mod if is_folder_root else folder
             for o, n in referenced(text, "super"):
+                n = n.split("/")[0]
                 if is_folder_root:
                     refs.append((o, flat.get(n)))
                 else:
