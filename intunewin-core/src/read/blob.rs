@@ -24,10 +24,8 @@ use crate::package::{ExtractOptions, Package, ReadOptions};
 use crate::paths::Finding;
 use crate::progress::Stage;
 use crate::range::RangeReader;
-use crate::staging::{
-    CopyError, Metered, StagedFolder, copy_watched, map_read_error, refuse_input_as_output,
-    write_atomically,
-};
+use crate::read::metered::{CopyError, Metered, copy_watched, map_read_error};
+use crate::staging::{StagedFolder, refuse_input_as_output, write_atomically};
 use crate::verdict::{EntryGate, Gated};
 
 /// Keys for a bare blob. Only the AES key and IV are required; the rest, when known, adds

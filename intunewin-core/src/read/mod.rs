@@ -2,4 +2,6 @@
 //! listed, decrypted and extracted.
 
 pub(crate) mod blob;
+pub(crate) mod metered;
+pub(crate) mod options;
 pub(crate) mod package;

@@ -14,64 +14,17 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
-use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip_buffered};
+use crate::inner_read::{EntryInfo, EntryVisitor, read_inner_zip_buffered};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
-use crate::paths::{Finding, PathRules};
+use crate::paths::Finding;
 use crate::pipeline::read_on_thread;
-use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
+use crate::progress::Stage;
 use crate::range::RangeReader;
-use crate::staging::{CopyError, Metered, StagedFolder, copy_watched, map_read_error};
+use crate::read::metered::{CopyError, Metered, copy_watched, map_read_error};
+use crate::staging::StagedFolder;
 use crate::verdict::{EntryGate, Gated, Ignore};
 
-/// Options for reading the content of a package.
-#[derive(Clone)]
-pub struct ReadOptions {
-    /// Limits against hostile inner zips.
-    pub limits: Limits,
-    /// Progress sink.
-    pub progress: Arc<dyn Progress>,
-    /// Cancellation flag.
-    pub cancel: CancelFlag,
-    /// Rules for the device-side path findings reported by verify.
-    pub path_rules: PathRules,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            limits: Limits::default(),
-            progress: Arc::new(NoProgress),
-            cancel: CancelFlag::new(),
-            path_rules: PathRules::default(),
-        }
-    }
-}
-
-impl ReadOptions {
-    /// Reports progress to `progress`.
-    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
-        self.progress = progress;
-        self
-    }
-
-    /// Stops (with [`Error::Cancelled`]) once `flag` is set.
-    pub fn cancel_flag(mut self, flag: CancelFlag) -> Self {
-        self.cancel = flag;
-        self
-    }
-
-    /// Sets the resource limits.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Sets the path rules used for findings.
-    pub fn path_rules(mut self, rules: PathRules) -> Self {
-        self.path_rules = rules;
-        self
-    }
-}
+pub use super::options::ReadOptions;
 
 /// Options for [`Package::extract`].
 #[derive(Clone, Default)]
