@@ -122,7 +122,7 @@ impl Package {
             Ok(outer) => outer,
             // Not a zip: say so plainly when it is the encrypted content itself (the package's
             // inner IntunePackage.intunewin, or an IME download), which `decrypt` reads.
-            Err(_) if crate::blob::has_blob_shape(&mut file, len) => {
+            Err(_) if crate::content::shape::has_blob_shape(&mut file, len) => {
                 return Err(Error::BareBlob { path });
             }
             Err(reason) => return Err(Error::OuterZip { path, reason }),
