@@ -10,16 +10,12 @@ use std::path::{Path, PathBuf};
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor};
-use crate::landing;
+use crate::landing::{self, refuse_read_only};
 use crate::paths::split_entry_name;
-use crate::writers::FileWriters;
+use crate::writers::{FileWriters, NAME_TAKEN};
 
 /// Threads writing extracted files.
 const WRITER_LANES: usize = 2;
-/// Why an entry whose name is already taken is refused (here, and by the writer lanes'
-/// `create_new` backstop).
-pub(crate) const NAME_TAKEN: &str = "duplicate entry, or a name that collides with another";
-
 /// The folder a path lives in (`.` for a bare name).
 pub fn parent_or_dot(path: &Path) -> &Path {
     path.parent()
@@ -85,19 +81,6 @@ pub fn refuse_input_as_output(output: &Path, input: &Path) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Refuses to replace a read-only file at `path` (a link is replaced, not followed, so only a
-/// regular file counts): its owner protected it, and `--force` replaces what the command
-/// writes, not what the user locked. Windows would refuse the rename too, Unix would not.
-pub(crate) fn refuse_read_only(path: &Path) -> Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_file() && meta.permissions().readonly() => Err(Error::OutputConflict {
-            path: path.to_path_buf(),
-            reason: "it is read-only; make it writable to replace it".into(),
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// Whether two paths name one existing file: the same device and inode on Unix (hard links

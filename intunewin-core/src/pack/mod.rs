@@ -27,14 +27,9 @@ use crate::pipeline::{Job, with_compression_pool, with_encryption_thread};
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
 use crate::source::{SourceEntry, SourceKind};
 use crate::staging::{parent_or_dot, resolve_lexically, write_atomically};
+pub use pipeline::IN_MEMORY_LIMIT;
 use setup::find_setup;
 pub use setup::output_file_name;
-
-/// Files up to this size are compressed (or, when they do not compress, kept) whole in memory
-/// so their local header carries the exact CRC and sizes, as the real tool writes them. Larger
-/// files are deflated in pieces of this size, read once, with a data descriptor (FORMAT.md
-/// §5.3): holding multi-MiB files whole would cost memory without saving a read.
-pub const IN_MEMORY_LIMIT: u64 = 2 * 1024 * 1024;
 
 /// The default deflate level. The real tool uses classic zlib at level 1; zlib-rs's level 1 is
 /// its faster "quick" strategy, which on the benchmark corpus's text compressed 2.45:1 against
