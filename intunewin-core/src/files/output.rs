@@ -60,4 +60,23 @@ mod tests {
         assert_eq!(Overwrite::from(true), Overwrite::Replace);
         assert_eq!(Overwrite::from(false), Overwrite::Refuse);
     }
+
+    #[test]
+    fn write_atomically_refuses_or_replaces_as_told() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        std::fs::write(&path, b"old").unwrap();
+        let write = |text: &'static [u8]| {
+            move |f: &mut File| {
+                f.write_all(text)
+                    .map_err(|e| crate::Error::io("write", "x", e))
+            }
+        };
+        let refused = write_atomically(&path, Overwrite::Refuse, write(b"new"));
+        assert!(matches!(refused, Err(crate::Error::OutputExists { .. })));
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        write_atomically(&path, Overwrite::Replace, write(b"new")).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
 }

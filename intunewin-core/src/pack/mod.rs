@@ -698,3 +698,21 @@ fn canonical_source(dir: &Path) -> Result<PathBuf> {
     }
     Ok(canonical)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_inside_the_source_is_recognised_before_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("app");
+        std::fs::create_dir(&source).unwrap();
+        std::fs::write(source.join("setup.exe"), b"MZ").unwrap();
+        let plan = PackOptions::new(&source, "setup.exe").plan().unwrap();
+        assert!(plan.is_inside_source(&source.join("out/new")));
+        assert!(plan.is_inside_source(&source.join("sub/../x.intunewin")));
+        assert!(!plan.is_inside_source(&dir.path().join("out")));
+        assert!(!plan.is_inside_source(&source.join("../elsewhere")));
+    }
+}
