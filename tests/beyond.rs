@@ -151,7 +151,7 @@ fn pack_folder(root: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
     }
     let out = root.join(format!("{name}.intunewin"));
     PackOptions::new(&src, "setup.cmd")
-        .pack_to_file(&out, false)
+        .pack_to_file(&out, intunewin_core::Overwrite::Refuse)
         .unwrap();
     out
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use intunewin_core::detection::Detection;
-use intunewin_core::package::{ExtractOptions, Package, ReadOptions};
+use intunewin_core::Detection;
+use intunewin_core::{ExtractOptions, Package, ReadOptions};
 use sha2::{Digest, Sha256};
 
 use crate::util::corpus_packages;

@@ -581,7 +581,7 @@ fn package_decrypt_to_a_failing_writer_is_a_write_error() {
     fs::write(src.join("setup.exe"), noise(300_000)).expect("write");
     let pkg = dir.path().join("app.intunewin");
     PackOptions::new(&src, "setup.exe")
-        .pack_to_file(&pkg, false)
+        .pack_to_file(&pkg, intunewin_core::Overwrite::Refuse)
         .expect("packs");
     let pkg = Package::open(&pkg).expect("opens");
     let err = pkg

@@ -10,9 +10,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use intunewin_core::dostime::DosDateTime;
-use intunewin_core::inner_write::InnerZipWriter;
-use intunewin_core::outer::{CONTENTS_DIR, DETECTION_ENTRY};
+use intunewin_core::__private::inner_write::InnerZipWriter;
+use intunewin_core::__private::outer::{CONTENTS_DIR, DETECTION_ENTRY};
+use intunewin_core::DosDateTime;
 use serde_json::Value;
 
 use crate::util::intunewin;

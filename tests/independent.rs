@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use intunewin_core::pack::IN_MEMORY_LIMIT;
+use intunewin_core::__private::IN_MEMORY_LIMIT;
 use intunewin_core::{PackOptions, Package};
 use serde_json::Value;
 

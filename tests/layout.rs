@@ -12,8 +12,8 @@ use aes::Aes256;
 use cbc::cipher::{Array, BlockModeDecrypt, KeyIvInit};
 use chrono::{Datelike, Local, TimeZone, Timelike};
 use hmac::{Hmac, KeyInit, Mac};
-use intunewin_core::crypto::Keys;
-use intunewin_core::dostime::DosDateTime;
+use intunewin_core::DosDateTime;
+use intunewin_core::Keys;
 use intunewin_core::{PackOptions, Package};
 use sha2::{Digest, Sha256};
 
@@ -115,7 +115,7 @@ fn pack_fixture(opts: impl FnOnce(PackOptions) -> PackOptions) -> Fixture {
         .keys(tv0_keys())
         .timestamp(outer_time());
     opts(base)
-        .pack_to_file(&path, false)
+        .pack_to_file(&path, intunewin_core::Overwrite::Refuse)
         .unwrap_or_else(|e| panic!("pack: {e}"));
     let bytes = fs::read(&path).unwrap();
     Fixture {
@@ -376,7 +376,7 @@ fn whole_block_padding_when_the_inner_zip_is_a_multiple_of_16() {
             .level(0)
             .keys(tv0_keys())
             .timestamp(outer_time())
-            .pack_to_file(&path, false)
+            .pack_to_file(&path, intunewin_core::Overwrite::Refuse)
             .unwrap();
         let bytes = fs::read(&path).unwrap();
         let (blob, _) = check_outer(&bytes);
@@ -462,7 +462,7 @@ fn setup_file_in_a_subfolder_is_written_with_backslashes() {
     let path = out.path().join("setup.intunewin");
     PackOptions::new(src.path(), "bin/setup.exe")
         .tool_version("1.8.6.0")
-        .pack_to_file(&path, false)
+        .pack_to_file(&path, intunewin_core::Overwrite::Refuse)
         .unwrap();
     let bytes = fs::read(&path).unwrap();
     let (_, xml) = check_outer_loose(&bytes);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ::msi::{CodePage, Column, Expr, Insert, Package, PackageType, Update, Value};
-use intunewin_core::msi::{MsiReport, is_msi, read_msi, read_msi_from};
+use intunewin_core::__private::msi::{MsiReport, is_msi, read_msi, read_msi_from};
 use intunewin_core::{Error, MsiInfo};
 
 use crate::util;

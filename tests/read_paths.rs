@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use intunewin_core::Error;
 use intunewin_core::PackOptions;
-use intunewin_core::package::{ExtractOptions, Package, ReadOptions};
-use intunewin_core::progress::{Progress, Stage};
+use intunewin_core::{ExtractOptions, Package, ReadOptions};
+use intunewin_core::{Progress, Stage};
 
 use crate::util::testdata;
 
@@ -17,7 +17,7 @@ use crate::util::testdata;
 fn sample_package(dir: &Path) -> PathBuf {
     let out = dir.join("sample.intunewin");
     PackOptions::new(testdata().join("sample-app"), "Install.ps1")
-        .pack_to_file(&out, false)
+        .pack_to_file(&out, intunewin_core::Overwrite::Refuse)
         .expect("sample packs");
     out
 }
@@ -92,7 +92,7 @@ fn large_package(dir: &Path) -> PathBuf {
     fs::write(src.join("payload.bin"), noise).unwrap();
     let out = dir.join("large.intunewin");
     PackOptions::new(&src, "setup.cmd")
-        .pack_to_file(&out, false)
+        .pack_to_file(&out, intunewin_core::Overwrite::Refuse)
         .expect("packs");
     fs::remove_dir_all(&src).unwrap();
     out

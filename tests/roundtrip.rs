@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use filetime::FileTime;
-use intunewin_core::inner_read::EntryInfo;
-use intunewin_core::pack::IN_MEMORY_LIMIT;
+use intunewin_core::__private::IN_MEMORY_LIMIT;
+use intunewin_core::EntryInfo;
 use intunewin_core::{ExtractOptions, PackOptions, Package, ReadOptions};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -191,7 +191,7 @@ pub(crate) fn set_mtime(path: &Path, secs: i64) {
 pub(crate) fn pack(opts: &PackOptions, name: &str) -> (tempfile::TempDir, PathBuf) {
     let out = tempfile::tempdir().unwrap();
     let pkg = out.path().join(name);
-    opts.pack_to_file(&pkg, false)
+    opts.pack_to_file(&pkg, intunewin_core::Overwrite::Refuse)
         .unwrap_or_else(|e| panic!("pack: {e}"));
     (out, pkg)
 }

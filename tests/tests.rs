@@ -13,6 +13,7 @@ mod hostile;
 mod independent;
 mod layout;
 mod msi;
+mod public_api;
 mod read_paths;
 mod readme;
 mod roundtrip;

@@ -650,12 +650,10 @@ fn decrypt_extract_with_keys_refuses_a_blob_changed_after_it_was_authenticated()
         .detection()
         .clone();
     // Keys given by hand: encryption key, IV and MAC key, no FileDigest to fall back on.
-    let keys = intunewin_core::blob::BlobKeys::new(
-        detection.encryption.encryption_key,
-        detection.encryption.iv,
-    )
-    .mac_key(detection.encryption.mac_key);
-    let blob = intunewin_core::blob::Blob::open(&blob_path).expect("open");
+    let keys =
+        intunewin_core::BlobKeys::new(detection.encryption.encryption_key, detection.encryption.iv)
+            .mac_key(detection.encryption.mac_key);
+    let blob = intunewin_core::Blob::open(&blob_path).expect("open");
     let target = blob_path.clone();
     let read = second_pass_runs(move || flip_in_place(&target, 40));
     let dest = scene.root().join("dest");
@@ -778,7 +776,7 @@ fn pack_with_hook(
     };
     intunewin_core::PackOptions::new(src, "setup.exe")
         .progress(std::sync::Arc::new(hook))
-        .pack_to_file(out, false)
+        .pack_to_file(out, intunewin_core::Overwrite::Refuse)
         .expect_err("the file read is not the file checked")
 }
 

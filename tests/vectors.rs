@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use intunewin_core::inner_read::Limits;
-use intunewin_core::paths::Severity;
+use intunewin_core::Limits;
+use intunewin_core::Severity;
 use intunewin_core::{Error, ExtractOptions, Package, ReadOptions};
 use sha2::{Digest, Sha256};
 
@@ -196,8 +196,8 @@ fn check_extract(v: &Expected, with_parent: bool) -> Option<String> {
 /// or, when it reports error findings (unsafe names are findings there, not a failure),
 /// `UnsafePath` with the rule ids; `ok` when it finds no error.
 fn check_outcome(path: &Path) -> (String, Vec<String>) {
-    let opts = intunewin_core::check::CheckOptions::new();
-    match intunewin_core::check::check_package(path, &opts) {
+    let opts = intunewin_core::CheckOptions::new();
+    match intunewin_core::check_package(path, &opts) {
         Err(e) => (crate_error_variant(&e), Vec::new()),
         Ok(report) => {
             let mut rules: Vec<String> = report

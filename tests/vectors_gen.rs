@@ -11,14 +11,15 @@ use std::fs;
 use std::io::{Cursor, Write};
 use std::path::PathBuf;
 
-use intunewin_core::PackOptions;
-use intunewin_core::crypto::{EncryptingWriter, Keys, mac_stream};
-use intunewin_core::detection::{Detection, EncryptionInfo, MsiInfo};
-use intunewin_core::dostime::DosDateTime;
-use intunewin_core::inner_write::{
+use intunewin_core::__private::crypto::{EncryptingWriter, mac_stream};
+use intunewin_core::__private::inner_write::{
     Compressed, Compressor, DEFLATED, InnerZipWriter, STORED, compress_file, deflate_chunk,
 };
-use intunewin_core::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
+use intunewin_core::__private::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
+use intunewin_core::DosDateTime;
+use intunewin_core::Keys;
+use intunewin_core::PackOptions;
+use intunewin_core::{Detection, EncryptionInfo, MsiInfo};
 
 use crate::util::testdata;
 

@@ -5,7 +5,8 @@
 use std::io::{self, Read};
 use std::path::Path;
 
-use intunewin_core::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip};
+use intunewin_core::__private::inner_read::{EntryVisitor, read_inner_zip};
+use intunewin_core::{EntryInfo, Limits};
 use libfuzzer_sys::fuzz_target;
 
 struct ReadAll;

@@ -4,10 +4,10 @@
 //! length or depth of a name shows up as a timeout).
 #![no_main]
 
-use intunewin_core::paths::{
-    EntryKind, MAX_COMPONENT_BYTES, MAX_DEPTH, MAX_NAME_LEN, PathChecker, PathRules,
-    split_entry_name,
+use intunewin_core::__private::paths::{
+    MAX_COMPONENT_BYTES, MAX_DEPTH, MAX_NAME_LEN, PathChecker, split_entry_name,
 };
+use intunewin_core::{EntryKind, PathRules};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,10 +2,11 @@
 
 use std::io::{Cursor, Write};
 
-use intunewin_core::crypto::{EncryptingWriter, Keys};
-use intunewin_core::detection::{Detection, EncryptionInfo};
-use intunewin_core::dostime::DOS_EPOCH;
-use intunewin_core::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
+use intunewin_core::__private::crypto::EncryptingWriter;
+use intunewin_core::__private::dostime::DOS_EPOCH;
+use intunewin_core::__private::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
+use intunewin_core::Keys;
+use intunewin_core::{Detection, EncryptionInfo};
 
 /// A valid package (fixed keys, valid MAC, digest and sizes) whose plaintext is `inner`, so the
 /// fuzzer reaches the inner zip reader and extraction instead of stopping at the MAC.

@@ -12,10 +12,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use intunewin_core::detection::DEFAULT_TOOL_VERSION;
-use intunewin_core::pack::{PackPlan, PackReport, output_file_name};
-use intunewin_core::staging::resolve_lexically;
-use intunewin_core::{Error, PackOptions};
+use intunewin_core::{
+    DEFAULT_TOOL_VERSION, Error, Overwrite, PackOptions, PackPlan, PackReport, output_file_name,
+};
 
 use crate::commands::pack::{ExcludeSet, report_findings};
 use crate::ui::{self, Bar, safe};
@@ -454,8 +453,7 @@ fn check_output_is_a_folder_name(out_dir: &Path) -> Result<(), Failure> {
 
 /// Refuses an output folder inside the source before anything is created there.
 fn check_output_outside_source(out_dir: &Path, plan: &PackPlan) -> Result<(), Failure> {
-    let resolved = resolve_lexically(out_dir).unwrap_or_else(|_| out_dir.to_path_buf());
-    if resolved.starts_with(&plan.source_dir) {
+    if plan.is_inside_source(out_dir) {
         return Err(Failure::core(Error::OutputInsideSource {
             path: out_dir.to_path_buf(),
         }));
@@ -524,7 +522,7 @@ fn write_package(
         safe(&plan.setup_file)
     ));
     let report = options
-        .pack_plan_to_file(plan, &output, overwrite)
+        .pack_plan_to_file(plan, &output, Overwrite::from(overwrite))
         .map_err(Failure::core)?;
     log.info(&format!(
         "File '{}' has been generated successfully within {} milliseconds",

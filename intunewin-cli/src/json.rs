@@ -1,7 +1,6 @@
 //! JSON shapes of the CLI's `--json` output: camelCase, Graph's names where Graph has one.
 
-use intunewin_core::detection::{Detection, MsiInfo};
-use intunewin_core::package::Package;
+use intunewin_core::{Detection, MsiInfo, Package};
 use serde::Serialize;
 
 use crate::ui::b64;
@@ -56,9 +55,9 @@ impl PackageInfo {
             mac_key: b64(&e.mac_key),
             initialization_vector: b64(&e.iv),
             mac: b64(&e.mac),
-            profile_identifier: intunewin_core::detection::PROFILE_IDENTIFIER,
+            profile_identifier: intunewin_core::PROFILE_IDENTIFIER,
             file_digest: b64(&e.file_digest),
-            file_digest_algorithm: intunewin_core::detection::FILE_DIGEST_ALGORITHM,
+            file_digest_algorithm: intunewin_core::FILE_DIGEST_ALGORITHM,
             msi_info: d.msi_info.as_ref().map(MsiJson::from),
             warnings: Vec::new(),
         }
@@ -118,8 +117,8 @@ pub struct FindingJson {
     pub intune_code: Option<String>,
 }
 
-impl From<&intunewin_core::paths::Finding> for FindingJson {
-    fn from(f: &intunewin_core::paths::Finding) -> Self {
+impl From<&intunewin_core::Finding> for FindingJson {
+    fn from(f: &intunewin_core::Finding) -> Self {
         FindingJson {
             rule: f.rule.id(),
             severity: f.severity.to_string(),
@@ -198,11 +197,11 @@ impl ErrorReport {
     }
 
     /// Path problems that stop a pack (FORMAT.md §12).
-    pub fn unsafe_paths(plan: &intunewin_core::pack::PackPlan) -> Self {
+    pub fn unsafe_paths(plan: &intunewin_core::PackPlan) -> Self {
         let errors: Vec<FindingJson> = plan
             .findings
             .iter()
-            .filter(|f| f.severity == intunewin_core::paths::Severity::Error)
+            .filter(|f| f.severity == intunewin_core::Severity::Error)
             .map(FindingJson::from)
             .collect();
         let mut report = Self::new(

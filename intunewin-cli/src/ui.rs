@@ -6,9 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use intunewin_core::Error;
-use intunewin_core::progress::{Progress, Stage};
-use intunewin_core::source::SymlinkProblem;
+use intunewin_core::{Error, Progress, Stage, SymlinkProblem};
 
 /// Test-only: when set to `1`, stdin counts as interactive even when it is a pipe, so tests can
 /// answer prompts by writing to stdin.

@@ -273,7 +273,7 @@ pub enum Error {
         /// Where it points (resolved when it could be).
         target: PathBuf,
         /// What is wrong.
-        problem: crate::source::SymlinkProblem,
+        problem: SymlinkProblem,
     },
     /// The setup file name matches several files when case is ignored, and none exactly.
     #[error("the setup file '{setup}' matches several files when case is ignored ({}), {}", matches.join(", "), source_dir.display())]
@@ -491,6 +491,30 @@ fn write_message(action: &str, path: Option<&Path>, source: &io::Error) -> Strin
     match path {
         Some(path) => format!("cannot {action}: {reason}, {}", path.display()),
         None => format!("cannot {action} the output: {reason}"),
+    }
+}
+
+/// Why a symbolic link cannot be packed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SymlinkProblem {
+    /// Links are not followed, and a link cannot be packed as a link.
+    NotFollowed,
+    /// The link points to nothing.
+    Dangling,
+    /// The link resolves outside the source folder.
+    OutsideSource,
+    /// The link points to a folder that contains it: following it would never end.
+    Loop,
+}
+
+impl std::fmt::Display for SymlinkProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SymlinkProblem::NotFollowed => "is not followed, and a link cannot be packed as a link",
+            SymlinkProblem::Dangling => "points to nothing",
+            SymlinkProblem::OutsideSource => "points outside the source folder",
+            SymlinkProblem::Loop => "points to a folder that contains it (a loop)",
+        })
     }
 }
 

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! # fn main() -> intunewin_core::Result<()> {
-//! use intunewin_core::PackOptions;
+//! use intunewin_core::{Overwrite, PackOptions};
 //!
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let source = dir.path().join("app");
@@ -22,7 +22,7 @@
 //! # let output = dir.path().join("setup.intunewin");
 //! let report = PackOptions::new(&source, "setup.exe")
 //!     .level(2) // the default: the size IntuneWinAppUtil's zlib level 1 gives
-//!     .pack_to_file(&output, false)?;
+//!     .pack_to_file(&output, Overwrite::Refuse)?;
 //! assert_eq!(report.detection.setup_file, "setup.exe");
 //! assert_eq!(report.file_count, 1);
 //! # Ok(())
@@ -38,7 +38,8 @@
 //!
 //! ```
 //! # fn main() -> intunewin_core::Result<()> {
-//! use intunewin_core::{ExtractOptions, Package, PackOptions, ReadOptions};
+//! use intunewin_core::{ExtractOptions, Package, ReadOptions};
+//! # use intunewin_core::{Overwrite, PackOptions};
 //!
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let source = dir.path().join("app");
@@ -46,7 +47,7 @@
 //! # std::fs::write(source.join("setup.exe"), b"MZ...").unwrap();
 //! # std::fs::write(source.join("Files/readme.txt"), b"hello").unwrap();
 //! # let path = dir.path().join("setup.intunewin");
-//! # PackOptions::new(&source, "setup.exe").pack_to_file(&path, false)?;
+//! # PackOptions::new(&source, "setup.exe").pack_to_file(&path, Overwrite::Refuse)?;
 //! let package = Package::open(&path)?;
 //! println!("{} (tool {})", package.detection().name, package.detection().tool_version);
 //!
@@ -60,40 +61,102 @@
 //! # }
 //! ```
 //!
-//! Lower layers are public too: [`crypto::EncryptingWriter`] and [`crypto::DecryptingReader`]
-//! (streaming `Write`/`Read` adapters with an explicit `finish`), [`inner_write`] and
-//! [`inner_read`] (the inner zip), [`outer`], [`detection`], the path classifier in [`paths`],
-//! MSI metadata in [`msi`], and the error-code table in [`explain`].
+//! # Where to start
+//!
+//! Everything public is at the crate root, by job:
+//!
+//! - **Packing**: [`PackOptions`] (with [`Keys`] and [`DosDateTime`] for reproducible output,
+//!   [`PathRules`] for the device-side path checks, an [`ExcludeFilter`]); [`PackOptions::plan`]
+//!   gives a [`PackPlan`] to show before writing, [`PackOptions::pack_to_file`] a
+//!   [`PackReport`]. [`Overwrite`] says whether an existing output is replaced, in every
+//!   function that writes a file; [`write_atomically`] writes a tool's own outputs the same way.
+//! - **Reading**: [`Package`] (verify, list, decrypt, extract; [`ReadOptions`] with its
+//!   [`Limits`], [`ExtractOptions`]), returning [`VerifyReport`] and [`ListReport`]; a bare
+//!   encrypted blob as uploaded to Azure Storage is a [`Blob`] opened with [`BlobKeys`], and
+//!   [`save_content`] writes one from a package. [`Detection`] is the parsed Detection.xml.
+//! - **Safety**: [`check`] and [`check_package`] give a [`CheckReport`] of [`Finding`]s
+//!   (each a [`Rule`] with a [`Severity`]); [`refusal_error`] is the verdict every reading
+//!   command gives on them.
+//! - **Describing**: [`GraphMetadata`] (what a Microsoft Graph upload needs) and
+//!   [`diff_packages`] (a [`PackageDiff`]).
+//! - **The device side**: [`ime`] reads keys from IME logs and opens DecryptInfo with the
+//!   device certificate (feature `cert`), and [`ime::explain`] knows its error codes.
+//! - Every operation reports to a [`Progress`], stops on a [`CancelFlag`], and fails with a
+//!   typed [`Error`].
+//!
+//! The public surface is listed in `public-api.txt` beside this crate's manifest, checked by a
+//! test, so a change of it shows in review. The format primitives underneath (zip records,
+//! crypto streams) are not part of it.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod content;
 mod describe;
-pub mod error;
+mod error;
 mod files;
 mod format;
 pub mod ime;
-pub mod pack;
-pub mod progress;
+mod pack;
+mod progress;
 mod read;
 mod safety;
 
-// The layers above are folders; these keep the modules' public paths (`intunewin_core::package`,
-// ...) while the public surface is being closed (issue 15).
-pub use content::crypto;
-pub use describe::{diff, graph};
-pub use files::staging;
-pub(crate) use files::{canonical, identity, landing, range, writers};
-pub(crate) use format::zipbits;
-pub use format::{detection, dostime, inner_read, inner_write, msi, outer};
-pub use ime::explain;
-pub(crate) use pack::pipeline;
-pub use pack::source;
-pub use read::{blob, package};
-pub use safety::{check, paths, verdict};
+// The layers are folders; these keep the modules' old paths (`crate::package`, ...) inside the
+// crate. None of them is public: the surface is the re-exports below.
+pub(crate) use content::crypto;
+pub(crate) use files::{canonical, identity, landing, range, staging, writers};
+pub(crate) use format::{detection, dostime, inner_read, inner_write, msi, outer, zipbits};
+pub(crate) use pack::{pipeline, source};
+pub(crate) use read::{blob, package};
+pub(crate) use safety::{check, paths, verdict};
 
-pub use detection::{Detection, EncryptionInfo, MsiInfo};
+// Packing.
+pub use content::crypto::Keys;
+pub use error::SymlinkProblem;
+pub use format::dostime::DosDateTime;
+pub use pack::source::{SourceEntry, SourceKind};
+pub use pack::{
+    CATALOG_FOLDER, DEFAULT_LEVEL, ExcludeFilter, PackOptions, PackPlan, PackReport,
+    output_file_name,
+};
+
+// Reading.
+pub use format::inner_read::{EntryInfo, EntryVisitor, Limits};
+pub use read::blob::{Blob, BlobKeys, BlobReport, save_content};
+pub use read::package::{
+    ExtractOptions, ListReport, ListedEntry, Package, ReadOptions, VerifyReport,
+};
+
+// Detection.xml.
+pub use format::detection::{
+    DEFAULT_TOOL_VERSION, Detection, EncryptionInfo, FILE_DIGEST_ALGORITHM, MsiElement, MsiInfo,
+    PROFILE_IDENTIFIER,
+};
+
+// Safety: the path classifier's findings, `check`, and the verdict every reading command gives.
+pub use safety::check::{
+    CheckKind, CheckOptions, CheckReport, SERVICE_SIZE_LIMIT, check, check_package, check_source,
+};
+pub use safety::paths::{EntryKind, Finding, PathRules, Rule, Severity};
+pub use safety::verdict::{refusal, refusal_error, refuses};
+
+// Describing packages: Microsoft Graph metadata and differences.
+pub use describe::diff::{ChangedFile, DiffEntry, MetadataChange, PackageDiff, diff_packages};
+pub use describe::graph::{
+    ContentFile, FileEncryptionInfo, GraphMetadata, MsiInformation, MsiPackageType,
+};
+
+// Outputs, progress, cancellation and errors.
 pub use error::{Error, Result};
-pub use pack::{PackOptions, PackReport};
-pub use package::{ExtractOptions, Package, ReadOptions};
+pub use files::output::{Overwrite, write_atomically};
 pub use progress::{CancelFlag, Progress, Stage};
+
+/// Not part of the API: the format primitives the project's own tests, vector generator and
+/// fuzz targets build packages and hostile inputs from. No stability promise of any kind.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::content::crypto;
+    pub use crate::format::{detection, dostime, inner_read, inner_write, msi, outer};
+    pub use crate::pack::IN_MEMORY_LIMIT;
+    pub use crate::safety::paths;
+}

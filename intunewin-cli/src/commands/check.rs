@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::check::{CheckOptions, CheckReport, SERVICE_SIZE_LIMIT, check};
-use intunewin_core::package::ReadOptions;
-use intunewin_core::paths::{Finding, PathRules, Rule};
+use intunewin_core::{
+    CheckOptions, CheckReport, Finding, PathRules, ReadOptions, Rule, SERVICE_SIZE_LIMIT, check,
+};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};

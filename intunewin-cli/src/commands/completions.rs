@@ -8,8 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Arg, ArgAction, Args, Command, CommandFactory, ValueHint};
 use clap_complete::Shell;
-use intunewin_core::Error;
-use intunewin_core::staging::write_atomically;
+use intunewin_core::{Error, Overwrite, write_atomically};
 
 /// Arguments of `intunewin completions`.
 #[derive(Args, Debug)]
@@ -175,7 +174,7 @@ fn write_pages(cmd: &Command, dir: &Path, force: bool) -> anyhow::Result<()> {
     }
     for (path, page) in named {
         let roff = render(page).with_context(|| format!("cannot render {}", path.display()))?;
-        write_atomically(&path, force, |file| {
+        write_atomically(&path, Overwrite::from(force), |file| {
             file.write_all(&roff)
                 .map_err(|e| Error::io("write", &path, e))
         })?;

@@ -10,10 +10,10 @@ use anyhow::{Context, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::{ArgGroup, Args};
-use intunewin_core::blob::{Blob, BlobKeys, BlobReport};
-use intunewin_core::detection::Detection;
 use intunewin_core::ime::{DecryptInfo, DeviceKey, ImeLog, read_ime_log};
-use intunewin_core::package::{ExtractOptions, Package, ReadOptions};
+use intunewin_core::{
+    Blob, BlobKeys, BlobReport, Detection, ExtractOptions, Overwrite, Package, ReadOptions,
+};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};
@@ -159,7 +159,8 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<ExitCode> {
                 .output
                 .clone()
                 .unwrap_or_else(|| default_output(&blob_path));
-            let report = blob.decrypt_to_file(&keys, &output, args.force, &read)?;
+            let report =
+                blob.decrypt_to_file(&keys, &output, Overwrite::from(args.force), &read)?;
             (report, Some(output), None)
         }
     };

@@ -6,9 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::Error;
-use intunewin_core::diff::{PackageDiff, diff_packages};
-use intunewin_core::package::{Package, ReadOptions};
+use intunewin_core::{Error, Package, PackageDiff, ReadOptions, diff_packages};
 use serde::Serialize;
 
 use crate::json;
@@ -145,7 +143,7 @@ fn print_text(diff: &PackageDiff) -> std::io::Result<()> {
 }
 
 fn to_json(args: &DiffArgs, diff: &PackageDiff) -> DiffJson {
-    let entry = |e: &intunewin_core::diff::DiffEntry| EntryJson {
+    let entry = |e: &intunewin_core::DiffEntry| EntryJson {
         name: e.name.clone(),
         is_dir: e.is_dir,
         size: e.size,

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
-use intunewin_core::explain::{self, CodeInfo, Decoded};
+use intunewin_core::ime::explain::{self, CodeInfo, Decoded};
 use serde::Serialize;
 
 /// Arguments of `intunewin explain`.

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::Package;
-use intunewin_core::package::{ExtractOptions, ReadOptions};
+use intunewin_core::{ExtractOptions, Package, ReadOptions};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};

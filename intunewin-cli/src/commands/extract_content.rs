@@ -6,9 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::Package;
-use intunewin_core::blob::save_content;
-use intunewin_core::package::ReadOptions;
+use intunewin_core::{Overwrite, Package, ReadOptions, save_content};
 use serde::Serialize;
 
 use crate::json;
@@ -48,7 +46,7 @@ pub fn run(args: ExtractContentArgs) -> anyhow::Result<ExitCode> {
     let read = ReadOptions::default()
         .progress(bar.clone())
         .cancel_flag(crate::cancel_flag());
-    let size = save_content(&pkg, &args.output, args.force, &read)?;
+    let size = save_content(&pkg, &args.output, Overwrite::from(args.force), &read)?;
     if args.json {
         json::print(&ExtractContentJson {
             package: args.package.display().to_string(),

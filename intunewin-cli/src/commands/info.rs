@@ -4,8 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use intunewin_core::Package;
-use intunewin_core::graph::GraphMetadata;
+use intunewin_core::{GraphMetadata, Package};
 use serde_json::{Value, json};
 
 use crate::json::{self, PackageInfo};

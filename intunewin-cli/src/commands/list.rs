@@ -6,10 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::Package;
-use intunewin_core::package::{ListedEntry, ReadOptions};
-use intunewin_core::paths::Finding;
-use intunewin_core::verdict;
+use intunewin_core::{Finding, ListedEntry, Package, ReadOptions, refusal_error};
 use serde::Serialize;
 
 use crate::ui::{self, Bar, hex, safe};
@@ -143,7 +140,7 @@ fn print_json(entries: &[ListedEntry]) -> anyhow::Result<()> {
 /// Exit 1, with verify's error on stderr, when a finding refuses the package (the listing is
 /// shown all the same); else 0.
 fn verdict_code(args: &ListArgs, findings: &[Finding]) -> ExitCode {
-    match verdict::refusal_error(&args.package, findings) {
+    match refusal_error(&args.package, findings) {
         Some(refused) => {
             eprintln!("intunewin: error: {}", safe(&refused.to_string()));
             ExitCode::from(crate::EXIT_INVALID)

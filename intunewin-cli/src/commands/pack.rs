@@ -7,10 +7,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 use globset::{GlobBuilder, GlobMatcher};
-use intunewin_core::detection::DEFAULT_TOOL_VERSION;
-use intunewin_core::pack::{ExcludeFilter, PackPlan, PackReport, output_file_name};
-use intunewin_core::paths::{PathRules, Severity};
-use intunewin_core::{Error, PackOptions, Progress};
+use intunewin_core::{
+    DEFAULT_TOOL_VERSION, Error, ExcludeFilter, Overwrite, PackOptions, PackPlan, PackReport,
+    PathRules, Progress, Severity, output_file_name,
+};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};
@@ -39,7 +39,7 @@ pub struct PackArgs {
     pub quiet: bool,
     /// Deflate level 0–9 (0 stores everything). The default, 2, gives the size
     /// IntuneWinAppUtil's classic zlib level 1 gives; 1 is faster and larger.
-    #[arg(long, default_value_t = intunewin_core::pack::DEFAULT_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
+    #[arg(long, default_value_t = intunewin_core::DEFAULT_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub level: u32,
     /// Compression threads [default: the available cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -113,7 +113,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(code);
     }
-    let report = options.pack_plan_to_file(&plan, &output, args.force)?;
+    let report = options.pack_plan_to_file(&plan, &output, Overwrite::from(args.force))?;
     let elapsed = bar.elapsed().as_secs_f64();
     if args.json {
         json::print(&pack_json(&report, &output, elapsed, &plan.notes))?;
@@ -335,7 +335,7 @@ pub fn report_findings(plan: &PackPlan, allow_unsafe: bool, quiet: bool) -> Opti
         let links = plan
             .findings
             .iter()
-            .any(|f| f.rule == intunewin_core::paths::Rule::Symlink);
+            .any(|f| f.rule == intunewin_core::Rule::Symlink);
         let remedy = if links {
             "fix them, pass --follow-symlinks for links, or --allow-unsafe-paths"
         } else {

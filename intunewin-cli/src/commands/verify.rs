@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::package::ReadOptions;
-use intunewin_core::{Error, Package};
+use intunewin_core::{Error, Package, ReadOptions};
 use serde::Serialize;
 
 use crate::json::{self, FindingJson};

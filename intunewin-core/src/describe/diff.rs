@@ -78,7 +78,10 @@ impl PackageDiff {
     }
 }
 
-/// Compares two packages; see the [module](self) for what is compared.
+/// Compares two packages: files added, removed or changed (by SHA-256 of their content) and
+/// metadata changed (Name, SetupFile, ToolVersion, MsiInfo). Both are authenticated and
+/// decrypted as streams; nothing is written. Keys, IV, MAC, FileDigest, entry times and
+/// compression are not compared (two packs of one folder differ in all of them).
 pub fn diff_packages(a: &Package, b: &Package, opts: &ReadOptions) -> Result<PackageDiff> {
     let old = listed(a, opts)?;
     let new = listed(b, opts)?;

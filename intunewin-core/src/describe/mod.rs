@@ -1,5 +1,5 @@
 //! Describing packages to others: what a Microsoft Graph upload needs, and what changed
 //! between two packages.
 
-pub mod diff;
-pub mod graph;
+pub(crate) mod diff;
+pub(crate) mod graph;

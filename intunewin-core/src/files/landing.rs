@@ -87,7 +87,7 @@ fn plan(staged: &Path, dest: &Path, steps: &mut Vec<Step>) -> Result<()> {
         ) {
             (true, true, _) => plan(&from, &to, steps)?,
             (false, false, true) => {
-                crate::staging::refuse_read_only(&to)?;
+                refuse_read_only(&to)?;
                 steps.push(Step::Replace {
                     staged: from,
                     dest: to,
@@ -200,6 +200,19 @@ fn undo(
         }
     }
     first_failure.map_or(Ok(()), Err)
+}
+
+/// Refuses to replace a read-only file at `path` (a link is replaced, not followed, so only a
+/// regular file counts): its owner protected it, and `--force` replaces what the command
+/// writes, not what the user locked. Windows would refuse the rename too, Unix would not.
+pub(crate) fn refuse_read_only(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && meta.permissions().readonly() => Err(Error::OutputConflict {
+            path: path.to_path_buf(),
+            reason: "it is read-only; make it writable to replace it".into(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

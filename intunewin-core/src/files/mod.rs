@@ -4,6 +4,7 @@
 pub(crate) mod canonical;
 pub(crate) mod identity;
 pub(crate) mod landing;
+pub(crate) mod output;
 pub(crate) mod range;
-pub mod staging;
+pub(crate) mod staging;
 pub(crate) mod writers;

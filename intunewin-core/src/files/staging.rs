@@ -4,25 +4,18 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::crypto;
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor};
-use crate::landing;
-use crate::package::ReadOptions;
+use crate::landing::{self, refuse_read_only};
 use crate::paths::split_entry_name;
-use crate::progress::{CancelFlag, Progress};
-use crate::writers::FileWriters;
+use crate::writers::{FileWriters, NAME_TAKEN};
 
 /// Threads writing extracted files.
 const WRITER_LANES: usize = 2;
-/// Why an entry whose name is already taken is refused (here, and by the writer lanes'
-/// `create_new` backstop).
-pub(crate) const NAME_TAKEN: &str = "duplicate entry, or a name that collides with another";
-
 /// The folder a path lives in (`.` for a bare name).
 pub fn parent_or_dot(path: &Path) -> &Path {
     path.parent()
@@ -88,19 +81,6 @@ pub fn refuse_input_as_output(output: &Path, input: &Path) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Refuses to replace a read-only file at `path` (a link is replaced, not followed, so only a
-/// regular file counts): its owner protected it, and `--force` replaces what the command
-/// writes, not what the user locked. Windows would refuse the rename too, Unix would not.
-pub(crate) fn refuse_read_only(path: &Path) -> Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_file() && meta.permissions().readonly() => Err(Error::OutputConflict {
-            path: path.to_path_buf(),
-            reason: "it is read-only; make it writable to replace it".into(),
-        }),
-        _ => Ok(()),
-    }
 }
 
 /// Whether two paths name one existing file: the same device and inode on Unix (hard links
@@ -469,125 +449,4 @@ fn land(temp: tempfile::TempDir, dest: &Path, overwrite: bool) -> Result<()> {
         return Err(Error::write("rename the extracted folder to", dest, e));
     }
     Ok(())
-}
-
-/// Marker carried in an `io::Error` when the cancel flag stopped a read.
-#[derive(Debug)]
-struct Cancelled;
-
-impl std::fmt::Display for Cancelled {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("cancelled")
-    }
-}
-
-impl std::error::Error for Cancelled {}
-
-/// A reader that reports progress and stops once the cancel flag is set.
-pub struct Metered<'a, R: Read> {
-    inner: R,
-    progress: &'a dyn Progress,
-    cancel: &'a CancelFlag,
-}
-
-impl<'a, R: Read> Metered<'a, R> {
-    /// Meters `inner` with the progress sink and cancel flag of `opts`.
-    pub fn new(inner: R, opts: &'a ReadOptions) -> Self {
-        Metered {
-            inner,
-            progress: opts.progress.as_ref(),
-            cancel: &opts.cancel,
-        }
-    }
-
-    /// The metered reader.
-    pub fn into_inner(self) -> R {
-        self.inner
-    }
-}
-
-impl<R: Read> Read for Metered<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.cancel.is_cancelled() {
-            return Err(io::Error::other(Cancelled));
-        }
-        let n = self.inner.read(buf)?;
-        self.progress.advance(n as u64);
-        Ok(n)
-    }
-}
-
-/// Maps an error met while reading encrypted content: bad padding, cancellation, or I/O on `path`.
-pub fn map_read_error(e: io::Error, path: &Path) -> Error {
-    if crypto::is_padding_error(&e) {
-        Error::BadPadding {
-            path: path.to_path_buf(),
-        }
-    } else if e.get_ref().is_some_and(|r| r.is::<Cancelled>()) {
-        Error::Cancelled
-    } else {
-        Error::io("read", path, e)
-    }
-}
-
-/// Why a copy stopped: the reader failed, or the writer did.
-#[derive(Debug)]
-pub(crate) enum CopyError {
-    /// Reading (and decrypting) the input failed.
-    Read(io::Error),
-    /// Writing the output failed.
-    Write(io::Error),
-}
-
-impl CopyError {
-    /// The library error: a read error of `input` (bad padding and cancellation included), or
-    /// a write error of `output`.
-    pub(crate) fn into_error(self, input: &Path, output: Option<&Path>) -> Error {
-        match self {
-            CopyError::Read(e) => map_read_error(e, input),
-            CopyError::Write(source) => Error::Write {
-                action: "write",
-                path: output.map(Path::to_path_buf),
-                source,
-            },
-        }
-    }
-}
-
-/// `io::copy` that tells which side failed, so a full disk is not reported as a damaged input.
-pub(crate) fn copy_watched<R: Read + ?Sized, W: Write + ?Sized>(
-    reader: &mut R,
-    out: &mut W,
-) -> std::result::Result<u64, CopyError> {
-    let mut watched = WatchedWriter {
-        inner: out,
-        failed: false,
-    };
-    io::copy(reader, &mut watched).map_err(|e| {
-        if watched.failed {
-            CopyError::Write(e)
-        } else {
-            CopyError::Read(e)
-        }
-    })
-}
-
-/// A writer that remembers whether it failed.
-struct WatchedWriter<'a, W: Write + ?Sized> {
-    inner: &'a mut W,
-    failed: bool,
-}
-
-impl<W: Write + ?Sized> Write for WatchedWriter<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(buf);
-        self.failed |= written.is_err();
-        written
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        let flushed = self.inner.flush();
-        self.failed |= flushed.is_err();
-        flushed
-    }
 }

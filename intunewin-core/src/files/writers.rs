@@ -15,7 +15,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::pipeline::read_full;
-use crate::staging::NAME_TAKEN;
+
+/// Why an entry whose name is already taken is refused (by staging, and by the writer
+/// lanes' `create_new` backstop).
+pub(crate) const NAME_TAKEN: &str = "duplicate entry, or a name that collides with another";
 
 /// Bytes handed to a lane at a time.
 const CHUNK: usize = 1024 * 1024;

@@ -412,49 +412,19 @@ fn local_header(rec: &CentralRecord, zip64: bool) -> Vec<u8> {
 }
 
 fn central_header(cd: &mut Vec<u8>, rec: &CentralRecord) {
-    let big_u = rec.usize >= u64::from(U32_MAX);
-    let big_c = rec.csize >= u64::from(U32_MAX);
-    let big_o = rec.offset >= u64::from(U32_MAX);
-    let mut extra = Vec::new();
-    if big_u || big_c || big_o {
-        let mut data = Vec::new();
-        if big_u {
-            data.put_u64(rec.usize);
-        }
-        if big_c {
-            data.put_u64(rec.csize);
-        }
-        if big_o {
-            data.put_u64(rec.offset);
-        }
-        extra.put_u16(ZIP64_EXTRA_ID);
-        extra.put_u16(data.len() as u16);
-        extra.extend_from_slice(&data);
+    CentralHeader {
+        made_by: MADE_BY,
+        needed: NEEDED,
+        flags: rec.flags,
+        method: rec.method,
+        time: rec.time,
+        crc: rec.crc,
+        csize: rec.csize,
+        usize: rec.usize,
+        offset: rec.offset,
+        name: &rec.name,
     }
-    let clamp = |big: bool, v: u64| if big { U32_MAX } else { v as u32 };
-    cd.put_u32(CDH_SIG);
-    cd.put_u16(MADE_BY);
-    cd.put_u16(if extra.is_empty() {
-        NEEDED
-    } else {
-        ZIP64_VERSION
-    });
-    cd.put_u16(rec.flags);
-    cd.put_u16(rec.method);
-    cd.put_u16(rec.time.time);
-    cd.put_u16(rec.time.date);
-    cd.put_u32(rec.crc);
-    cd.put_u32(clamp(big_c, rec.csize));
-    cd.put_u32(clamp(big_u, rec.usize));
-    cd.put_u16(rec.name.len() as u16);
-    cd.put_u16(extra.len() as u16);
-    cd.put_u16(0); // comment
-    cd.put_u16(0); // disk
-    cd.put_u16(0); // internal attributes
-    cd.put_u32(0); // external attributes
-    cd.put_u32(clamp(big_o, rec.offset));
-    cd.extend_from_slice(&rec.name);
-    cd.extend_from_slice(&extra);
+    .put(cd);
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! Directory) so that a package made on Linux or macOS carries the same `MsiInfo` block.
 //!
 //! ```no_run
-//! let report = intunewin_core::msi::read_msi(std::path::Path::new("setup.msi"))?;
+//! // Internal (the crate reads MSI metadata while packing); reached here through `__private`.
+//! let report = intunewin_core::__private::msi::read_msi(std::path::Path::new("setup.msi"))?;
 //! println!("{:?} {:?}", report.product_name, report.info.product_code);
 //! # Ok::<(), intunewin_core::Error>(())
 //! ```

@@ -176,46 +176,20 @@ impl<W: Write + Seek> OuterZipWriter<W> {
 }
 
 fn central_header(cd: &mut Vec<u8>, e: &WrittenEntry, time: DosDateTime) {
-    let big_size = e.size >= u64::from(U32_MAX);
-    let big_offset = e.offset >= u64::from(U32_MAX);
-    let mut extra = Vec::new();
-    if big_size || big_offset {
-        let mut data = Vec::new();
-        if big_size {
-            data.put_u64(e.size);
-            data.put_u64(e.size);
-        }
-        if big_offset {
-            data.put_u64(e.offset);
-        }
-        extra.put_u16(ZIP64_EXTRA_ID);
-        extra.put_u16(data.len() as u16);
-        extra.extend_from_slice(&data);
+    // Stored: both sizes are the entry's size.
+    CentralHeader {
+        made_by: MADE_BY,
+        needed: NEEDED,
+        flags: 0,
+        method: 0,
+        time,
+        crc: e.crc,
+        csize: e.size,
+        usize: e.size,
+        offset: e.offset,
+        name: e.name.as_bytes(),
     }
-    let size32 = if big_size { U32_MAX } else { e.size as u32 };
-    cd.put_u32(CDH_SIG);
-    cd.put_u16(MADE_BY);
-    cd.put_u16(if extra.is_empty() {
-        NEEDED
-    } else {
-        ZIP64_VERSION
-    });
-    cd.put_u16(0);
-    cd.put_u16(0);
-    cd.put_u16(time.time);
-    cd.put_u16(time.date);
-    cd.put_u32(e.crc);
-    cd.put_u32(size32);
-    cd.put_u32(size32);
-    cd.put_u16(e.name.len() as u16);
-    cd.put_u16(extra.len() as u16);
-    cd.put_u16(0); // comment
-    cd.put_u16(0); // disk
-    cd.put_u16(0); // internal attributes
-    cd.put_u32(0); // external attributes
-    cd.put_u32(if big_offset { U32_MAX } else { e.offset as u32 });
-    cd.extend_from_slice(e.name.as_bytes());
-    cd.extend_from_slice(&extra);
+    .put(cd);
 }
 
 /// One entry of a parsed outer zip.

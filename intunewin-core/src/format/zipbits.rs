@@ -5,6 +5,8 @@
 //! blob in place), and the inner zip is written into, and read from, an encrypted stream that
 //! cannot seek, which the `zip` crate's writer and reader require.
 
+use crate::dostime::DosDateTime;
+
 /// Local file header signature.
 pub const LFH_SIG: u32 = 0x0403_4b50;
 /// Central directory header signature.
@@ -21,6 +23,81 @@ pub const DESCRIPTOR_SIG: u32 = 0x0807_4b50;
 pub const ZIP64_EXTRA_ID: u16 = 0x0001;
 /// Marker in 32-bit fields whose value is in the zip64 extra.
 pub const U32_MAX: u32 = 0xFFFF_FFFF;
+
+/// One central directory header (FORMAT.md §4.2, §5.4), written by both zips' writers.
+pub struct CentralHeader<'a> {
+    /// "Version made by".
+    pub made_by: u16,
+    /// "Version needed to extract" when no zip64 extra is written ([`ZIP64_VERSION`] otherwise).
+    pub needed: u16,
+    /// General purpose flags.
+    pub flags: u16,
+    /// Compression method.
+    pub method: u16,
+    /// Modification time.
+    pub time: DosDateTime,
+    /// CRC-32 of the uncompressed data.
+    pub crc: u32,
+    /// Compressed size.
+    pub csize: u64,
+    /// Uncompressed size.
+    pub usize: u64,
+    /// Offset of the local header.
+    pub offset: u64,
+    /// Entry name as stored.
+    pub name: &'a [u8],
+}
+
+impl CentralHeader<'_> {
+    /// Appends the header to `cd`. Values that do not fit in 32 bits are all ones in their
+    /// field and follow in a zip64 extra field, in the order the spec gives: uncompressed size,
+    /// compressed size, offset.
+    pub fn put(&self, cd: &mut Vec<u8>) {
+        let big_u = self.usize >= u64::from(U32_MAX);
+        let big_c = self.csize >= u64::from(U32_MAX);
+        let big_o = self.offset >= u64::from(U32_MAX);
+        let mut extra = Vec::new();
+        if big_u || big_c || big_o {
+            let mut data = Vec::new();
+            if big_u {
+                data.put_u64(self.usize);
+            }
+            if big_c {
+                data.put_u64(self.csize);
+            }
+            if big_o {
+                data.put_u64(self.offset);
+            }
+            extra.put_u16(ZIP64_EXTRA_ID);
+            extra.put_u16(data.len() as u16);
+            extra.extend_from_slice(&data);
+        }
+        let clamp = |big: bool, v: u64| if big { U32_MAX } else { v as u32 };
+        cd.put_u32(CDH_SIG);
+        cd.put_u16(self.made_by);
+        cd.put_u16(if extra.is_empty() {
+            self.needed
+        } else {
+            ZIP64_VERSION
+        });
+        cd.put_u16(self.flags);
+        cd.put_u16(self.method);
+        cd.put_u16(self.time.time);
+        cd.put_u16(self.time.date);
+        cd.put_u32(self.crc);
+        cd.put_u32(clamp(big_c, self.csize));
+        cd.put_u32(clamp(big_u, self.usize));
+        cd.put_u16(self.name.len() as u16);
+        cd.put_u16(extra.len() as u16);
+        cd.put_u16(0); // comment
+        cd.put_u16(0); // disk
+        cd.put_u16(0); // internal attributes
+        cd.put_u32(0); // external attributes
+        cd.put_u32(clamp(big_o, self.offset));
+        cd.extend_from_slice(self.name);
+        cd.extend_from_slice(&extra);
+    }
+}
 
 /// Appends little-endian fields to a byte buffer.
 pub trait PutLe {
@@ -188,4 +265,79 @@ pub fn apply_zip64(
         v.offset = r.u64()?;
     }
     Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(csize: u64, usize: u64, offset: u64) -> Vec<u8> {
+        let mut cd = Vec::new();
+        CentralHeader {
+            made_by: 0x2D,
+            needed: 10,
+            flags: 8,
+            method: 8,
+            time: DosDateTime {
+                time: 0x1234,
+                date: 0x5678,
+            },
+            crc: 0xDEAD_BEEF,
+            csize,
+            usize,
+            offset,
+            name: b"a.txt",
+        }
+        .put(&mut cd);
+        cd
+    }
+
+    fn u16_at(b: &[u8], at: usize) -> u16 {
+        u16::from_le_bytes([b[at], b[at + 1]])
+    }
+
+    fn u32_at(b: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+    }
+
+    #[test]
+    fn a_small_entry_has_classic_fields_and_no_extra() {
+        let cd = header(10, 20, 30);
+        assert_eq!(cd.len(), 46 + 5);
+        assert_eq!(u32_at(&cd, 0), CDH_SIG);
+        assert_eq!((u16_at(&cd, 4), u16_at(&cd, 6)), (0x2D, 10));
+        assert_eq!((u16_at(&cd, 8), u16_at(&cd, 10)), (8, 8));
+        assert_eq!((u16_at(&cd, 12), u16_at(&cd, 14)), (0x1234, 0x5678));
+        assert_eq!(u32_at(&cd, 16), 0xDEAD_BEEF);
+        assert_eq!((u32_at(&cd, 20), u32_at(&cd, 24)), (10, 20));
+        assert_eq!((u16_at(&cd, 28), u16_at(&cd, 30)), (5, 0));
+        assert_eq!(u32_at(&cd, 42), 30);
+        assert_eq!(&cd[46..], b"a.txt");
+    }
+
+    #[test]
+    fn overflowing_values_go_to_the_zip64_extra_in_spec_order() {
+        let big = 5 << 30;
+        let cd = header(big + 1, big + 2, big + 3);
+        assert_eq!(u16_at(&cd, 6), ZIP64_VERSION);
+        assert_eq!(
+            (u32_at(&cd, 20), u32_at(&cd, 24), u32_at(&cd, 42)),
+            (U32_MAX, U32_MAX, U32_MAX)
+        );
+        assert_eq!(u16_at(&cd, 30), 4 + 24);
+        let extra = &cd[46 + 5..];
+        assert_eq!((u16_at(extra, 0), u16_at(extra, 2)), (ZIP64_EXTRA_ID, 24));
+        let values: Vec<u64> = extra[4..]
+            .chunks(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(values, [big + 2, big + 1, big + 3]);
+        // Only what overflows is in the extra: here the offset alone.
+        let cd = header(1, 2, big);
+        assert_eq!(
+            (u32_at(&cd, 20), u32_at(&cd, 24), u32_at(&cd, 42)),
+            (1, 2, U32_MAX)
+        );
+        assert_eq!(u16_at(&cd[46 + 5..], 2), 8);
+    }
 }

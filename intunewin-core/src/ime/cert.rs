@@ -16,7 +16,7 @@ use x509_cert::der::{Any, Decode, Encode, SliceReader, Tag, TagNumber, Tagged};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use zeroize::Zeroizing;
 
-use super::keys::read_limited;
+use super::keys::{DecryptInfo, ImeApp, read_limited};
 use crate::error::Error;
 use crate::error::Result;
 
@@ -403,4 +403,20 @@ fn from_pkcs12(
         .or_else(|| archive.certs.first())
         .and_then(|c| Certificate::from_der(c.cert.as_der()).ok());
     Ok((key, cert))
+}
+
+impl ImeApp {
+    /// Opens this app's DecryptInfo with the device key and parses the JSON inside.
+    /// `origin` (the log) names the source in errors.
+    pub fn decrypt_info(&self, key: &DeviceKey, origin: &Path) -> Result<DecryptInfo> {
+        let der = self
+            .encrypted_content
+            .as_deref()
+            .ok_or_else(|| Error::Cms {
+                path: origin.to_path_buf(),
+                reason: format!("the response for {} has no DecryptInfo", self.app_id),
+            })?;
+        let plain = key.open_enveloped_data(der, origin)?;
+        DecryptInfo::from_json(&plain, origin)
+    }
 }

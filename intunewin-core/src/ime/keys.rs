@@ -290,26 +290,6 @@ pub(super) fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-#[cfg(feature = "cert")]
-pub use super::cert::DeviceKey;
-
-#[cfg(feature = "cert")]
-impl ImeApp {
-    /// Opens this app's DecryptInfo with the device key and parses the JSON inside.
-    /// `origin` (the log) names the source in errors.
-    pub fn decrypt_info(&self, key: &DeviceKey, origin: &Path) -> Result<DecryptInfo> {
-        let der = self
-            .encrypted_content
-            .as_deref()
-            .ok_or_else(|| Error::Cms {
-                path: origin.to_path_buf(),
-                reason: format!("the response for {} has no DecryptInfo", self.app_id),
-            })?;
-        let plain = key.open_enveloped_data(der, origin)?;
-        DecryptInfo::from_json(&plain, origin)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,4 +6,6 @@ mod cert;
 pub mod explain;
 mod keys;
 
+#[cfg(feature = "cert")]
+pub use cert::DeviceKey;
 pub use keys::*;

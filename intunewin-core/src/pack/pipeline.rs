@@ -15,8 +15,13 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{EncryptingWriter, Keys, Sealed};
 use crate::identity::FileIdentity;
 use crate::inner_write::{Compressed, Compressor, compress_open, deflate_open};
-use crate::pack::IN_MEMORY_LIMIT;
 use crate::progress::CancelFlag;
+
+/// Files up to this size are compressed (or, when they do not compress, kept) whole in memory
+/// so their local header carries the exact CRC and sizes, as the real tool writes them. Larger
+/// files are deflated in pieces of this size, read once, with a data descriptor (FORMAT.md
+/// §5.3): holding multi-MiB files whole would cost memory without saving a read.
+pub const IN_MEMORY_LIMIT: u64 = 2 * 1024 * 1024;
 
 /// Size of the plaintext chunks sent to the encryption thread.
 const CHUNK: usize = 1024 * 1024;

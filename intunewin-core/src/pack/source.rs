@@ -11,7 +11,6 @@
 pub use crate::identity::FileIdentity;
 use std::cell::Cell;
 use std::cmp::Ordering;
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,35 +47,13 @@ pub struct SourceEntry {
     pub mtime: SystemTime,
     /// What the walk saw of a file (device, inode, size, times): packing reads that file,
     /// unchanged, or fails.
-    pub identity: FileIdentity,
+    pub(crate) identity: FileIdentity,
 }
 
 /// Decides whether a relative path (`/`-separated) is left out; `is_dir` tells folders apart.
 pub type ExcludeFn<'a> = &'a (dyn Fn(&str, bool) -> bool + Sync);
 
-/// Why a symbolic link cannot be packed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SymlinkProblem {
-    /// Links are not followed, and a link cannot be packed as a link.
-    NotFollowed,
-    /// The link points to nothing.
-    Dangling,
-    /// The link resolves outside the source folder.
-    OutsideSource,
-    /// The link points to a folder that contains it: following it would never end.
-    Loop,
-}
-
-impl fmt::Display for SymlinkProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SymlinkProblem::NotFollowed => "is not followed, and a link cannot be packed as a link",
-            SymlinkProblem::Dangling => "points to nothing",
-            SymlinkProblem::OutsideSource => "points outside the source folder",
-            SymlinkProblem::Loop => "points to a folder that contains it (a loop)",
-        })
-    }
-}
+pub use crate::error::SymlinkProblem;
 
 /// Lists the source folder in packing order, leaving out what `exclude` says; symbolic links
 /// are [`SourceKind::Symlink`] entries.

@@ -18,15 +18,14 @@ use zeroize::Zeroize;
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
+use crate::files::output::Overwrite;
 use crate::inner_read::{EntryInfo, read_inner_zip};
 use crate::package::{ExtractOptions, Package, ReadOptions};
 use crate::paths::Finding;
 use crate::progress::Stage;
 use crate::range::RangeReader;
-use crate::staging::{
-    CopyError, Metered, StagedFolder, copy_watched, map_read_error, refuse_input_as_output,
-    write_atomically,
-};
+use crate::read::metered::{CopyError, Metered, copy_watched, map_read_error};
+use crate::staging::{StagedFolder, refuse_input_as_output, write_atomically};
 use crate::verdict::{EntryGate, Gated};
 
 /// Keys for a bare blob. Only the AES key and IV are required; the rest, when known, adds
@@ -276,9 +275,10 @@ impl Blob {
         &self,
         keys: &BlobKeys,
         output: &Path,
-        overwrite: bool,
+        overwrite: Overwrite,
         opts: &ReadOptions,
     ) -> Result<BlobReport> {
+        let overwrite = overwrite.replaces();
         refuse_input_as_output(output, &self.path)?;
         if !overwrite && output.exists() {
             return Err(Error::OutputExists {
@@ -415,33 +415,6 @@ impl Blob {
     }
 }
 
-/// Distinct byte values the first 64 bytes of a blob (MAC ‖ IV ‖ ciphertext, all random-looking)
-/// have at least: random data averages 57 and falls below 40 with negligible odds, while text,
-/// executables and zips, full of zeros and letters, stay far below.
-const BLOB_MIN_DISTINCT: usize = 40;
-
-/// True when the open `file` of `len` bytes has a bare blob's shape (FORMAT.md §3.2): not a
-/// zip, at least 64 bytes, a whole number of AES blocks after the 48-byte header, and a header
-/// that looks random. A heuristic to tell a user what they gave, never a check of integrity.
-pub(crate) fn has_blob_shape(file: &mut File, len: u64) -> bool {
-    use std::io::{Seek, SeekFrom};
-    if len < 64 || !(len - HEADER_LEN as u64).is_multiple_of(16) {
-        return false;
-    }
-    let mut head = [0u8; 64];
-    if file.seek(SeekFrom::Start(0)).is_err()
-        || file.read_exact(&mut head).is_err()
-        || head.starts_with(b"PK")
-    {
-        return false;
-    }
-    let mut seen = [false; 256];
-    for b in head {
-        seen[usize::from(b)] = true;
-    }
-    seen.iter().filter(|s| **s).count() >= BLOB_MIN_DISTINCT
-}
-
 /// Writes a package's encrypted content, the bare blob that is uploaded to Azure Storage
 /// (FORMAT.md §13), to `output`. While copying it checks what [`Package::authenticate`]
 /// checks (length, MAC and IV fields, HMAC, CRC-32); the file appears, through a temporary
@@ -449,9 +422,10 @@ pub(crate) fn has_blob_shape(file: &mut File, len: u64) -> bool {
 pub fn save_content(
     pkg: &Package,
     output: &Path,
-    overwrite: bool,
+    overwrite: Overwrite,
     opts: &ReadOptions,
 ) -> Result<u64> {
+    let overwrite = overwrite.replaces();
     let d = pkg.detection();
     let expected = blob_len_for(d.unencrypted_content_size);
     if pkg.encrypted_size() != expected {
@@ -623,13 +597,23 @@ mod tests {
         let blob = Blob::open(&path).unwrap();
         let out = dir.path().join("out.zip");
         let err = blob
-            .decrypt_to_file(&blob_keys(true), &out, false, &ReadOptions::default())
+            .decrypt_to_file(
+                &blob_keys(true),
+                &out,
+                Overwrite::Refuse,
+                &ReadOptions::default(),
+            )
             .unwrap_err();
         assert!(matches!(err, Error::HmacMismatch { .. }), "{err:?}");
         assert!(!out.exists());
         // Without the MAC key the damage shows as a padding error, and nothing is left either.
         let err = blob
-            .decrypt_to_file(&blob_keys(false), &out, false, &ReadOptions::default())
+            .decrypt_to_file(
+                &blob_keys(false),
+                &out,
+                Overwrite::Refuse,
+                &ReadOptions::default(),
+            )
             .unwrap_err();
         assert!(matches!(err, Error::BadPadding { .. }), "{err:?}");
         assert!(!out.exists());

@@ -1,5 +1,7 @@
 //! Reading: a package ([`package::Package`]) or a bare content blob ([`blob::Blob`]), verified,
 //! listed, decrypted and extracted.
 
-pub mod blob;
-pub mod package;
+pub(crate) mod blob;
+pub(crate) mod metered;
+pub(crate) mod options;
+pub(crate) mod package;

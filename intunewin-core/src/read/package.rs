@@ -14,64 +14,17 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
-use crate::inner_read::{EntryInfo, EntryVisitor, Limits, read_inner_zip_buffered};
+use crate::inner_read::{EntryInfo, EntryVisitor, read_inner_zip_buffered};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
-use crate::paths::{Finding, PathRules};
+use crate::paths::Finding;
 use crate::pipeline::read_on_thread;
-use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
+use crate::progress::Stage;
 use crate::range::RangeReader;
-use crate::staging::{CopyError, Metered, StagedFolder, copy_watched, map_read_error};
+use crate::read::metered::{CopyError, Metered, copy_watched, map_read_error};
+use crate::staging::StagedFolder;
 use crate::verdict::{EntryGate, Gated, Ignore};
 
-/// Options for reading the content of a package.
-#[derive(Clone)]
-pub struct ReadOptions {
-    /// Limits against hostile inner zips.
-    pub limits: Limits,
-    /// Progress sink.
-    pub progress: Arc<dyn Progress>,
-    /// Cancellation flag.
-    pub cancel: CancelFlag,
-    /// Rules for the device-side path findings reported by verify.
-    pub path_rules: PathRules,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            limits: Limits::default(),
-            progress: Arc::new(NoProgress),
-            cancel: CancelFlag::new(),
-            path_rules: PathRules::default(),
-        }
-    }
-}
-
-impl ReadOptions {
-    /// Reports progress to `progress`.
-    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
-        self.progress = progress;
-        self
-    }
-
-    /// Stops (with [`Error::Cancelled`]) once `flag` is set.
-    pub fn cancel_flag(mut self, flag: CancelFlag) -> Self {
-        self.cancel = flag;
-        self
-    }
-
-    /// Sets the resource limits.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Sets the path rules used for findings.
-    pub fn path_rules(mut self, rules: PathRules) -> Self {
-        self.path_rules = rules;
-        self
-    }
-}
+pub use super::options::ReadOptions;
 
 /// Options for [`Package::extract`].
 #[derive(Clone, Default)]
@@ -169,7 +122,7 @@ impl Package {
             Ok(outer) => outer,
             // Not a zip: say so plainly when it is the encrypted content itself (the package's
             // inner IntunePackage.intunewin, or an IME download), which `decrypt` reads.
-            Err(_) if crate::blob::has_blob_shape(&mut file, len) => {
+            Err(_) if crate::content::shape::has_blob_shape(&mut file, len) => {
                 return Err(Error::BareBlob { path });
             }
             Err(reason) => return Err(Error::OuterZip { path, reason }),
@@ -222,12 +175,15 @@ impl Package {
         &self.detection_xml
     }
 
-    /// The outer zip's entries.
+    /// The outer zip's entries (not part of the API: the project's layout tests read them).
+    #[doc(hidden)]
     pub fn outer(&self) -> &OuterZip {
         &self.outer
     }
 
-    /// The encrypted content entry.
+    /// The encrypted content entry (not part of the API: the project's tests locate the
+    /// content with it).
+    #[doc(hidden)]
     pub fn content_entry(&self) -> &OuterEntry {
         &self.content
     }
@@ -373,7 +329,7 @@ impl Package {
 
     /// Verifies everything FORMAT.md §7 lists in one read of the content; writes nothing.
     /// Fails with [`Error::UnsafePath`] on the first entry the classifier refuses
-    /// ([`refuses`](crate::verdict::refuses)), exactly as [`extract`](Self::extract) does;
+    /// ([`refuses`](crate::refuses)), exactly as [`extract`](Self::extract) does;
     /// [`list`](Self::list) reports the same findings.
     pub fn verify(&self, opts: &ReadOptions) -> Result<VerifyReport> {
         self.read_report(opts, EntryGate::refusing(&opts.path_rules, &self.path))
@@ -416,7 +372,7 @@ impl Package {
     /// Lists the inner entries with the SHA-256 of each, in one read of the content (nothing is
     /// returned unless the MAC and digest match); writes nothing. Lists every entry, even of a
     /// package [`verify`](Self::verify) refuses: the findings are the same as verify's, and
-    /// [`verdict::refusal`](crate::verdict::refusal) tells whether one refuses the package.
+    /// [`refusal`](crate::refusal) tells whether one refuses the package.
     pub fn list(&self, opts: &ReadOptions) -> Result<ListReport> {
         let mut gate = EntryGate::collecting(&opts.path_rules, &self.path);
         let mut hashing = Hashing {

@@ -7,8 +7,7 @@
 //! once, by it.
 //!
 //! ```no_run
-//! use intunewin_core::check::{CheckOptions, check};
-//! use intunewin_core::paths::PathRules;
+//! use intunewin_core::{CheckOptions, PathRules, check};
 //!
 //! let options = CheckOptions::new().path_rules(PathRules::new().content_version_digits(3));
 //! let report = check("Source".as_ref(), &options)?;
@@ -350,7 +349,7 @@ fn personal_folder_finding(dir: &Path, home: Option<&Path>, target: &str) -> Opt
 /// The size of the setup file, found as `pack` finds it: relative to the source folder, or a
 /// path inside it.
 fn setup_size(root: &Path, setup: &Path, entries: &[SourceEntry]) -> Result<u64> {
-    let (_, setup_file) = crate::pack::resolve_setup(root, setup)?;
+    let (_, setup_file) = crate::pack::setup::resolve_setup(root, setup)?;
     let rel = setup_file.replace('\\', "/");
     entries
         .iter()

@@ -1,5 +1,5 @@
 //! Safety: the one path classifier, the verdict every reading command gives, and `check`.
 
-pub mod check;
+pub(crate) mod check;
 pub mod paths;
-pub mod verdict;
+pub(crate) mod verdict;

@@ -1,0 +1,57 @@
+//! Options for reading the content of a package or a blob.
+
+use std::sync::Arc;
+
+use crate::inner_read::Limits;
+use crate::paths::PathRules;
+use crate::progress::{CancelFlag, NoProgress, Progress};
+
+/// Options for reading the content of a package.
+#[derive(Clone)]
+pub struct ReadOptions {
+    /// Limits against hostile inner zips.
+    pub limits: Limits,
+    /// Progress sink.
+    pub progress: Arc<dyn Progress>,
+    /// Cancellation flag.
+    pub cancel: CancelFlag,
+    /// Rules for the device-side path findings reported by verify.
+    pub path_rules: PathRules,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            limits: Limits::default(),
+            progress: Arc::new(NoProgress),
+            cancel: CancelFlag::new(),
+            path_rules: PathRules::default(),
+        }
+    }
+}
+
+impl ReadOptions {
+    /// Reports progress to `progress`.
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Stops (with [`Error::Cancelled`](crate::Error::Cancelled)) once `flag` is set.
+    pub fn cancel_flag(mut self, flag: CancelFlag) -> Self {
+        self.cancel = flag;
+        self
+    }
+
+    /// Sets the resource limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the path rules used for findings.
+    pub fn path_rules(mut self, rules: PathRules) -> Self {
+        self.path_rules = rules;
+        self
+    }
+}
