@@ -5,6 +5,7 @@ mod catalog;
 mod check;
 mod cli_compat;
 mod cli_core;
+mod cli_shapes;
 mod corpus;
 mod errors;
 mod explain;
