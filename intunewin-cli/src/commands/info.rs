@@ -8,17 +8,18 @@ use intunewin_core::Package;
 use intunewin_core::graph::GraphMetadata;
 use serde_json::{Value, json};
 
+use crate::args::JsonArgs;
 use crate::json::{self, PackageInfo};
 use crate::ui::{self, safe};
 
 /// Arguments of `intunewin info`.
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("Print JSON (camelCase, Graph's names; includes the keys)")))]
 pub struct InfoArgs {
     /// The .intunewin package.
     pub package: PathBuf,
-    /// Print JSON (camelCase, Graph's names; includes the keys).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: JsonArgs,
     /// Show the encryption and MAC keys in the text output.
     #[arg(long)]
     pub show_keys: bool,
@@ -35,7 +36,7 @@ pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let info = PackageInfo::new(&pkg);
-    if args.json {
+    if args.format.json {
         json::print(&info)?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -13,30 +13,29 @@ use intunewin_core::paths::{PathRules, Severity};
 use intunewin_core::{Error, PackOptions, Progress};
 use serde::Serialize;
 
+use crate::args::{OutputArgs, ReportArgs};
 use crate::json::{self, FindingJson};
 use crate::ui::{self, Bar, safe};
 
 /// Arguments of `intunewin pack`.
 #[derive(Args, Debug, Clone)]
+#[command(
+    mut_arg("output", |a| a.help(
+        "Output folder, or output file ending in .intunewin [default: current folder]. A path \
+         ending in another file type (out/app.zip) is refused rather than made a folder"
+    )),
+    mut_arg("force", |a| a.help("Overwrite an existing package")),
+)]
 pub struct PackArgs {
     /// The folder to pack; everything in it goes into the package.
     pub source: PathBuf,
     /// The setup file: a name or path relative to SOURCE, or a path inside it.
     #[arg(short, long)]
     pub setup: PathBuf,
-    /// Output folder, or output file ending in .intunewin [default: current folder]. A path
-    /// ending in another file type (out/app.zip) is refused rather than made a folder.
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-    /// Overwrite an existing package.
-    #[arg(short, long)]
-    pub force: bool,
-    /// Print a JSON report on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Deflate level 0–9 (0 stores everything). The default, 2, gives the size
     /// IntuneWinAppUtil's classic zlib level 1 gives; 1 is faster and larger.
     #[arg(long, default_value_t = intunewin_core::pack::DEFAULT_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
@@ -100,24 +99,24 @@ struct PackJson {
 
 /// Runs `intunewin pack`.
 pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
-    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let bar = Arc::new(Bar::new(args.report.silent()));
     let excludes = ExcludeSet::new(&args.exclude)?;
     let options = options(&args, bar.clone()).exclude(excludes.filter());
     let plan = options
         .plan()
         .map_err(|e| excludes.explain(e, &args.source, &args.setup))?;
-    let output = resolve_output(args.output.as_deref(), &plan.setup_file)?;
-    if let Some(code) = report_findings(&plan, args.allow_unsafe_paths, args.quiet || args.json) {
-        if args.json {
+    let output = resolve_output(args.out.output.as_deref(), &plan.setup_file)?;
+    if let Some(code) = report_findings(&plan, args.allow_unsafe_paths, args.report.silent()) {
+        if args.report.json {
             json::print(&json::ErrorReport::unsafe_paths(&plan))?;
         }
         return Ok(code);
     }
-    let report = options.pack_plan_to_file(&plan, &output, args.force)?;
+    let report = options.pack_plan_to_file(&plan, &output, args.out.force)?;
     let elapsed = bar.elapsed().as_secs_f64();
-    if args.json {
+    if args.report.json {
         json::print(&pack_json(&report, &output, elapsed, &plan.notes))?;
-    } else if !args.quiet {
+    } else if !args.report.quiet {
         print_summary(&report, &output, elapsed)?;
     }
     Ok(ExitCode::SUCCESS)
