@@ -63,7 +63,7 @@ pub struct PackArgs {
     #[arg(long)]
     pub follow_symlinks: bool,
     /// Digits of the Intune content version assumed for the device path budget (1–3).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
+    #[arg(long, default_value_t = DEFAULT_CONTENT_VERSION_DIGITS, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub content_version_digits: u8,
     /// ToolVersion written to Detection.xml.
     #[arg(long, default_value = DEFAULT_TOOL_VERSION)]
@@ -74,6 +74,32 @@ pub struct PackArgs {
     /// every OS (`Files\Config`); `[*]` matches a literal `*`. Case-insensitive.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+}
+
+/// `--content-version-digits` when not given: Intune's content versions are 1 to 99 at first.
+const DEFAULT_CONTENT_VERSION_DIGITS: u8 = 2;
+
+impl PackArgs {
+    /// `pack SOURCE --setup SETUP` with every other option at its default, as the command line
+    /// would give it (the IntuneWinAppUtil form starts from this).
+    pub fn new(source: PathBuf, setup: PathBuf) -> Self {
+        PackArgs {
+            source,
+            setup,
+            out: OutputArgs::default(),
+            report: ReportArgs::default(),
+            level: intunewin_core::pack::DEFAULT_LEVEL,
+            threads: None,
+            deflate_all: false,
+            catalog: None,
+            no_msi_info: false,
+            allow_unsafe_paths: false,
+            follow_symlinks: false,
+            content_version_digits: DEFAULT_CONTENT_VERSION_DIGITS,
+            tool_version: DEFAULT_TOOL_VERSION.to_string(),
+            exclude: Vec::new(),
+        }
+    }
 }
 
 /// `pack --json` output.
@@ -101,7 +127,7 @@ struct PackJson {
 pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.report.silent()));
     let excludes = ExcludeSet::new(&args.exclude)?;
-    let options = options(&args, bar.clone()).exclude(excludes.filter());
+    let options = options(&args, &excludes, bar.clone());
     let plan = options
         .plan()
         .map_err(|e| excludes.explain(e, &args.source, &args.setup))?;
@@ -122,9 +148,10 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The library options for these arguments.
-pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
-    let options = PackOptions::new(&args.source, &args.setup);
+/// The library options for these arguments (`excludes`: `args.exclude` compiled), for
+/// `intunewin pack` and the IntuneWinAppUtil form alike.
+pub fn options(args: &PackArgs, excludes: &ExcludeSet, progress: Arc<dyn Progress>) -> PackOptions {
+    let options = PackOptions::new(&args.source, setup_path(&args.source, &args.setup));
     let options = match &args.catalog {
         Some(dir) => options.catalog_dir(dir.clone()),
         None => options,
@@ -141,6 +168,7 @@ pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
         .follow_symlinks(args.follow_symlinks)
         .tool_version(args.tool_version.clone())
         .path_rules(PathRules::new().content_version_digits(args.content_version_digits))
+        .exclude(excludes.filter())
         .progress(progress)
         .cancel_flag(crate::cancel_flag())
 }
@@ -235,14 +263,36 @@ impl ExcludePattern {
     }
 }
 
+/// The setup file as given, or, on an OS whose separator is `/`, a Windows-style `sub\setup.exe`
+/// read as `sub/setup.exe` when only that names a file (command lines copied from Windows
+/// pipelines). The library then finds it exactly, not as a name differing in case.
+pub fn setup_path(source: &Path, setup: &Path) -> PathBuf {
+    let text = setup.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '\\' || !text.contains('\\') {
+        return setup.to_path_buf();
+    }
+    let translated = PathBuf::from(text.replace('\\', "/"));
+    if existing_setup(source, setup).is_none() && existing_setup(source, &translated).is_some() {
+        translated
+    } else {
+        setup.to_path_buf()
+    }
+}
+
+/// The file a setup path names, looked up as the library does first: relative to the source
+/// folder, else as given (a path inside the source folder).
+fn existing_setup(source: &Path, setup: &Path) -> Option<PathBuf> {
+    [source.join(setup), setup.to_path_buf()]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
 /// The setup file's `/`-separated path relative to the source folder, when it exists there.
 fn setup_relative(source: &Path, setup: &Path) -> Option<String> {
-    let source = source.canonicalize().ok()?;
-    let full = [source.join(setup), setup.to_path_buf()]
-        .into_iter()
-        .find(|p| p.is_file())?
+    let full = existing_setup(source, &setup_path(source, setup))?
         .canonicalize()
         .ok()?;
+    let source = source.canonicalize().ok()?;
     let rel = full.strip_prefix(&source).ok()?;
     let parts: Vec<String> = rel
         .components()
@@ -399,4 +449,51 @@ pub fn print_summary(r: &PackReport, output: &Path, elapsed: f64) -> std::io::Re
         output.display(),
         ui::rate(r.source_bytes, elapsed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn new_gives_the_command_line_defaults() {
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            pack: PackArgs,
+        }
+        let parsed = Cli::try_parse_from(["pack", "src", "--setup", "setup.exe"])
+            .expect("parses")
+            .pack;
+        let built = PackArgs::new("src".into(), "setup.exe".into());
+        assert_eq!(format!("{parsed:?}"), format!("{built:?}"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_windows_style_setup_path_is_read_with_slashes_only_when_that_names_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = dir.path();
+        std::fs::create_dir(source.join("sub")).expect("mkdir");
+        std::fs::write(source.join("sub/setup.exe"), b"MZ").expect("write");
+        std::fs::write(source.join("a\\b.exe"), b"MZ").expect("write");
+        let cases = [
+            ("sub\\setup.exe", "sub/setup.exe"),
+            ("sub\\missing.exe", "sub\\missing.exe"),
+            ("a\\b.exe", "a\\b.exe"),
+            ("sub/setup.exe", "sub/setup.exe"),
+        ];
+        for (given, want) in cases {
+            assert_eq!(
+                setup_path(source, Path::new(given)),
+                Path::new(want),
+                "{given}"
+            );
+        }
+        assert_eq!(
+            setup_relative(source, Path::new("sub\\setup.exe")).as_deref(),
+            Some("sub/setup.exe")
+        );
+    }
 }
