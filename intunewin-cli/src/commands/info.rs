@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use clap::Args;
 use intunewin_core::Package;
 use intunewin_core::graph::GraphMetadata;
-use serde_json::{Value, json};
 
 use crate::args::JsonArgs;
 use crate::json::{self, PackageInfo};
@@ -32,7 +31,8 @@ pub struct InfoArgs {
 pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
     let pkg = Package::open(&args.package)?;
     if args.graph {
-        json::print(&graph_json(&GraphMetadata::from_package(&pkg)))?;
+        // The core's type serialises to Graph's bodies (FORMAT.md §13).
+        json::print(&GraphMetadata::from_package(&pkg))?;
         return Ok(ExitCode::SUCCESS);
     }
     let info = PackageInfo::new(&pkg);
@@ -86,51 +86,4 @@ pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
         eprintln!("intunewin: warning: {}", safe(w));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `info --graph`: the `mobileAppContentFile` to create, the commit body, the `win32LobApp`
-/// values and `msiInformation` (null without MsiInfo), named as Graph names them (FORMAT.md §13).
-fn graph_json(g: &GraphMetadata) -> Value {
-    let c = &g.content_file;
-    let e = &g.file_encryption_info;
-    let msi = g.msi_information.as_ref().map(|m| {
-        json!({
-            "@odata.type": "#microsoft.graph.win32LobAppMsiInformation",
-            "productCode": m.product_code,
-            "productVersion": m.product_version,
-            "upgradeCode": m.upgrade_code,
-            "requiresReboot": m.requires_reboot,
-            "packageType": m.package_type.map(|t| t.as_str()),
-            "productName": m.product_name,
-            "publisher": m.publisher,
-        })
-    });
-    json!({
-        "mobileAppContentFile": {
-            "@odata.type": "#microsoft.graph.mobileAppContentFile",
-            "name": c.name,
-            "size": c.size,
-            "sizeEncrypted": c.size_encrypted,
-            "isDependency": c.is_dependency,
-            "manifest": null,
-        },
-        "commitBody": {
-            "fileEncryptionInfo": {
-                "@odata.type": "#microsoft.graph.fileEncryptionInfo",
-                "encryptionKey": e.encryption_key,
-                "macKey": e.mac_key,
-                "initializationVector": e.initialization_vector,
-                "mac": e.mac,
-                "profileIdentifier": e.profile_identifier,
-                "fileDigest": e.file_digest,
-                "fileDigestAlgorithm": e.file_digest_algorithm,
-            }
-        },
-        "win32LobApp": {
-            "fileName": g.file_name,
-            "setupFilePath": g.setup_file_path,
-            "displayName": g.display_name,
-        },
-        "msiInformation": msi,
-    })
 }
