@@ -395,6 +395,42 @@ fn control_characters_in_names_are_escaped() {
 }
 
 #[test]
+fn bidirectional_marks_in_names_are_escaped() {
+    if crate::util::not_for_windows_binary(
+        "its fixture names end in a dot after the mark, which Windows cannot hold",
+    ) {
+        return;
+    }
+    // U+061C (Arabic letter mark) went through unescaped once; U+202E reverses what follows.
+    // The trailing dot makes each name a finding, so the name reaches the report.
+    let src = source(&["a\u{61c}b.", "c\u{202e}d."]);
+    let out = check(src.path(), &[]);
+    assert_eq!(code(&out), Some(1));
+    let text = stdout(&out);
+    assert!(!text.contains(['\u{61c}', '\u{202e}']), "{text:?}");
+    assert!(text.contains("a\\u{61c}b."), "{text}");
+    assert!(text.contains("c\\u{202e}d."), "{text}");
+    // The library's messages are escaped by the same sanitiser, so its JSON is clean too.
+    let out = check(src.path(), &["--json"]);
+    let messages: Vec<String> = json(&out)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["message"].as_str().expect("message").to_string())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("a\\u{61c}b.")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .all(|m| !m.contains(['\u{61c}', '\u{202e}'])),
+        "{messages:?}"
+    );
+}
+
+#[test]
 fn json_shape() {
     if crate::util::not_for_windows_binary(
         "its fixture holds a reserved device name (CON), which Windows cannot hold",

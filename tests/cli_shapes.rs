@@ -65,7 +65,10 @@ fn info_json_and_graph_shape() {
     let dir = tempfile::tempdir().expect("temp dir");
     let src = testdata().join("sample-app");
     let src = src.to_str().expect("UTF-8 path");
-    ok_stdout(dir.path(), &["pack", src, "-s", "Install.ps1", "-o", "out", "-q"]);
+    ok_stdout(
+        dir.path(),
+        &["pack", src, "-s", "Install.ps1", "-o", "out", "-q"],
+    );
     let package = "out/Install.intunewin";
     let text = format!(
         "$ intunewin info {package} --json\n{}\n$ intunewin info {package} --graph\n{}",
