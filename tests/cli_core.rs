@@ -9,15 +9,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tempfile::TempDir;
 
-use crate::util::{corpus_packages, intunewin, testdata};
+use crate::util::{Fixture, corpus_packages, intunewin};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -124,23 +123,6 @@ fn tree(dir: &Path) -> BTreeMap<String, Option<FileSum>> {
     out
 }
 
-/// Copies a folder tree, keeping file mtimes.
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("create copy root");
-    for entry in fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy fixture file");
-            let meta = entry.metadata().expect("fixture metadata");
-            let mtime = filetime::FileTime::from_last_modification_time(&meta);
-            filetime::set_file_mtime(&target, mtime).expect("set mtime");
-        }
-    }
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -157,52 +139,6 @@ fn b64_len(value: &Value) -> (usize, usize) {
 }
 
 /// A temp folder holding `src/` (a copy of testdata/sample-app) and an empty `out/`.
-struct Fixture {
-    dir: TempDir,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        let dir = TempDir::new().expect("temp dir");
-        copy_tree(&testdata().join("sample-app"), &dir.path().join("src"));
-        fs::create_dir(dir.path().join("out")).expect("out dir");
-        Fixture { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        run(self.path(), args)
-    }
-
-    /// Packs `src` into `out/Install.intunewin` and returns the package's path.
-    fn pack(&self) -> PathBuf {
-        let out = self.run(&["pack", "src", "--setup", "Install.ps1", "--output", "out"]);
-        assert_ok(&out);
-        self.path().join("out/Install.intunewin")
-    }
-
-    /// `out/Install.intunewin`, packed on first use.
-    fn package(&self) -> PathBuf {
-        let package = self.path().join("out/Install.intunewin");
-        if package.exists() {
-            package
-        } else {
-            self.pack()
-        }
-    }
-
-    /// A copy of the packed package under `name`, changed by `edit`.
-    fn variant(&self, name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> String {
-        let mut bytes = fs::read(self.package()).expect("read package");
-        edit(&mut bytes);
-        fs::write(self.path().join(name), bytes).expect("write variant");
-        name.to_string()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // An independent reading of a package: the `zip` crate and a string search in Detection.xml
 // ---------------------------------------------------------------------------------------------
@@ -386,7 +322,7 @@ fn pack_json_reports_output_setup_sizes_digest_count_and_time() {
     ) {
         return;
     }
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let started = std::time::Instant::now();
     let out = fx.run(&[
         "pack",
@@ -456,7 +392,7 @@ fn pack_json_reports_output_setup_sizes_digest_count_and_time() {
 
 #[test]
 fn info_json_has_the_issue_keys_and_values() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let package = fx.pack();
     let out = fx.run(&["info", "out/Install.intunewin", "--json"]);
     assert_ok(&out);
@@ -495,7 +431,7 @@ fn info_json_has_the_issue_keys_and_values() {
 
 #[test]
 fn verify_accepts_a_fresh_package() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     fx.pack();
     let out = fx.run(&["verify", "out/Install.intunewin", "--json"]);
     assert_ok(&out);
@@ -507,7 +443,7 @@ fn verify_accepts_a_fresh_package() {
 
 #[test]
 fn list_json_hashes_equal_the_source_files() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     fx.pack();
     let out = fx.run(&["list", "out/Install.intunewin", "--json"]);
     assert_ok(&out);
@@ -535,7 +471,7 @@ fn list_json_hashes_equal_the_source_files() {
 
 #[test]
 fn extract_reproduces_the_tree_and_mtimes() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     fx.pack();
     let out = fx.run(&["extract", "out/Install.intunewin", "--output", "restored"]);
     assert_ok(&out);
@@ -594,7 +530,7 @@ fn assert_pack_fails(fx: &Fixture, args: &[&str], code: i32, file: &str) {
 
 #[test]
 fn pack_missing_setup_file() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     assert_pack_fails(
         &fx,
         &["pack", "src", "--setup", "Nope.ps1", "--output", "out"],
@@ -605,7 +541,7 @@ fn pack_missing_setup_file() {
 
 #[test]
 fn pack_setup_file_outside_the_source() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     fs::write(fx.path().join("outside.ps1"), "Write-Host outside").expect("write");
     assert_pack_fails(
         &fx,
@@ -638,7 +574,7 @@ fn pack_setup_file_outside_the_source() {
 
 #[test]
 fn pack_nonexistent_source() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     assert_pack_fails(
         &fx,
         &[
@@ -656,7 +592,7 @@ fn pack_nonexistent_source() {
 
 #[test]
 fn pack_empty_source() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     fs::create_dir(fx.path().join("empty")).expect("mkdir");
     assert_pack_fails(
         &fx,
@@ -668,7 +604,7 @@ fn pack_empty_source() {
 
 #[test]
 fn pack_output_file_inside_the_source() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     assert_pack_fails(
         &fx,
         &[
@@ -686,7 +622,7 @@ fn pack_output_file_inside_the_source() {
 
 #[test]
 fn pack_output_folder_inside_the_source() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     assert_pack_fails(
         &fx,
         &[
@@ -709,7 +645,7 @@ fn pack_with_unsafe_paths_exits_1_and_writes_nothing() {
     ) {
         return;
     }
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     // A reserved device name is an error finding (FORMAT.md §12.2): the pack stops with exit 1.
     fs::write(fx.path().join("src/CON.txt"), "x").expect("write");
     let before = tree(fx.path());
@@ -730,7 +666,7 @@ fn pack_failure_leaves_no_new_output_folder() {
     ) {
         return;
     }
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     // A reserved device name is an error finding (FORMAT.md §12.2): the pack stops with exit 1.
     fs::write(fx.path().join("src/CON.txt"), "x").expect("write");
     assert_pack_fails(
@@ -750,7 +686,7 @@ fn pack_failure_leaves_no_new_output_folder() {
 
 #[test]
 fn pack_existing_output_needs_force() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let package = fx.pack();
     let first = fs::read(&package).expect("package");
     assert_pack_fails(
@@ -813,7 +749,7 @@ fn unprivileged(fx: &Fixture, probe: &Path, args: &[&str]) -> Option<Output> {
 #[test]
 fn pack_unreadable_source_file() {
     use std::os::unix::fs::PermissionsExt as _;
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let locked = fx.path().join("src/Uninstall.ps1");
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).expect("chmod");
     let before = tree(&fx.path().join("out"));
@@ -899,7 +835,7 @@ fn assert_package_rejected(fx: &Fixture, package: &str, code: i32, info_code: i3
 
 #[test]
 fn truncated_package_at_several_cut_points() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let full = fs::read(fx.pack()).expect("package");
     let start = content_offset(&full);
     let cuts = [
@@ -921,7 +857,7 @@ fn truncated_package_at_several_cut_points() {
 
 #[test]
 fn flipped_ciphertext_byte_is_an_hmac_mismatch() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let name = fx.variant("flipped.intunewin", |b| {
         let at = content_offset(b) + 48 + 100;
         b[at] ^= 0x01;
@@ -932,7 +868,7 @@ fn flipped_ciphertext_byte_is_an_hmac_mismatch() {
 
 #[test]
 fn flipped_byte_in_detection_mac_without_fixing_the_crc() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let name = fx.variant("crc.intunewin", |b| {
         let at = b
             .windows(5)
@@ -947,7 +883,7 @@ fn flipped_byte_in_detection_mac_without_fixing_the_crc() {
 
 #[test]
 fn changed_detection_mac_differs_from_the_content_mac() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let name = rebuild_with_detection(&fx, "mac.intunewin", |xml| change_b64(xml, "Mac"));
     // info reads Detection.xml without touching the content, so it still succeeds.
     let err = assert_package_rejected(&fx, &name, 1, 0);
@@ -956,7 +892,7 @@ fn changed_detection_mac_differs_from_the_content_mac() {
 
 #[test]
 fn wrong_encryption_key_fails_on_padding_or_digest() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let name = rebuild_with_detection(&fx, "key.intunewin", |xml| change_b64(xml, "EncryptionKey"));
     let err = assert_package_rejected(&fx, &name, 1, 0);
     assert!(
@@ -967,7 +903,7 @@ fn wrong_encryption_key_fails_on_padding_or_digest() {
 
 #[test]
 fn wrong_mac_key_is_an_hmac_mismatch() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let name = rebuild_with_detection(&fx, "mackey.intunewin", |xml| change_b64(xml, "MacKey"));
     let err = assert_package_rejected(&fx, &name, 1, 0);
     assert!(err.contains("HMAC mismatch"), "{err}");
@@ -975,7 +911,7 @@ fn wrong_mac_key_is_an_hmac_mismatch() {
 
 #[test]
 fn a_file_that_is_not_a_zip() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     fs::write(
         fx.path().join("text.intunewin"),
         "this is a text file, not a zip\n".repeat(20),
@@ -987,13 +923,13 @@ fn a_file_that_is_not_a_zip() {
 
 #[test]
 fn a_nonexistent_package() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     assert_package_rejected(&fx, "absent.intunewin", 2, 2);
 }
 
 #[test]
 fn io_errors_end_with_the_file() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let err = stderr(&fx.run(&["verify", "absent.intunewin"]));
     assert!(err.trim_end().ends_with(", absent.intunewin"), "{err}");
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
@@ -1001,7 +937,7 @@ fn io_errors_end_with_the_file() {
 
 #[test]
 fn extract_into_an_existing_folder_needs_force() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     fx.pack();
     fs::create_dir(fx.path().join("dest")).expect("mkdir");
     fs::write(fx.path().join("dest/keep.txt"), "mine").expect("write");
@@ -1036,7 +972,7 @@ fn extract_into_an_existing_folder_needs_force() {
 
 #[test]
 fn failed_extract_leaves_no_parent_folders() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let name = rebuild_with_detection(&fx, "key.intunewin", |xml| change_b64(xml, "EncryptionKey"));
     let before = tree(fx.path());
     let out = fx.run(&["extract", &name, "--output", "deep/nested/dest"]);
@@ -1050,7 +986,7 @@ fn failed_extract_leaves_no_parent_folders() {
 
 #[test]
 fn verify_json_reports_the_failure_kind() {
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let name = fx.variant("flipped.intunewin", |b| {
         let at = b.len() / 3;
         b[at] ^= 0x10;
@@ -1120,7 +1056,7 @@ fn snapshot_human_output() {
     ) {
         return;
     }
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     let pack = fx.run(&["pack", "src", "--setup", "Install.ps1", "--output", "out"]);
     assert_ok(&pack);
     let pkg = "out/Install.intunewin";
@@ -1147,7 +1083,7 @@ fn snapshot_error_messages() {
     ) {
         return;
     }
-    let fx = Fixture::new();
+    let fx = Fixture::sample_app();
     fx.pack();
     let flipped = fx.variant("flipped.intunewin", |b| {
         let at = content_offset(b) + 48 + 100;

@@ -56,3 +56,105 @@ pub fn not_for_windows_binary(why: &str) -> bool {
     true
 }
 
+// ---------------------------------------------------------------------------------------------
+// The folder a CLI test runs the binary in.
+
+/// A command the binary runs that outlives this fails the test instead of hanging CI.
+pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A scratch folder the binary runs in; removed when dropped.
+pub struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// An empty folder.
+    pub fn empty() -> Self {
+        Fixture {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A folder holding `src/`, a copy of `testdata/sample-app` (modification times kept),
+    /// and an empty `out/`.
+    pub fn sample_app() -> Self {
+        let fx = Fixture::empty();
+        copy_tree(&testdata().join("sample-app"), &fx.join("src"));
+        std::fs::create_dir(fx.join("out")).expect("out dir");
+        fx
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// `rel` inside the folder.
+    pub fn join(&self, rel: impl AsRef<std::path::Path>) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The binary with `args`, run in the folder: stdin closed unless the test writes to it,
+    /// stdin not taken for a terminal, stopped after [`TIMEOUT`].
+    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = intunewin();
+        cmd.current_dir(self.path())
+            .env_remove("INTUNEWIN_ASSUME_TTY")
+            .timeout(TIMEOUT)
+            .args(args);
+        cmd
+    }
+
+    /// Runs the binary with `args` in the folder (see [`Fixture::cmd`]).
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd(args).output().expect("intunewin runs")
+    }
+
+    /// Packs `src` into `out/Install.intunewin` and returns the package's path.
+    pub fn pack(&self) -> PathBuf {
+        let out = self.run(&["pack", "src", "--setup", "Install.ps1", "--output", "out"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "pack failed\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.join("out/Install.intunewin")
+    }
+
+    /// `out/Install.intunewin`, packed on first use.
+    pub fn package(&self) -> PathBuf {
+        let package = self.join("out/Install.intunewin");
+        if package.exists() {
+            package
+        } else {
+            self.pack()
+        }
+    }
+
+    /// A copy of the packed package under `name` in the folder, changed by `edit`.
+    pub fn variant(&self, name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut bytes = std::fs::read(self.package()).expect("read package");
+        edit(&mut bytes);
+        std::fs::write(self.join(name), bytes).expect("write variant");
+        name.to_string()
+    }
+}
+
+/// Copies the folder `from` to `to`, keeping the files' modification times.
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create copy root");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy fixture file");
+            let meta = entry.metadata().expect("fixture metadata");
+            let mtime = filetime::FileTime::from_last_modification_time(&meta);
+            filetime::set_file_mtime(&target, mtime).expect("set mtime");
+        }
+    }
+}
