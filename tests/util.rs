@@ -158,3 +158,50 @@ pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+impl Fixture {
+    /// Snapshot settings that mask what varies between runs: this folder (`[TMP]`), base64
+    /// keys, MACs and digests, timestamps, elapsed times and rates.
+    pub fn snapshot_settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        let canonical = self.path().canonicalize().expect("canonical temp dir");
+        for root in [canonical.as_path(), self.path()] {
+            settings.add_filter(&regex_escape(&root.to_string_lossy()), "[TMP]");
+        }
+        settings.add_filter(r"[A-Za-z0-9+/]{43}=", "[B64-32]");
+        settings.add_filter(r"[A-Za-z0-9+/]{22}==", "[B64-16]");
+        settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "[TIME]");
+        settings.add_filter(r"in \d+\.\d+ s", "in [ELAPSED] s");
+        settings.add_filter(r"within \d+ milliseconds", "within [ELAPSED] milliseconds");
+        settings.add_filter(r"\(\d+ MB/s\)", "([RATE] MB/s)");
+        // The IntuneWinAppUtil form's usage after an error: pinned once, in `compat_help`.
+        settings.add_filter(
+            r"(?s)intunewin \d+\.\d+\.\d+ \(IntuneWinAppUtil-compatible.*?intunewin --help\n",
+            "[USAGE: see the compat_help snapshot]\n",
+        );
+        settings.set_omit_expression(true);
+        settings
+    }
+}
+
+/// `text` as a regular expression that matches it literally.
+pub fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '/' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+/// One run as text to snapshot: the command line, the exit code and both streams.
+pub fn transcript(args: &[&str], code: Option<i32>, stdout: &str, stderr: &str) -> String {
+    format!(
+        "$ intunewin {}\nexit: {}\n--- stdout\n{stdout}--- stderr\n{stderr}",
+        args.join(" "),
+        code.map_or("signal".to_string(), |c| c.to_string()),
+    )
+}
