@@ -363,9 +363,9 @@ fn setup_option_compares_the_rest_of_the_folder() {
     );
     // Without --setup, size alone says nothing.
     assert_eq!(findings(src.path(), &[]).1, Vec::new());
-    let out = check(src.path(), &["--setup", "missing.exe"]);
+    let out = check(src.path(), &["--setup", "missing.exe", "--json"]);
     assert_eq!(code(&out), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.exe"));
+    assert_eq!(json(&out)["error"]["kind"], "setup-not-found");
 }
 
 #[test]
@@ -374,9 +374,9 @@ fn usage_and_io_errors_exit_2() {
     let out = check(&dir.path().join("missing"), &[]);
     assert_eq!(code(&out), Some(2));
     let package = testdata().join("vectors/good_plain.intunewin");
-    let out = check(&package, &["--setup", "setup.exe"]);
+    let out = check(&package, &["--setup", "setup.exe", "--json"]);
     assert_eq!(code(&out), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--setup"));
+    assert_eq!(json(&out)["error"]["kind"], "usage");
 }
 
 #[test]
@@ -516,9 +516,9 @@ fn hostile_package_names_are_findings() {
     }
     // A tampered package is a verification failure, as in verify.
     let tampered = testdata().join("vectors/ciphertext_flipped.intunewin");
-    let out = check(&tampered, &[]);
+    let out = check(&tampered, &["--json"]);
     assert_eq!(code(&out), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("HMAC"));
+    assert_eq!(json(&out)["error"]["kind"], "hmac-mismatch");
 }
 
 #[test]

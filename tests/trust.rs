@@ -44,6 +44,24 @@ fn run(cwd: &Path, args: &[&str]) -> Output {
         .expect("intunewin runs")
 }
 
+/// The `kind` and `path` of the JSON error a `--json` run printed on stdout.
+fn json_error(out: &Output) -> (String, String) {
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let field = |name: &str| {
+        value["error"][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    (field("kind"), field("path"))
+}
+
 fn code(out: &Output) -> i32 {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -215,11 +233,19 @@ fn a_folder_where_the_package_has_a_file_is_refused_and_nothing_changes() {
     let package = scene.package();
     let out = run(
         scene.root(),
-        &["extract", package.to_str().unwrap(), "-o", "dir", "--force"],
+        &[
+            "extract",
+            package.to_str().unwrap(),
+            "-o",
+            "dir",
+            "--force",
+            "--json",
+        ],
     );
     assert_eq!(code(&out), 2);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("Install.ps1"), "{stderr}");
+    let (kind, path) = json_error(&out);
+    assert_eq!(kind, "output-conflict", "{path}");
+    assert!(path.ends_with("Install.ps1"), "{path}");
     assert_eq!(tree(scene.root()), before);
 }
 
@@ -322,7 +348,7 @@ fn force_never_writes_over_the_file_being_read() {
         ],
     ] {
         let mut with_force = args.clone();
-        with_force.push("--force");
+        with_force.extend(["--force", "--json"]);
         let out = run(scene.root(), &with_force);
         assert_eq!(
             code(&out),
@@ -330,8 +356,7 @@ fn force_never_writes_over_the_file_being_read() {
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("the file being read"), "{stderr}");
+        assert_eq!(json_error(&out).0, "output-conflict", "{args:?}");
         assert_eq!(tree(scene.root()), before_link);
     }
 }
@@ -885,13 +910,14 @@ fn info_verify_and_decrypt_on_a_fifo_return_at_once() {
         let out = intunewin()
             .current_dir(tmp.path())
             .args(&args)
+            .arg("--json")
             .timeout(std::time::Duration::from_secs(20))
             .output()
             .expect("runs");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
-        assert!(stderr.contains("pkg.intunewin"), "{stderr}");
+        let (kind, path) = json_error(&out);
+        assert_eq!(kind, "io", "{args:?}");
+        assert!(path.ends_with("pkg.intunewin"), "{args:?}: {path}");
     }
 }
 
@@ -953,11 +979,11 @@ fn force_never_replaces_a_read_only_output() {
             "-o",
             package.to_str().unwrap(),
             "--force",
+            "--json",
         ],
     );
     assert_eq!(code(&out), 2);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("read-only"), "{stderr}");
+    assert_eq!(json_error(&out).0, "output-conflict");
     assert_eq!(tree(scene.root()), before);
 
     // extract --force: a read-only file the package contains stops it before anything moves.
@@ -966,9 +992,18 @@ fn force_never_replaces_a_read_only_output() {
     let before = tree(scene.root());
     let out = run(
         scene.root(),
-        &["extract", package.to_str().unwrap(), "-o", "dir", "--force"],
+        &[
+            "extract",
+            package.to_str().unwrap(),
+            "-o",
+            "dir",
+            "--force",
+            "--json",
+        ],
     );
     assert_eq!(code(&out), 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
+    let (kind, path) = json_error(&out);
+    assert_eq!(kind, "output-conflict", "{path}");
+    assert!(path.ends_with("Install.ps1"), "{path}");
     assert_eq!(tree(scene.root()), before);
 }
