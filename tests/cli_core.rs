@@ -138,7 +138,6 @@ fn b64_len(value: &Value) -> (usize, usize) {
     (text.len(), bytes.len())
 }
 
-/// A temp folder holding `src/` (a copy of testdata/sample-app) and an empty `out/`.
 // ---------------------------------------------------------------------------------------------
 // An independent reading of a package: the `zip` crate and a string search in Detection.xml
 // ---------------------------------------------------------------------------------------------
