@@ -1011,33 +1011,6 @@ fn verify_json_reports_the_failure_kind() {
 // 5. Snapshots of the human output
 // ---------------------------------------------------------------------------------------------
 
-/// Masks what varies between runs: the temp dir, base64 keys/MACs/digests, timestamps,
-/// elapsed times and rates.
-fn snapshot_settings(fx: &Fixture) -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    let tmp = regex_escape(&fx.path().to_string_lossy());
-    settings.add_filter(&tmp, "[TMP]");
-    settings.add_filter(r"[A-Za-z0-9+/]{43}=", "[B64-32]");
-    settings.add_filter(r"[A-Za-z0-9+/]{22}==", "[B64-16]");
-    settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "[TIME]");
-    settings.add_filter(r"in \d+\.\d+ s", "in [ELAPSED] s");
-    settings.add_filter(r"\(\d+ MB/s\)", "([RATE] MB/s)");
-    settings.set_omit_expression(true);
-    settings
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '/' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
-}
-
 /// Both streams and the exit code, as one text to snapshot.
 fn transcript(out: &Output) -> String {
     format!(
@@ -1068,7 +1041,7 @@ fn snapshot_human_output() {
     for out in [&info, &verify, &list, &extract] {
         assert_ok(out);
     }
-    snapshot_settings(&fx).bind(|| {
+    fx.snapshot_settings().bind(|| {
         insta::assert_snapshot!("pack", transcript(&pack));
         insta::assert_snapshot!("info", transcript(&info));
         insta::assert_snapshot!("verify", transcript(&verify));
@@ -1117,7 +1090,8 @@ fn snapshot_error_messages() {
             )
         })
         .collect();
-    snapshot_settings(&fx).bind(|| insta::assert_snapshot!("errors", text));
+    fx.snapshot_settings()
+        .bind(|| insta::assert_snapshot!("errors", text));
 }
 
 #[test]
