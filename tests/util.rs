@@ -105,6 +105,33 @@ impl Fixture {
         cmd
     }
 
+    /// Writes `text` to `rel`, creating parent folders.
+    pub fn file(&self, rel: &str, text: &str) {
+        let path = self.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Creates the folder `rel` (and its parents).
+    pub fn dir(&self, rel: &str) {
+        std::fs::create_dir_all(self.join(rel)).expect("mkdir");
+    }
+
+    /// A symbolic link at `rel` to `target`.
+    #[cfg(unix)]
+    pub fn link(&self, target: &str, rel: &str) {
+        std::os::unix::fs::symlink(target, self.join(rel)).expect("symlink");
+    }
+
+    /// The folder as text: one line per entry, sorted; files with their size, links with their
+    /// target.
+    pub fn tree(&self) -> String {
+        let mut lines = Vec::new();
+        walk(self.path(), self.path(), &mut lines);
+        lines.sort();
+        lines.join("\n") + "\n"
+    }
+
     /// Runs the binary with `args` in the folder (see [`Fixture::cmd`]).
     pub fn run(&self, args: &[&str]) -> std::process::Output {
         self.cmd(args).output().expect("intunewin runs")
@@ -139,6 +166,27 @@ impl Fixture {
         edit(&mut bytes);
         std::fs::write(self.join(name), bytes).expect("write variant");
         name.to_string()
+    }
+}
+
+/// Appends the entries under `dir` to `out` as [`Fixture::tree`] lists them.
+fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in read {
+        let path = entry.expect("entry").path();
+        let rel = path.strip_prefix(root).expect("under root").display();
+        let meta = std::fs::symlink_metadata(&path).expect("metadata");
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&path).expect("read link");
+            out.push(format!("{rel} -> {}", target.display()));
+        } else if meta.is_dir() {
+            out.push(format!("{rel}/"));
+            walk(root, &path, out);
+        } else {
+            out.push(format!("{rel} ({} B)", meta.len()));
+        }
     }
 }
 
