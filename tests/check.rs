@@ -363,9 +363,9 @@ fn setup_option_compares_the_rest_of_the_folder() {
     );
     // Without --setup, size alone says nothing.
     assert_eq!(findings(src.path(), &[]).1, Vec::new());
-    let out = check(src.path(), &["--setup", "missing.exe"]);
+    let out = check(src.path(), &["--setup", "missing.exe", "--json"]);
     assert_eq!(code(&out), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.exe"));
+    assert_eq!(json(&out)["error"]["kind"], "setup-not-found");
 }
 
 #[test]
@@ -374,9 +374,9 @@ fn usage_and_io_errors_exit_2() {
     let out = check(&dir.path().join("missing"), &[]);
     assert_eq!(code(&out), Some(2));
     let package = testdata().join("vectors/good_plain.intunewin");
-    let out = check(&package, &["--setup", "setup.exe"]);
+    let out = check(&package, &["--setup", "setup.exe", "--json"]);
     assert_eq!(code(&out), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--setup"));
+    assert_eq!(json(&out)["error"]["kind"], "usage");
 }
 
 #[test]
@@ -392,6 +392,42 @@ fn control_characters_in_names_are_escaped() {
     let text = stdout(&out);
     assert!(!text.contains('\u{1b}'), "{text:?}");
     assert!(text.contains("[control-character]"), "{text}");
+}
+
+#[test]
+fn bidirectional_marks_in_names_are_escaped() {
+    if crate::util::not_for_windows_binary(
+        "its fixture names end in a dot after the mark, which Windows cannot hold",
+    ) {
+        return;
+    }
+    // U+061C (Arabic letter mark) went through unescaped once; U+202E reverses what follows.
+    // The trailing dot makes each name a finding, so the name reaches the report.
+    let src = source(&["a\u{61c}b.", "c\u{202e}d."]);
+    let out = check(src.path(), &[]);
+    assert_eq!(code(&out), Some(1));
+    let text = stdout(&out);
+    assert!(!text.contains(['\u{61c}', '\u{202e}']), "{text:?}");
+    assert!(text.contains("a\\u{61c}b."), "{text}");
+    assert!(text.contains("c\\u{202e}d."), "{text}");
+    // The library's messages are escaped by the same sanitiser, so its JSON is clean too.
+    let out = check(src.path(), &["--json"]);
+    let messages: Vec<String> = json(&out)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["message"].as_str().expect("message").to_string())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("a\\u{61c}b.")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .all(|m| !m.contains(['\u{61c}', '\u{202e}'])),
+        "{messages:?}"
+    );
 }
 
 #[test]
@@ -480,9 +516,9 @@ fn hostile_package_names_are_findings() {
     }
     // A tampered package is a verification failure, as in verify.
     let tampered = testdata().join("vectors/ciphertext_flipped.intunewin");
-    let out = check(&tampered, &[]);
+    let out = check(&tampered, &["--json"]);
     assert_eq!(code(&out), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("HMAC"));
+    assert_eq!(json(&out)["error"]["kind"], "hmac-mismatch");
 }
 
 #[test]

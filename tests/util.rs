@@ -1,10 +1,13 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: the binary under test here, and (from the
+//! library's tests, one file for both) prerequisites and the workspace's folders.
 #![allow(dead_code)]
 
-use std::fs::File;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::path::PathBuf;
+
+#[path = "../intunewin-core/tests/util.rs"]
+mod shared;
+pub use shared::*;
 
 /// The `intunewin` binary under test (see [`binary_command`]).
 pub fn intunewin() -> assert_cmd::Command {
@@ -54,124 +57,199 @@ pub fn not_for_windows_binary(why: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prerequisites: shared data and external tools.
-//
-// A test that needs something from outside the repository asks `require` for it. Present: the
-// test is recorded as run. Missing: in CI (`CI=true`) the test fails, naming what is missing and
-// how to get it, so a green CI always means it ran; locally it is skipped, with a `SKIPPED` line
-// written straight to the terminal (libtest captures only `print!`/`eprint!`, so the line shows
-// even for a passing test). Both go to `PREREQUISITE_LOG`, which `.ci/run` sums up.
+// The folder a CLI test runs the binary in.
 
-/// Every test's use of a prerequisite in the last run of this test binary, one per line:
-/// `ran<TAB>what<TAB>test` or `skipped<TAB>what<TAB>test<TAB>why`.
-pub const PREREQUISITE_LOG: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/prerequisites.log");
+/// A command the binary runs that outlives this fails the test instead of hanging CI.
+pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// Whether this is a CI run (`CI` is `true` or `1`): a missing prerequisite then fails the test.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+/// A scratch folder the binary runs in; removed when dropped.
+pub struct Fixture {
+    dir: tempfile::TempDir,
 }
 
-/// What the running test needs, `found` telling whether it is there (`Err` says why not).
-///
-/// Returns the found value, or `None` when the test must stop, skipped (never in CI: there it
-/// panics with `what`, the reason and `how` to get it).
-pub fn require<T>(what: &str, how: &str, found: Result<T, String>) -> Option<T> {
-    let test = current_test();
-    match found {
-        Ok(value) => {
-            record(&format!("ran\t{what}\t{test}"));
-            Some(value)
+impl Fixture {
+    /// An empty folder.
+    pub fn empty() -> Self {
+        Fixture {
+            dir: tempfile::tempdir().expect("temp dir"),
         }
-        Err(why) if in_ci() => {
-            record(&format!("missing\t{what}\t{test}\t{why}"));
-            panic!("{test} needs {what}: {why}; {how} (CI=true: a missing prerequisite fails)")
+    }
+
+    /// A folder holding `src/`, a copy of `testdata/sample-app` (modification times kept),
+    /// and an empty `out/`.
+    pub fn sample_app() -> Self {
+        let fx = Fixture::empty();
+        copy_tree(&testdata().join("sample-app"), &fx.join("src"));
+        std::fs::create_dir(fx.join("out")).expect("out dir");
+        fx
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// `rel` inside the folder.
+    pub fn join(&self, rel: impl AsRef<std::path::Path>) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The binary with `args`, run in the folder: stdin closed unless the test writes to it,
+    /// stdin not taken for a terminal, stopped after [`TIMEOUT`].
+    pub fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = intunewin();
+        cmd.current_dir(self.path())
+            .env_remove("INTUNEWIN_ASSUME_TTY")
+            .timeout(TIMEOUT)
+            .args(args);
+        cmd
+    }
+
+    /// Writes `text` to `rel`, creating parent folders.
+    pub fn file(&self, rel: &str, text: &str) {
+        let path = self.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Creates the folder `rel` (and its parents).
+    pub fn dir(&self, rel: &str) {
+        std::fs::create_dir_all(self.join(rel)).expect("mkdir");
+    }
+
+    /// A symbolic link at `rel` to `target`.
+    #[cfg(unix)]
+    pub fn link(&self, target: &str, rel: &str) {
+        std::os::unix::fs::symlink(target, self.join(rel)).expect("symlink");
+    }
+
+    /// The folder as text: one line per entry, sorted; files with their size, links with their
+    /// target.
+    pub fn tree(&self) -> String {
+        let mut lines = Vec::new();
+        walk(self.path(), self.path(), &mut lines);
+        lines.sort();
+        lines.join("\n") + "\n"
+    }
+
+    /// Runs the binary with `args` in the folder (see [`Fixture::cmd`]).
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd(args).output().expect("intunewin runs")
+    }
+
+    /// Packs `src` into `out/Install.intunewin` and returns the package's path.
+    pub fn pack(&self) -> PathBuf {
+        let out = self.run(&["pack", "src", "--setup", "Install.ps1", "--output", "out"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "pack failed\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.join("out/Install.intunewin")
+    }
+
+    /// `out/Install.intunewin`, packed on first use.
+    pub fn package(&self) -> PathBuf {
+        let package = self.join("out/Install.intunewin");
+        if package.exists() {
+            package
+        } else {
+            self.pack()
         }
-        Err(why) => {
-            record(&format!("skipped\t{what}\t{test}\t{why}"));
-            let line = format!("SKIPPED {test}: needs {what}: {why}; {how}\n");
-            // Straight to the terminal, past libtest's capture.
-            let _ = std::io::stderr().lock().write_all(line.as_bytes());
-            None
-        }
+    }
+
+    /// A copy of the packed package under `name` in the folder, changed by `edit`.
+    pub fn variant(&self, name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut bytes = std::fs::read(self.package()).expect("read package");
+        edit(&mut bytes);
+        std::fs::write(self.join(name), bytes).expect("write variant");
+        name.to_string()
     }
 }
 
-/// The running test's name (libtest names each test's thread after it).
-fn current_test() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("unnamed test")
-        .to_string()
-}
-
-/// Appends `line` to `PREREQUISITE_LOG`, emptied by the first record of this process.
-fn record(line: &str) {
-    static LOG: OnceLock<Option<Mutex<File>>> = OnceLock::new();
-    let log = LOG.get_or_init(|| {
-        std::fs::create_dir_all(env!("CARGO_TARGET_TMPDIR")).ok()?;
-        File::create(PREREQUISITE_LOG).ok().map(Mutex::new)
-    });
-    if let Some(file) = log {
-        let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        writeln!(file, "{line}").expect("write the prerequisite log");
-    }
-}
-
-/// How to get the corpus, for the messages of `require`.
-const CORPUS_HOW: &str = "set INTUNEWIN_CORPUS to the shared corpus folder (default: ../shared/corpus \
-                          next to the workspace)";
-
-/// The corpus of real packages (`INTUNEWIN_CORPUS`, by default `../shared/corpus` relative to
-/// the workspace root), or `None` when the test is skipped (see `require`).
-pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("INTUNEWIN_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/corpus"));
-    let found = if dir.join("real").is_dir() {
-        Ok(dir)
-    } else {
-        Err(format!("the corpus is not at {}", dir.display()))
+/// Appends the entries under `dir` to `out` as [`Fixture::tree`] lists them.
+fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
     };
-    require("corpus", CORPUS_HOW, found)
-}
-
-/// All corpus packages (`real/` then `nonms/`), sorted by name. Empty only when the test is
-/// skipped (see `require`); a corpus folder without packages fails the test.
-pub fn corpus_packages() -> Vec<PathBuf> {
-    let Some(dir) = corpus_dir() else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for sub in ["real", "nonms"] {
-        out.extend(packages_in(&dir.join(sub)));
+    for entry in read {
+        let path = entry.expect("entry").path();
+        let rel = path.strip_prefix(root).expect("under root").display();
+        let meta = std::fs::symlink_metadata(&path).expect("metadata");
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&path).expect("read link");
+            out.push(format!("{rel} -> {}", target.display()));
+        } else if meta.is_dir() {
+            out.push(format!("{rel}/"));
+            walk(root, &path, out);
+        } else {
+            out.push(format!("{rel} ({} B)", meta.len()));
+        }
     }
-    assert!(
-        !out.is_empty(),
-        "no .intunewin package in {}/real or nonms",
-        dir.display()
-    );
-    out
 }
 
-/// The `.intunewin` files directly in `dir`, sorted (none when `dir` cannot be read).
-fn packages_in(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "intunewin"));
-    files.sort();
-    files
+/// Copies the folder `from` to `to`, keeping the files' modification times.
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create copy root");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy fixture file");
+            let meta = entry.metadata().expect("fixture metadata");
+            let mtime = filetime::FileTime::from_last_modification_time(&meta);
+            filetime::set_file_mtime(&target, mtime).expect("set mtime");
+        }
+    }
 }
 
-/// The workspace root (parent of the CLI crate).
-pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("crate has a parent")
-        .to_path_buf()
+impl Fixture {
+    /// Snapshot settings that mask what varies between runs: this folder (`[TMP]`), base64
+    /// keys, MACs and digests, timestamps, elapsed times and rates.
+    pub fn snapshot_settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        let canonical = self.path().canonicalize().expect("canonical temp dir");
+        for root in [canonical.as_path(), self.path()] {
+            settings.add_filter(&regex_escape(&root.to_string_lossy()), "[TMP]");
+        }
+        settings.add_filter(r"[A-Za-z0-9+/]{43}=", "[B64-32]");
+        settings.add_filter(r"[A-Za-z0-9+/]{22}==", "[B64-16]");
+        settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "[TIME]");
+        settings.add_filter(r"in \d+\.\d+ s", "in [ELAPSED] s");
+        settings.add_filter(r"within \d+ milliseconds", "within [ELAPSED] milliseconds");
+        settings.add_filter(r"\(\d+ MB/s\)", "([RATE] MB/s)");
+        // The IntuneWinAppUtil form's usage after an error: pinned once, in `compat_help`.
+        settings.add_filter(
+            r"(?s)intunewin \d+\.\d+\.\d+ \(IntuneWinAppUtil-compatible.*?intunewin --help\n",
+            "[USAGE: see the compat_help snapshot]\n",
+        );
+        settings.set_omit_expression(true);
+        settings
+    }
 }
 
-/// The project's own fixtures folder.
-pub fn testdata() -> PathBuf {
-    workspace_root().join("testdata")
+/// `text` as a regular expression that matches it literally.
+pub fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '/' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+/// One run as text to snapshot: the command line, the exit code and both streams.
+pub fn transcript(args: &[&str], code: Option<i32>, stdout: &str, stderr: &str) -> String {
+    format!(
+        "$ intunewin {}\nexit: {}\n--- stdout\n{stdout}--- stderr\n{stderr}",
+        args.join(" "),
+        code.map_or("signal".to_string(), |c| c.to_string()),
+    )
 }

@@ -16,7 +16,7 @@ use intunewin_core::{
     DEFAULT_TOOL_VERSION, Error, Overwrite, PackOptions, PackPlan, PackReport, output_file_name,
 };
 
-use crate::commands::pack::{ExcludeSet, report_findings};
+use crate::commands::pack::{self, ExcludeSet, PackArgs, report_findings};
 use crate::ui::{self, Bar, safe};
 
 /// The switches that select this form when they come first (FORMAT.md §10.1).
@@ -77,6 +77,19 @@ impl CompatArgs {
             && self.excludes.is_empty()
             && !self.allow_unsafe_paths
             && !self.no_follow_symlinks
+    }
+
+    /// The same run as `intunewin pack` arguments: what this form does not offer stays at
+    /// `pack`'s default; links are read through unless `--no-follow-symlinks`, as the real tool
+    /// does on Windows.
+    fn pack_args(&self, source: PathBuf, setup: PathBuf) -> PackArgs {
+        PackArgs {
+            catalog: self.catalog.clone(),
+            allow_unsafe_paths: self.allow_unsafe_paths,
+            follow_symlinks: !self.no_follow_symlinks,
+            exclude: self.excludes.clone(),
+            ..PackArgs::new(source, setup)
+        }
     }
 }
 
@@ -315,22 +328,14 @@ fn pack(mut args: CompatArgs, log: &Log) -> Result<(), Failure> {
     else {
         return Err(Failure::new("missing a required switch"));
     };
-    let setup = setup_path(&source, &setup);
     check_output_is_a_folder_name(&out_dir)?;
 
     let start = Instant::now();
     log.info("Validating parameters");
-    let excludes = ExcludeSet::new(&args.excludes).map_err(Failure::anyhow)?;
+    let pack_args = args.pack_args(source.clone(), setup.clone());
+    let excludes = ExcludeSet::new(&pack_args.exclude).map_err(Failure::anyhow)?;
     let bar = Arc::new(Bar::new(args.quiet == Quiet::All));
-    let mut options = PackOptions::new(&source, &setup)
-        .allow_unsafe_paths(args.allow_unsafe_paths)
-        .follow_symlinks(!args.no_follow_symlinks)
-        .exclude(excludes.filter())
-        .progress(bar)
-        .cancel_flag(crate::cancel_flag());
-    if let Some(dir) = &args.catalog {
-        options = options.catalog_dir(dir.clone());
-    }
+    let options = pack::options(&pack_args, &excludes, bar);
     let plan = options
         .plan()
         .map_err(|e| Failure::anyhow(excludes.explain(e, &source, &setup)))?;
@@ -414,22 +419,6 @@ fn ask_path(slot: &mut Option<PathBuf>, prompt: &str) -> Result<(), Failure> {
     }
     *slot = Some(PathBuf::from(answer));
     Ok(())
-}
-
-/// A Windows-style `-s sub\setup.exe` on an OS whose separator is `/`, when only the
-/// translated path exists (command lines copied from Windows pipelines).
-fn setup_path(source: &Path, setup: &Path) -> PathBuf {
-    let text = setup.to_string_lossy();
-    if std::path::MAIN_SEPARATOR == '\\' || !text.contains('\\') {
-        return setup.to_path_buf();
-    }
-    let exists = |p: &Path| source.join(p).is_file() || p.is_file();
-    let translated = PathBuf::from(text.replace('\\', "/"));
-    if !exists(setup) && exists(&translated) {
-        translated
-    } else {
-        setup.to_path_buf()
-    }
 }
 
 /// Refuses `-o out/app.intunewin`: -o names a folder, and making a folder of that name would

@@ -25,7 +25,7 @@ pub struct PackageInfo {
     pub profile_identifier: &'static str,
     pub file_digest: String,
     pub file_digest_algorithm: &'static str,
-    pub msi_info: Option<MsiJson>,
+    pub msi_info: Option<MsiInfo>,
     pub warnings: Vec<String>,
 }
 
@@ -58,50 +58,8 @@ impl PackageInfo {
             profile_identifier: intunewin_core::PROFILE_IDENTIFIER,
             file_digest: b64(&e.file_digest),
             file_digest_algorithm: intunewin_core::FILE_DIGEST_ALGORITHM,
-            msi_info: d.msi_info.as_ref().map(MsiJson::from),
+            msi_info: d.msi_info.clone(),
             warnings: Vec::new(),
-        }
-    }
-}
-
-/// MsiInfo with camelCase names.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MsiJson {
-    pub product_code: Option<String>,
-    pub product_version: Option<String>,
-    pub package_code: Option<String>,
-    pub upgrade_code: Option<String>,
-    pub execution_context: Option<String>,
-    pub requires_logon: Option<bool>,
-    pub requires_reboot: Option<bool>,
-    pub is_machine_install: Option<bool>,
-    pub is_user_install: Option<bool>,
-    pub includes_services: Option<bool>,
-    #[serde(rename = "includesODBCDataSource")]
-    pub includes_odbc_data_source: Option<bool>,
-    pub contains_system_registry_keys: Option<bool>,
-    pub contains_system_folders: Option<bool>,
-    pub publisher: Option<String>,
-}
-
-impl From<&MsiInfo> for MsiJson {
-    fn from(m: &MsiInfo) -> Self {
-        MsiJson {
-            product_code: m.product_code.clone(),
-            product_version: m.product_version.clone(),
-            package_code: m.package_code.clone(),
-            upgrade_code: m.upgrade_code.clone(),
-            execution_context: m.execution_context.clone(),
-            requires_logon: m.requires_logon,
-            requires_reboot: m.requires_reboot,
-            is_machine_install: m.is_machine_install,
-            is_user_install: m.is_user_install,
-            includes_services: m.includes_services,
-            includes_odbc_data_source: m.includes_odbc_data_source,
-            contains_system_registry_keys: m.contains_system_registry_keys,
-            contains_system_folders: m.contains_system_folders,
-            publisher: m.publisher.clone(),
         }
     }
 }

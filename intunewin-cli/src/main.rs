@@ -30,6 +30,7 @@ macro_rules! out {
     };
 }
 
+mod args;
 mod commands;
 mod compat;
 mod json;
@@ -105,16 +106,16 @@ impl Command {
     /// Whether the command was asked for JSON output (errors are then JSON too).
     fn json(&self) -> bool {
         match self {
-            Command::Pack(a) => a.json,
-            Command::Info(a) => a.json,
-            Command::Verify(a) => a.json,
-            Command::Check(a) => a.json,
-            Command::List(a) => a.json,
-            Command::Extract(a) => a.json,
-            Command::Explain(a) => a.json,
-            Command::Decrypt(a) => a.json,
-            Command::ExtractContent(a) => a.json,
-            Command::Diff(a) => a.json,
+            Command::Pack(a) => a.report.json,
+            Command::Info(a) => a.format.json,
+            Command::Verify(a) => a.report.json,
+            Command::Check(a) => a.format.json,
+            Command::List(a) => a.format.json,
+            Command::Extract(a) => a.report.json,
+            Command::Explain(a) => a.format.json,
+            Command::Decrypt(a) => a.report.json,
+            Command::ExtractContent(a) => a.report.json,
+            Command::Diff(a) => a.report.json,
             Command::Completions(_) | Command::Man(_) => false,
         }
     }

@@ -18,18 +18,10 @@ pub fn write_stdout(args: std::fmt::Arguments) -> std::io::Result<()> {
 }
 
 /// Makes text from a package (which anyone can craft) safe for a terminal: control characters,
-/// escape sequences and bidirectional overrides are shown escaped instead of interpreted.
+/// escape sequences and bidirectional overrides are shown escaped instead of interpreted. The
+/// library's sanitiser, so the CLI's output and the library's messages escape alike.
 pub fn safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    intunewin_core::shown(text)
 }
 
 /// `dir` joined with `name` (see [`join_styled`]), in the separator of the OS running.

@@ -137,7 +137,7 @@ pub use format::detection::{
 pub use safety::check::{
     CheckKind, CheckOptions, CheckReport, SERVICE_SIZE_LIMIT, check, check_package, check_source,
 };
-pub use safety::paths::{EntryKind, Finding, PathRules, Rule, Severity};
+pub use safety::paths::{EntryKind, Finding, PathRules, Rule, Severity, shown};
 pub use safety::verdict::{refusal, refusal_error, refuses};
 
 // Describing packages: Microsoft Graph metadata and differences.

@@ -11,6 +11,7 @@ use intunewin_core::{
 };
 use serde::Serialize;
 
+use crate::args::JsonArgs;
 use crate::json::{self, FindingJson};
 use crate::ui::{self, Bar, safe};
 
@@ -19,9 +20,8 @@ use crate::ui::{self, Bar, safe};
 pub struct CheckArgs {
     /// A source folder (before packing) or a .intunewin package.
     pub target: PathBuf,
-    /// Print a JSON report on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: JsonArgs,
     /// Digits of the Intune content version assumed for the device path budget (1–3).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub content_version_digits: u8,
@@ -55,7 +55,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             args.target.display()
         );
     }
-    let bar = Arc::new(Bar::new(args.json));
+    let bar = Arc::new(Bar::new(args.format.json));
     let read = ReadOptions::default()
         .progress(bar)
         .cancel_flag(crate::cancel_flag());
@@ -67,7 +67,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         options = options.setup_file(setup);
     }
     let report = check(&args.target, &options)?;
-    if args.json {
+    if args.format.json {
         json::print(&check_json(&args, &report))?;
     } else {
         print_report(&args, &report)?;

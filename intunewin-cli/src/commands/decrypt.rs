@@ -16,12 +16,14 @@ use intunewin_core::{
 };
 use serde::Serialize;
 
+use crate::args::ReportArgs;
 use crate::json::{self, FindingJson};
 use crate::secrets;
 use crate::ui::{Bar, hex, safe};
 
 /// Arguments of `intunewin decrypt`.
 #[derive(Args, Debug)]
+#[command(mut_arg("quiet", |a| a.help("Print nothing but errors and warnings")))]
 #[command(group(
     ArgGroup::new("keys")
         .required(true)
@@ -83,12 +85,8 @@ pub struct DecryptArgs {
     /// List the apps, versions and download URLs found in the log (no certificate needed).
     #[arg(long, requires = "log", conflicts_with_all = ["cert", "app_id", "output", "extract"])]
     pub list_apps: bool,
-    /// Print a JSON report on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Print nothing but errors and warnings.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// `decrypt --json` output.
@@ -139,7 +137,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<ExitCode> {
              decrypting with the given IV, as the device does"
         );
     }
-    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let bar = Arc::new(Bar::new(args.report.silent()));
     let read = ReadOptions::default()
         .progress(bar.clone())
         .cancel_flag(crate::cancel_flag());
@@ -149,7 +147,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<ExitCode> {
                 .overwrite(args.force)
                 .read_options(read);
             let report = blob.extract(&keys, dest, &opts)?;
-            if !args.quiet && !args.json {
+            if !args.report.silent() {
                 super::check::print_findings(&[], &report.findings);
             }
             (report, None, Some(dest.clone()))
@@ -180,7 +178,7 @@ fn summarise(
     let files = destination
         .as_ref()
         .map(|_| report.entries.iter().filter(|e| !e.is_dir).count());
-    if args.json {
+    if args.report.json {
         return json::print(&DecryptJson {
             blob: blob.display().to_string(),
             output: output.map(|p| p.display().to_string()),
@@ -194,7 +192,7 @@ fn summarise(
             findings: report.findings.iter().map(FindingJson::from).collect(),
         });
     }
-    if args.quiet {
+    if args.report.quiet {
         return Ok(());
     }
     let integrity = if report.mac_verified {
@@ -350,7 +348,7 @@ fn list_apps(args: &DecryptArgs) -> anyhow::Result<ExitCode> {
     let path = args.log.as_ref().context("--list-apps needs --log")?;
     let log = read_ime_log(path)?;
     warn_skipped(&log, path);
-    if args.json {
+    if args.report.json {
         let apps: Vec<AppJson> = log
             .apps
             .iter()

@@ -9,22 +9,20 @@ use clap::Args;
 use intunewin_core::{Error, Package, PackageDiff, ReadOptions, diff_packages};
 use serde::Serialize;
 
+use crate::args::ReportArgs;
 use crate::json;
 use crate::ui::{Bar, hex, safe};
 
 /// Arguments of `intunewin diff`.
 #[derive(Args, Debug)]
+#[command(mut_arg("quiet", |a| a.help("Print nothing; only the exit code tells")))]
 pub struct DiffArgs {
     /// The first (older) package.
     pub package_a: PathBuf,
     /// The second (newer) package.
     pub package_b: PathBuf,
-    /// Print JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Print nothing; only the exit code tells.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Serialize)]
@@ -70,7 +68,7 @@ struct MetadataJson {
 
 /// Runs `intunewin diff`.
 pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let bar = Arc::new(Bar::new(args.report.silent()));
     let read = ReadOptions::default()
         .progress(bar)
         .cancel_flag(crate::cancel_flag());
@@ -86,9 +84,9 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
     };
-    if args.json {
+    if args.report.json {
         json::print(&to_json(&args, &diff))?;
-    } else if !args.quiet {
+    } else if !args.report.quiet {
         print_text(&diff)?;
     }
     Ok(if diff.is_identical() {

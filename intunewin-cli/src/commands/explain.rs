@@ -7,8 +7,11 @@ use clap::Args;
 use intunewin_core::ime::explain::{self, CodeInfo, Decoded};
 use serde::Serialize;
 
+use crate::args::JsonArgs;
+
 /// Arguments of `intunewin explain`.
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("Print JSON instead of text")))]
 pub struct ExplainArgs {
     /// The code: 0x87D30067, 87D30067, -2016214937 or 2278752359.
     #[arg(
@@ -17,9 +20,8 @@ pub struct ExplainArgs {
         allow_negative_numbers = true
     )]
     pub code: Option<String>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: JsonArgs,
     /// List every known code.
     #[arg(long)]
     pub list: bool,
@@ -28,7 +30,7 @@ pub struct ExplainArgs {
 /// Runs the subcommand: exit 0 for a known code or `--list`, 1 for a code not in the table.
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     if args.list {
-        print_list(args.json)?;
+        print_list(args.format.json)?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some(text) = args.code else {
@@ -43,7 +45,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     };
     let entry = explain::lookup(code);
     let decoded = explain::decode_hresult(code);
-    if args.json {
+    if args.format.json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&Report::new(code, entry))?

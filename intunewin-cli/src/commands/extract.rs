@@ -8,27 +8,29 @@ use clap::Args;
 use intunewin_core::{ExtractOptions, Package, ReadOptions};
 use serde::Serialize;
 
+use crate::args::{OutputArgs, ReportArgs};
 use crate::json::{self, FindingJson};
 use crate::ui::{Bar, safe};
 
 /// Arguments of `intunewin extract`.
 #[derive(Args, Debug)]
+#[command(
+    mut_arg("output", |a| a.help(
+        "Destination folder (must not exist unless --force) [default: the package name without \
+         extension]"
+    )),
+    mut_arg("force", |a| a.help(
+        "Write into an existing destination folder, replacing the files the package contains; \
+         files it does not contain are left as they are"
+    )),
+)]
 pub struct ExtractArgs {
     /// The .intunewin package.
     pub package: PathBuf,
-    /// Destination folder (must not exist unless --force) [default: the package name without extension].
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-    /// Write into an existing destination folder, replacing the files the package contains;
-    /// files it does not contain are left as they are.
-    #[arg(short, long)]
-    pub force: bool,
-    /// Print a JSON report on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Serialize)]
@@ -46,9 +48,9 @@ struct ExtractJson {
 
 /// Runs `intunewin extract`.
 pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
-    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let bar = Arc::new(Bar::new(args.report.silent()));
     let pkg = Package::open(&args.package)?;
-    let dest = args.output.clone().unwrap_or_else(|| {
+    let dest = args.out.output.clone().unwrap_or_else(|| {
         let stem = args
             .package
             .file_stem()
@@ -62,17 +64,17 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     let report = pkg.extract(
         &dest,
         &ExtractOptions::default()
-            .overwrite(args.force)
+            .overwrite(args.out.force)
             .read_options(read),
     )?;
-    if !args.quiet && !args.json {
+    if !args.report.silent() {
         super::check::print_findings(&report.warnings, &report.findings);
     }
     let entries = &report.entries;
     let files = entries.iter().filter(|e| !e.is_dir).count();
     let size: u64 = entries.iter().map(|e| e.size).sum();
     let elapsed = bar.elapsed().as_secs_f64();
-    if args.json {
+    if args.report.json {
         json::print(&ExtractJson {
             package: args.package.display().to_string(),
             destination: dest.display().to_string(),
@@ -83,7 +85,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
             warnings: report.warnings.clone(),
             findings: report.findings.iter().map(FindingJson::from).collect(),
         })?;
-    } else if !args.quiet {
+    } else if !args.report.quiet {
         outln!(
             "extracted {}, {}, from {} into {} in {elapsed:.2} s",
             crate::ui::count(files, "file", "files"),

@@ -9,6 +9,7 @@ use clap::Args;
 use intunewin_core::{Overwrite, Package, ReadOptions, save_content};
 use serde::Serialize;
 
+use crate::args::ReportArgs;
 use crate::json;
 use crate::ui::{Bar, safe};
 
@@ -23,12 +24,8 @@ pub struct ExtractContentArgs {
     /// Replace an existing output file.
     #[arg(short, long)]
     pub force: bool,
-    /// Print a JSON report on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Serialize)]
@@ -41,19 +38,19 @@ struct ExtractContentJson {
 
 /// Runs `intunewin extract-content`.
 pub fn run(args: ExtractContentArgs) -> anyhow::Result<ExitCode> {
-    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let bar = Arc::new(Bar::new(args.report.silent()));
     let pkg = Package::open(&args.package)?;
     let read = ReadOptions::default()
         .progress(bar.clone())
         .cancel_flag(crate::cancel_flag());
     let size = save_content(&pkg, &args.output, Overwrite::from(args.force), &read)?;
-    if args.json {
+    if args.report.json {
         json::print(&ExtractContentJson {
             package: args.package.display().to_string(),
             output: args.output.display().to_string(),
             size_encrypted: size,
         })?;
-    } else if !args.quiet {
+    } else if !args.report.quiet {
         outln!(
             "wrote the encrypted content of {} ({size} bytes, MAC verified) to {}",
             args.package.display(),

@@ -5,19 +5,19 @@ use std::process::ExitCode;
 
 use clap::Args;
 use intunewin_core::{GraphMetadata, Package};
-use serde_json::{Value, json};
 
+use crate::args::JsonArgs;
 use crate::json::{self, PackageInfo};
 use crate::ui::{self, safe};
 
 /// Arguments of `intunewin info`.
 #[derive(Args, Debug)]
+#[command(mut_arg("json", |a| a.help("Print JSON (camelCase, Graph's names; includes the keys)")))]
 pub struct InfoArgs {
     /// The .intunewin package.
     pub package: PathBuf,
-    /// Print JSON (camelCase, Graph's names; includes the keys).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: JsonArgs,
     /// Show the encryption and MAC keys in the text output.
     #[arg(long)]
     pub show_keys: bool,
@@ -30,11 +30,12 @@ pub struct InfoArgs {
 pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
     let pkg = Package::open(&args.package)?;
     if args.graph {
-        json::print(&graph_json(&GraphMetadata::from_package(&pkg)))?;
+        // The core's type serialises to Graph's bodies (FORMAT.md §13).
+        json::print(&GraphMetadata::from_package(&pkg))?;
         return Ok(ExitCode::SUCCESS);
     }
     let info = PackageInfo::new(&pkg);
-    if args.json {
+    if args.format.json {
         json::print(&info)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -84,51 +85,4 @@ pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
         eprintln!("intunewin: warning: {}", safe(w));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `info --graph`: the `mobileAppContentFile` to create, the commit body, the `win32LobApp`
-/// values and `msiInformation` (null without MsiInfo), named as Graph names them (FORMAT.md §13).
-fn graph_json(g: &GraphMetadata) -> Value {
-    let c = &g.content_file;
-    let e = &g.file_encryption_info;
-    let msi = g.msi_information.as_ref().map(|m| {
-        json!({
-            "@odata.type": "#microsoft.graph.win32LobAppMsiInformation",
-            "productCode": m.product_code,
-            "productVersion": m.product_version,
-            "upgradeCode": m.upgrade_code,
-            "requiresReboot": m.requires_reboot,
-            "packageType": m.package_type.map(|t| t.as_str()),
-            "productName": m.product_name,
-            "publisher": m.publisher,
-        })
-    });
-    json!({
-        "mobileAppContentFile": {
-            "@odata.type": "#microsoft.graph.mobileAppContentFile",
-            "name": c.name,
-            "size": c.size,
-            "sizeEncrypted": c.size_encrypted,
-            "isDependency": c.is_dependency,
-            "manifest": null,
-        },
-        "commitBody": {
-            "fileEncryptionInfo": {
-                "@odata.type": "#microsoft.graph.fileEncryptionInfo",
-                "encryptionKey": e.encryption_key,
-                "macKey": e.mac_key,
-                "initializationVector": e.initialization_vector,
-                "mac": e.mac,
-                "profileIdentifier": e.profile_identifier,
-                "fileDigest": e.file_digest,
-                "fileDigestAlgorithm": e.file_digest_algorithm,
-            }
-        },
-        "win32LobApp": {
-            "fileName": g.file_name,
-            "setupFilePath": g.setup_file_path,
-            "displayName": g.display_name,
-        },
-        "msiInformation": msi,
-    })
 }

@@ -9,6 +9,7 @@ use clap::Args;
 use intunewin_core::{Finding, ListedEntry, Package, ReadOptions, refusal_error};
 use serde::Serialize;
 
+use crate::args::JsonArgs;
 use crate::ui::{self, Bar, hex, safe};
 
 /// Arguments of `intunewin list`.
@@ -16,9 +17,8 @@ use crate::ui::{self, Bar, hex, safe};
 pub struct ListArgs {
     /// The .intunewin package.
     pub package: PathBuf,
-    /// Print JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub format: JsonArgs,
 }
 
 #[derive(Serialize)]
@@ -68,7 +68,7 @@ const MAX_NAME_WIDTH: usize = 60;
 
 /// Runs `intunewin list`.
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let bar = Arc::new(Bar::new(args.json));
+    let bar = Arc::new(Bar::new(args.format.json));
     let pkg = Package::open(&args.package)?;
     let report = pkg.list(
         &ReadOptions::default()
@@ -76,7 +76,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
             .cancel_flag(crate::cancel_flag()),
     )?;
     super::check::print_findings(&report.warnings, &report.findings);
-    if args.json {
+    if args.format.json {
         print_json(&report.entries)?;
     } else {
         print_table(&report.entries)?;

@@ -13,30 +13,29 @@ use intunewin_core::{
 };
 use serde::Serialize;
 
+use crate::args::{OutputArgs, ReportArgs};
 use crate::json::{self, FindingJson};
 use crate::ui::{self, Bar, safe};
 
 /// Arguments of `intunewin pack`.
 #[derive(Args, Debug, Clone)]
+#[command(
+    mut_arg("output", |a| a.help(
+        "Output folder, or output file ending in .intunewin [default: current folder]. A path \
+         ending in another file type (out/app.zip) is refused rather than made a folder"
+    )),
+    mut_arg("force", |a| a.help("Overwrite an existing package")),
+)]
 pub struct PackArgs {
     /// The folder to pack; everything in it goes into the package.
     pub source: PathBuf,
     /// The setup file: a name or path relative to SOURCE, or a path inside it.
     #[arg(short, long)]
     pub setup: PathBuf,
-    /// Output folder, or output file ending in .intunewin [default: current folder]. A path
-    /// ending in another file type (out/app.zip) is refused rather than made a folder.
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-    /// Overwrite an existing package.
-    #[arg(short, long)]
-    pub force: bool,
-    /// Print a JSON report on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Deflate level 0–9 (0 stores everything). The default, 2, gives the size
     /// IntuneWinAppUtil's classic zlib level 1 gives; 1 is faster and larger.
     #[arg(long, default_value_t = intunewin_core::DEFAULT_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
@@ -64,7 +63,7 @@ pub struct PackArgs {
     #[arg(long)]
     pub follow_symlinks: bool,
     /// Digits of the Intune content version assumed for the device path budget (1–3).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=3))]
+    #[arg(long, default_value_t = DEFAULT_CONTENT_VERSION_DIGITS, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub content_version_digits: u8,
     /// ToolVersion written to Detection.xml.
     #[arg(long, default_value = DEFAULT_TOOL_VERSION)]
@@ -75,6 +74,32 @@ pub struct PackArgs {
     /// every OS (`Files\Config`); `[*]` matches a literal `*`. Case-insensitive.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+}
+
+/// `--content-version-digits` when not given: Intune's content versions are 1 to 99 at first.
+const DEFAULT_CONTENT_VERSION_DIGITS: u8 = 2;
+
+impl PackArgs {
+    /// `pack SOURCE --setup SETUP` with every other option at its default, as the command line
+    /// would give it (the IntuneWinAppUtil form starts from this).
+    pub fn new(source: PathBuf, setup: PathBuf) -> Self {
+        PackArgs {
+            source,
+            setup,
+            out: OutputArgs::default(),
+            report: ReportArgs::default(),
+            level: intunewin_core::DEFAULT_LEVEL,
+            threads: None,
+            deflate_all: false,
+            catalog: None,
+            no_msi_info: false,
+            allow_unsafe_paths: false,
+            follow_symlinks: false,
+            content_version_digits: DEFAULT_CONTENT_VERSION_DIGITS,
+            tool_version: DEFAULT_TOOL_VERSION.to_string(),
+            exclude: Vec::new(),
+        }
+    }
 }
 
 /// `pack --json` output.
@@ -100,32 +125,33 @@ struct PackJson {
 
 /// Runs `intunewin pack`.
 pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
-    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let bar = Arc::new(Bar::new(args.report.silent()));
     let excludes = ExcludeSet::new(&args.exclude)?;
-    let options = options(&args, bar.clone()).exclude(excludes.filter());
+    let options = options(&args, &excludes, bar.clone());
     let plan = options
         .plan()
         .map_err(|e| excludes.explain(e, &args.source, &args.setup))?;
-    let output = resolve_output(args.output.as_deref(), &plan.setup_file)?;
-    if let Some(code) = report_findings(&plan, args.allow_unsafe_paths, args.quiet || args.json) {
-        if args.json {
+    let output = resolve_output(args.out.output.as_deref(), &plan.setup_file)?;
+    if let Some(code) = report_findings(&plan, args.allow_unsafe_paths, args.report.silent()) {
+        if args.report.json {
             json::print(&json::ErrorReport::unsafe_paths(&plan))?;
         }
         return Ok(code);
     }
-    let report = options.pack_plan_to_file(&plan, &output, Overwrite::from(args.force))?;
+    let report = options.pack_plan_to_file(&plan, &output, Overwrite::from(args.out.force))?;
     let elapsed = bar.elapsed().as_secs_f64();
-    if args.json {
+    if args.report.json {
         json::print(&pack_json(&report, &output, elapsed, &plan.notes))?;
-    } else if !args.quiet {
+    } else if !args.report.quiet {
         print_summary(&report, &output, elapsed)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The library options for these arguments.
-pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
-    let options = PackOptions::new(&args.source, &args.setup);
+/// The library options for these arguments (`excludes`: `args.exclude` compiled), for
+/// `intunewin pack` and the IntuneWinAppUtil form alike.
+pub fn options(args: &PackArgs, excludes: &ExcludeSet, progress: Arc<dyn Progress>) -> PackOptions {
+    let options = PackOptions::new(&args.source, setup_path(&args.source, &args.setup));
     let options = match &args.catalog {
         Some(dir) => options.catalog_dir(dir.clone()),
         None => options,
@@ -142,6 +168,7 @@ pub fn options(args: &PackArgs, progress: Arc<dyn Progress>) -> PackOptions {
         .follow_symlinks(args.follow_symlinks)
         .tool_version(args.tool_version.clone())
         .path_rules(PathRules::new().content_version_digits(args.content_version_digits))
+        .exclude(excludes.filter())
         .progress(progress)
         .cancel_flag(crate::cancel_flag())
 }
@@ -236,14 +263,36 @@ impl ExcludePattern {
     }
 }
 
+/// The setup file as given, or, on an OS whose separator is `/`, a Windows-style `sub\setup.exe`
+/// read as `sub/setup.exe` when only that names a file (command lines copied from Windows
+/// pipelines). The library then finds it exactly, not as a name differing in case.
+pub fn setup_path(source: &Path, setup: &Path) -> PathBuf {
+    let text = setup.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '\\' || !text.contains('\\') {
+        return setup.to_path_buf();
+    }
+    let translated = PathBuf::from(text.replace('\\', "/"));
+    if existing_setup(source, setup).is_none() && existing_setup(source, &translated).is_some() {
+        translated
+    } else {
+        setup.to_path_buf()
+    }
+}
+
+/// The file a setup path names, looked up as the library does first: relative to the source
+/// folder, else as given (a path inside the source folder).
+fn existing_setup(source: &Path, setup: &Path) -> Option<PathBuf> {
+    [source.join(setup), setup.to_path_buf()]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
 /// The setup file's `/`-separated path relative to the source folder, when it exists there.
 fn setup_relative(source: &Path, setup: &Path) -> Option<String> {
-    let source = source.canonicalize().ok()?;
-    let full = [source.join(setup), setup.to_path_buf()]
-        .into_iter()
-        .find(|p| p.is_file())?
+    let full = existing_setup(source, &setup_path(source, setup))?
         .canonicalize()
         .ok()?;
+    let source = source.canonicalize().ok()?;
     let rel = full.strip_prefix(&source).ok()?;
     let parts: Vec<String> = rel
         .components()
@@ -400,4 +449,51 @@ pub fn print_summary(r: &PackReport, output: &Path, elapsed: f64) -> std::io::Re
         output.display(),
         ui::rate(r.source_bytes, elapsed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn new_gives_the_command_line_defaults() {
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            pack: PackArgs,
+        }
+        let parsed = Cli::try_parse_from(["pack", "src", "--setup", "setup.exe"])
+            .expect("parses")
+            .pack;
+        let built = PackArgs::new("src".into(), "setup.exe".into());
+        assert_eq!(format!("{parsed:?}"), format!("{built:?}"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_windows_style_setup_path_is_read_with_slashes_only_when_that_names_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = dir.path();
+        std::fs::create_dir(source.join("sub")).expect("mkdir");
+        std::fs::write(source.join("sub/setup.exe"), b"MZ").expect("write");
+        std::fs::write(source.join("a\\b.exe"), b"MZ").expect("write");
+        let cases = [
+            ("sub\\setup.exe", "sub/setup.exe"),
+            ("sub\\missing.exe", "sub\\missing.exe"),
+            ("a\\b.exe", "a\\b.exe"),
+            ("sub/setup.exe", "sub/setup.exe"),
+        ];
+        for (given, want) in cases {
+            assert_eq!(
+                setup_path(source, Path::new(given)),
+                Path::new(want),
+                "{given}"
+            );
+        }
+        assert_eq!(
+            setup_relative(source, Path::new("sub\\setup.exe")).as_deref(),
+            Some("sub/setup.exe")
+        );
+    }
 }

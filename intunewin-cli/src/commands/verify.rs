@@ -8,6 +8,7 @@ use clap::Args;
 use intunewin_core::{Error, Package, ReadOptions};
 use serde::Serialize;
 
+use crate::args::ReportArgs;
 use crate::json::{self, FindingJson};
 use crate::ui::{self, Bar};
 
@@ -16,12 +17,8 @@ use crate::ui::{self, Bar};
 pub struct VerifyArgs {
     /// The .intunewin package.
     pub package: PathBuf,
-    /// Print a JSON report on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Serialize)]
@@ -40,10 +37,12 @@ struct VerifyJson {
 
 /// Runs `intunewin verify`: exit 0 when valid, 1 when not.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let bar = Arc::new(Bar::new(args.quiet || args.json));
+    let bar = Arc::new(Bar::new(args.report.silent()));
     let pkg = match Package::open(&args.package) {
         Ok(p) => p,
-        Err(e) if args.json && e.is_verification_failure() => return invalid_json(&args, &e),
+        Err(e) if args.report.json && e.is_verification_failure() => {
+            return invalid_json(&args, &e);
+        }
         Err(e) => return Err(e.into()),
     };
     let opts = ReadOptions::default()
@@ -52,7 +51,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     match pkg.verify(&opts) {
         Ok(report) => {
             let files = report.entries.iter().filter(|e| !e.is_dir).count();
-            if args.json {
+            if args.report.json {
                 json::print(&VerifyJson {
                     package: args.package.display().to_string(),
                     valid: true,
@@ -63,7 +62,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     warnings: report.warnings.clone(),
                     findings: report.findings.iter().map(FindingJson::from).collect(),
                 })?;
-            } else if !args.quiet {
+            } else if !args.report.quiet {
                 super::check::print_findings(&report.warnings, &report.findings);
                 outln!(
                     "OK: {} ({}, {}; MAC, padding, digest, sizes and CRCs verified in {:.2} s)",
@@ -75,7 +74,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if e.is_verification_failure() && args.json => invalid_json(&args, &e),
+        Err(e) if e.is_verification_failure() && args.report.json => invalid_json(&args, &e),
         Err(e) => Err(e.into()),
     }
 }

@@ -2,6 +2,9 @@
 //! client serialises: the `mobileAppContentFile` to create, the `fileEncryptionInfo` of the
 //! commit, the `win32LobApp` defaults and, for MSI setups, `msiInformation`.
 //!
+//! Serialised with serde, [`GraphMetadata`] is the JSON `intunewin info --graph` prints: Graph's
+//! names and `@odata.type`s, keys in sorted order.
+//!
 //! The bytes to upload are the bare blob ([`crate::blob::save_content`] or
 //! [`Package::content_reader`]).
 
@@ -9,6 +12,8 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+
+use serde::{Serialize, Serializer};
 
 use crate::detection::{FILE_DIGEST_ALGORITHM, MsiInfo, PROFILE_IDENTIFIER};
 use crate::package::Package;
@@ -26,23 +31,29 @@ pub struct ContentFile {
     pub is_dependency: bool,
 }
 
-/// The commit body's `fileEncryptionInfo`: Detection.xml's strings unchanged.
-#[derive(Clone, PartialEq, Eq)]
+/// The commit body's `fileEncryptionInfo`: Detection.xml's strings unchanged. Fields are in the
+/// order of the JSON keys (sorted).
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "@odata.type",
+    rename = "#microsoft.graph.fileEncryptionInfo",
+    rename_all = "camelCase"
+)]
 pub struct FileEncryptionInfo {
     /// `encryptionKey`.
     pub encryption_key: String,
-    /// `macKey`.
-    pub mac_key: String,
-    /// `initializationVector`.
-    pub initialization_vector: String,
-    /// `mac`.
-    pub mac: String,
-    /// `profileIdentifier` (`ProfileVersion1`).
-    pub profile_identifier: String,
     /// `fileDigest`.
     pub file_digest: String,
     /// `fileDigestAlgorithm` (`SHA256`).
     pub file_digest_algorithm: String,
+    /// `initializationVector`.
+    pub initialization_vector: String,
+    /// `mac`.
+    pub mac: String,
+    /// `macKey`.
+    pub mac_key: String,
+    /// `profileIdentifier` (`ProfileVersion1`).
+    pub profile_identifier: String,
 }
 
 impl std::fmt::Debug for FileEncryptionInfo {
@@ -56,7 +67,8 @@ impl std::fmt::Debug for FileEncryptionInfo {
 }
 
 /// `msiInformation.packageType`, from `MsiExecutionContext`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum MsiPackageType {
     /// `perMachine` (context `System`).
     PerMachine,
@@ -88,22 +100,28 @@ impl MsiPackageType {
 }
 
 /// `win32LobApp.msiInformation` (FORMAT.md §13). Values absent from MsiInfo stay `None`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Fields are in the order of the JSON keys (sorted).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "@odata.type",
+    rename = "#microsoft.graph.win32LobAppMsiInformation",
+    rename_all = "camelCase"
+)]
 pub struct MsiInformation {
-    /// `productCode` (`MsiProductCode`).
-    pub product_code: Option<String>,
-    /// `productVersion` (`MsiProductVersion`).
-    pub product_version: Option<String>,
-    /// `upgradeCode` (`MsiUpgradeCode`).
-    pub upgrade_code: Option<String>,
-    /// `requiresReboot` (`MsiRequiresReboot`; false when absent, as REBOOT was not Force).
-    pub requires_reboot: bool,
     /// `packageType` (from `MsiExecutionContext`).
     pub package_type: Option<MsiPackageType>,
+    /// `productCode` (`MsiProductCode`).
+    pub product_code: Option<String>,
     /// `productName` (`Name`).
     pub product_name: String,
+    /// `productVersion` (`MsiProductVersion`).
+    pub product_version: Option<String>,
     /// `publisher` (`MsiPublisher`).
     pub publisher: Option<String>,
+    /// `requiresReboot` (`MsiRequiresReboot`; false when absent, as REBOOT was not Force).
+    pub requires_reboot: bool,
+    /// `upgradeCode` (`MsiUpgradeCode`).
+    pub upgrade_code: Option<String>,
 }
 
 impl MsiInformation {
@@ -176,6 +194,80 @@ impl GraphMetadata {
                 .map(|m| MsiInformation::from_msi_info(m, &d.name)),
         }
     }
+}
+
+impl Serialize for GraphMetadata {
+    /// The Graph bodies `intunewin info --graph` prints: `commitBody`, `mobileAppContentFile`,
+    /// `msiInformation` (null without MsiInfo) and the `win32LobApp` values.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        GraphJson {
+            commit_body: CommitBody {
+                file_encryption_info: &self.file_encryption_info,
+            },
+            mobile_app_content_file: ContentFileJson::from(&self.content_file),
+            msi_information: self.msi_information.as_ref(),
+            win32_lob_app: Win32LobApp {
+                display_name: &self.display_name,
+                file_name: &self.file_name,
+                setup_file_path: &self.setup_file_path,
+            },
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The JSON of [`GraphMetadata`]: Graph's nesting, keys sorted.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphJson<'a> {
+    commit_body: CommitBody<'a>,
+    mobile_app_content_file: ContentFileJson<'a>,
+    msi_information: Option<&'a MsiInformation>,
+    #[serde(rename = "win32LobApp")]
+    win32_lob_app: Win32LobApp<'a>,
+}
+
+/// The commit body.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CommitBody<'a> {
+    file_encryption_info: &'a FileEncryptionInfo,
+}
+
+/// The `mobileAppContentFile` body, with its null `manifest`.
+#[derive(Serialize)]
+#[serde(
+    tag = "@odata.type",
+    rename = "#microsoft.graph.mobileAppContentFile",
+    rename_all = "camelCase"
+)]
+struct ContentFileJson<'a> {
+    is_dependency: bool,
+    manifest: Option<()>,
+    name: &'a str,
+    size: u64,
+    size_encrypted: u64,
+}
+
+impl<'a> From<&'a ContentFile> for ContentFileJson<'a> {
+    fn from(c: &'a ContentFile) -> Self {
+        ContentFileJson {
+            is_dependency: c.is_dependency,
+            manifest: None,
+            name: &c.name,
+            size: c.size,
+            size_encrypted: c.size_encrypted,
+        }
+    }
+}
+
+/// The `win32LobApp` values.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Win32LobApp<'a> {
+    display_name: &'a str,
+    file_name: &'a str,
+    setup_file_path: &'a str,
 }
 
 /// The outer file name of a package path (Graph's `name` and `fileName`).

@@ -99,8 +99,10 @@ impl fmt::Debug for Detection {
     }
 }
 
-/// The `MsiInfo` block (FORMAT.md §8.2). Absent values are omitted when written.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The `MsiInfo` block (FORMAT.md §8.2). Absent values are omitted when written. Serialised
+/// with camelCase names (`productCode`, ...; absent values as null), as `info --json` prints it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MsiInfo {
     /// `MsiProductCode`.
     pub product_code: Option<String>,
@@ -123,6 +125,7 @@ pub struct MsiInfo {
     /// `MsiIncludesServices`.
     pub includes_services: Option<bool>,
     /// `MsiIncludesODBCDataSource`.
+    #[serde(rename = "includesODBCDataSource")]
     pub includes_odbc_data_source: Option<bool>,
     /// `MsiContainsSystemRegistryKeys`.
     pub contains_system_registry_keys: Option<bool>,

@@ -974,13 +974,17 @@ fn fold(component: &str) -> String {
     component.trim_end_matches(['.', ' ']).to_lowercase()
 }
 
-/// The text with control and bidirectional-override characters escaped, safe for a terminal.
-fn shown(text: &str) -> String {
+/// The text safe for a terminal: every character that could move the cursor, recolour or
+/// reorder what follows is escaped as Rust writes it (`\u{1b}`). That is every control character
+/// (C0, DEL, C1) and the bidirectional formatting ones: U+061C, U+200E, U+200F,
+/// U+202A–U+202E and U+2066–U+2069. The one sanitiser of names from packages and folders, for
+/// the library's messages and the CLI's output alike.
+pub fn shown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let bidi = matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
         if c.is_control() || bidi {
-            out.push_str(&format!("\\u{{{:X}}}", u32::from(c)));
+            out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
@@ -992,6 +996,61 @@ fn shown(text: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn shown_escapes_every_character_that_can_disturb_a_terminal() {
+        let escaped = [
+            // C0 controls, including the ones a terminal acts on.
+            ('\u{0}', "\\u{0}"),
+            ('\u{7}', "\\u{7}"),
+            ('\u{8}', "\\u{8}"),
+            ('\t', "\\u{9}"),
+            ('\n', "\\u{a}"),
+            ('\r', "\\u{d}"),
+            ('\u{1b}', "\\u{1b}"),
+            ('\u{1f}', "\\u{1f}"),
+            // DEL and C1 (U+009B is a one-character CSI).
+            ('\u{7f}', "\\u{7f}"),
+            ('\u{80}', "\\u{80}"),
+            ('\u{85}', "\\u{85}"),
+            ('\u{9b}', "\\u{9b}"),
+            ('\u{9f}', "\\u{9f}"),
+            // Bidirectional formatting: the Arabic letter mark, LRM/RLM, the embeddings and
+            // overrides (LRE, RLE, PDF, LRO, RLO) and the isolates (LRI, RLI, FSI, PDI).
+            ('\u{061C}', "\\u{61c}"),
+            ('\u{200E}', "\\u{200e}"),
+            ('\u{200F}', "\\u{200f}"),
+            ('\u{202A}', "\\u{202a}"),
+            ('\u{202B}', "\\u{202b}"),
+            ('\u{202C}', "\\u{202c}"),
+            ('\u{202D}', "\\u{202d}"),
+            ('\u{202E}', "\\u{202e}"),
+            ('\u{2066}', "\\u{2066}"),
+            ('\u{2067}', "\\u{2067}"),
+            ('\u{2068}', "\\u{2068}"),
+            ('\u{2069}', "\\u{2069}"),
+        ];
+        for (c, want) in escaped {
+            assert_eq!(
+                shown(&format!("a{c}b")),
+                format!("a{want}b"),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        // Printable text, right-to-left letters and emoji included, passes unchanged.
+        for kept in [
+            "setup.exe",
+            "Café ñ",
+            "مرحبا",
+            "שלום",
+            "\u{1F600}",
+            "a\u{200B}b",
+            "\\u{1b}",
+        ] {
+            assert_eq!(shown(kept), kept);
+        }
+    }
 
     /// The rules broken by one entry, in the order found.
     fn rules_of(rules: &PathRules, name: &str, kind: EntryKind) -> Vec<Rule> {
@@ -1403,7 +1462,7 @@ mod tests {
         let findings = checker.finish();
         assert_eq!(findings[0].rule, ControlCharacter);
         assert_eq!(findings[0].path, "bad\u{1b}[31m.txt");
-        assert!(findings[0].message.ends_with("bad\\u{1B}[31m.txt"));
+        assert!(findings[0].message.ends_with("bad\\u{1b}[31m.txt"));
         assert!(!findings[0].message.contains('\u{1b}'));
     }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::roundtrip::{
     assert_same_tree, compressible_bytes, pack, random_bytes, set_mtime, unix_seconds,
 };
-use crate::util::{require, workspace_root};
+use crate::util::require;
 
 /// python3 from PATH when it can import `cryptography`; otherwise `None`: the test is skipped,
 /// or fails in CI (`util::require`).
@@ -52,7 +52,7 @@ fn find_python() -> Result<PathBuf, String> {
 
 /// Runs the script on `package`, extracting into `dest`; returns its JSON summary.
 fn independent_check(python: &Path, package: &Path, dest: &Path) -> Value {
-    let script = workspace_root().join("tests/independent_check.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/independent_check.py");
     let out = Command::new(python)
         .arg(&script)
         .arg(package)

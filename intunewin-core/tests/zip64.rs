@@ -1,7 +1,7 @@
 //! Zip64 (issue 2, "must show"): more than 4 GiB of incompressible content and more than 65,535
 //! entries pack and read back, with the zip64 records FORMAT.md §2.6 and §5.3 call for.
 //! Too slow for CI: run with
-//! `cargo test --release --test integration zip64 -- --ignored --nocapture --test-threads=1`
+//! `cargo test --release -p intunewin-core --test library zip64 -- --ignored --nocapture --test-threads=1`
 //! (needs about 14 GiB free in the temp folder).
 
 use std::fs::{self, File};

@@ -100,13 +100,14 @@ fn build_fixture(root: &Path) {
     }
 }
 
-struct Fixture {
+/// A package packed with fixed keys and times: its path and bytes (and the folders that hold it).
+struct Packed {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
     path: PathBuf,
     bytes: Vec<u8>,
 }
 
-fn pack_fixture(opts: impl FnOnce(PackOptions) -> PackOptions) -> Fixture {
+fn pack_fixture(opts: impl FnOnce(PackOptions) -> PackOptions) -> Packed {
     let src = tempfile::tempdir().unwrap();
     build_fixture(src.path());
     let out = tempfile::tempdir().unwrap();
@@ -118,7 +119,7 @@ fn pack_fixture(opts: impl FnOnce(PackOptions) -> PackOptions) -> Fixture {
         .pack_to_file(&path, intunewin_core::Overwrite::Refuse)
         .unwrap_or_else(|e| panic!("pack: {e}"));
     let bytes = fs::read(&path).unwrap();
-    Fixture {
+    Packed {
         _dirs: (src, out),
         path,
         bytes,
