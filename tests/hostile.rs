@@ -253,6 +253,135 @@ fn many_empty_entries_verify_list_and_extract() {
     assert_eq!(fs::read_dir(&dest).expect("extracted").count(), 20_000);
 }
 
+#[test]
+fn many_entries_are_listed_in_stored_order_with_their_total() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let package = write(tmp.path(), "many.intunewin", &many_entries_package(5_000));
+    let list = run(&["list", "--json"], &package);
+    let names: Vec<&str> = list
+        .json
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|row| row["name"].as_str())
+        .collect();
+    let expected: Vec<String> = std::iter::once("setup.exe".to_owned())
+        .chain((1..5_000).map(|i| format!("e{i:06}")))
+        .collect();
+    assert_eq!(names, expected);
+    let text = intunewin()
+        .arg("list")
+        .arg(&package)
+        .output()
+        .expect("run intunewin");
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5_002, "header, rows, total");
+    assert!(lines[1].starts_with("setup.exe  "), "{}", lines[1]);
+    assert!(lines[5_000].starts_with("e004999    "), "{}", lines[5_000]);
+    assert_eq!(lines[5_001], format!("5000 entries, {} bytes", SETUP.len()));
+}
+
+/// The library keeps no entry when told so, and reports the same counts and findings.
+#[test]
+fn a_read_without_entries_reports_the_same() {
+    use intunewin_core::{Package, ReadOptions};
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let package = write(tmp.path(), "many.intunewin", &many_entries_package(3_000));
+    let pkg = Package::open(&package).expect("open");
+    let kept = pkg.verify(&ReadOptions::default()).expect("verify");
+    let counted = pkg
+        .verify(&ReadOptions::default().keep_entries(false))
+        .expect("verify");
+    assert_eq!(kept.entries.len(), 3_000);
+    assert!(counted.entries.is_empty());
+    let summary = |r: &intunewin_core::VerifyReport| {
+        (
+            r.entry_count,
+            r.file_count,
+            r.total_size,
+            r.file_bytes,
+            r.setup_size,
+            r.findings.clone(),
+            r.warnings.clone(),
+        )
+    };
+    assert_eq!(summary(&kept), summary(&counted));
+    assert_eq!(kept.entry_count, 3_000);
+    assert_eq!(kept.setup_size, Some(SETUP.len() as u64));
+    assert_eq!(
+        kept.total_size,
+        kept.entries.iter().map(|e| e.size).sum::<u64>()
+    );
+}
+
+/// A package rewritten in place between `list`'s two reads: the rows of the second read are
+/// not trusted, and the listing fails with the MAC mismatch.
+#[test]
+fn list_rows_of_a_package_changed_between_its_reads_fail_the_mac() {
+    use intunewin_core::{Error, Package, ReadOptions};
+    use intunewin_core::{ListReport, ListSink, ListedEntry};
+    use std::io::{Seek, SeekFrom, Write};
+
+    struct Tamper {
+        path: PathBuf,
+        at: u64,
+        rows: usize,
+    }
+    impl ListSink for Tamper {
+        fn report(&mut self, _report: &ListReport) -> intunewin_core::Result<()> {
+            let mut file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&self.path)
+                .expect("open for writing");
+            let mut byte = [0u8];
+            file.seek(SeekFrom::Start(self.at)).expect("seek");
+            std::io::Read::read_exact(&mut file, &mut byte).expect("read");
+            file.seek(SeekFrom::Start(self.at)).expect("seek");
+            file.write_all(&[byte[0] ^ 0x80]).expect("write");
+            Ok(())
+        }
+        fn row(&mut self, _entry: &ListedEntry) -> intunewin_core::Result<()> {
+            self.rows += 1;
+            Ok(())
+        }
+    }
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let package = write(tmp.path(), "many.intunewin", &many_entries_package(100));
+    let pkg = Package::open(&package).expect("open");
+    let mut control = Counting(0);
+    let report = pkg
+        .list_to(&ReadOptions::default(), &mut control)
+        .expect("list");
+    assert_eq!((control.0, report.entry_count), (100, 100));
+    // Last ciphertext block but one: the inner zip's central directory.
+    let content = pkg.content_entry();
+    let at = content.data_offset + content.size - 40;
+    let mut tamper = Tamper {
+        path: package.clone(),
+        at,
+        rows: 0,
+    };
+    let err = pkg
+        .list_to(&ReadOptions::default(), &mut tamper)
+        .expect_err("changed between reads");
+    assert!(matches!(err, Error::HmacMismatch { .. }), "{err:?}");
+    assert!(tamper.rows > 0, "rows came before the MAC verdict");
+
+    struct Counting(usize);
+    impl ListSink for Counting {
+        fn report(&mut self, _report: &ListReport) -> intunewin_core::Result<()> {
+            Ok(())
+        }
+        fn row(&mut self, _entry: &ListedEntry) -> intunewin_core::Result<()> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+}
+
 /// Writes the full-size packages into `$INTUNEWIN_HOSTILE_DIR` for measuring peak RSS
 /// and time with the release binary (`/usr/bin/time -v`).
 #[test]

@@ -124,7 +124,7 @@ pub use pack::{
 pub use format::inner_read::{EntryInfo, EntryVisitor, Limits};
 pub use read::blob::{Blob, BlobKeys, BlobReport, save_content};
 pub use read::package::{
-    ExtractOptions, ListReport, ListedEntry, Package, ReadOptions, VerifyReport,
+    ExtractOptions, ListReport, ListSink, ListedEntry, Package, ReadOptions, VerifyReport,
 };
 
 // Detection.xml.

@@ -58,9 +58,11 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| "content".into());
         PathBuf::from(stem)
     });
+    // Counts are all it prints: no entry is kept, whatever their number.
     let read = ReadOptions::default()
         .progress(bar.clone())
-        .cancel_flag(crate::cancel_flag());
+        .cancel_flag(crate::cancel_flag())
+        .keep_entries(false);
     let report = pkg.extract(
         &dest,
         &ExtractOptions::default()
@@ -70,16 +72,14 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     if !args.report.silent() {
         super::check::print_findings(&report.warnings, &report.findings);
     }
-    let entries = &report.entries;
-    let files = entries.iter().filter(|e| !e.is_dir).count();
-    let size: u64 = entries.iter().map(|e| e.size).sum();
+    let (files, size) = (report.file_count, report.total_size);
     let elapsed = bar.elapsed().as_secs_f64();
     if args.report.json {
         json::print(&ExtractJson {
             package: args.package.display().to_string(),
             destination: dest.display().to_string(),
             file_count: files,
-            folder_count: entries.len() - files,
+            folder_count: report.entry_count - files,
             size,
             elapsed_seconds: elapsed,
             warnings: report.warnings.clone(),

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::{Finding, ListedEntry, Package, ReadOptions, refusal_error};
+use intunewin_core::{
+    Finding, ListReport, ListSink, ListedEntry, Package, ReadOptions, refusal_error,
+};
 use serde::Serialize;
 
 use crate::args::JsonArgs;
@@ -53,88 +55,135 @@ impl EntryJson {
     }
 }
 
-/// The entries as a JSON array, each row made as it is written: a package of a million entries
-/// needs no second copy of them, nor the whole document in memory.
-struct Rows<'a>(&'a [ListedEntry]);
-
-impl Serialize for Rows<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(EntryJson::new))
-    }
-}
-
 /// Names longer than this push their row's other columns right instead of widening every row.
 const MAX_NAME_WIDTH: usize = 60;
 
-/// Runs `intunewin list`.
+/// Runs `intunewin list`: the first read authenticates the content and sizes the name column,
+/// the second streams the rows (whose MAC is checked again), so no entry is kept in memory.
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let bar = Arc::new(Bar::new(args.format.json));
     let pkg = Package::open(&args.package)?;
-    let report = pkg.list(
-        &ReadOptions::default()
-            .progress(bar)
-            .cancel_flag(crate::cancel_flag()),
-    )?;
-    super::check::print_findings(&report.warnings, &report.findings);
-    if args.format.json {
-        print_json(&report.entries)?;
-    } else {
-        print_table(&report.entries)?;
+    let opts = ReadOptions::default()
+        .progress(bar)
+        .cancel_flag(crate::cancel_flag());
+    let mut printer = Printer::new(args.format.json);
+    let listed = pkg.list_to(&opts, &mut printer);
+    // A closed stdout stopped the listing: that is what to report.
+    if let Some(e) = printer.failed.take() {
+        return Err(e.into());
     }
+    let report = listed?;
+    printer.finish(report.entry_count, report.total_size)?;
     Ok(verdict_code(&args, &report.findings))
 }
 
-/// The table, name first (as a reader looks for it) and the hash last, written row by row.
-fn print_table(entries: &[ListedEntry]) -> anyhow::Result<()> {
-    let width = entries
-        .iter()
-        .map(|e| safe(&e.info.name).chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(4, MAX_NAME_WIDTH);
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    writeln!(
-        out,
-        "{:width$}  {:>12} {:>12} {:>7} {:19} sha256",
-        "name", "size", "compressed", "method", "modified"
-    )?;
-    for e in entries {
-        let r = EntryJson::new(e);
+/// Writes the listing as it streams: the table (name first, as a reader looks for it, and
+/// the hash last) or a pretty JSON array, row by row.
+struct Printer {
+    json: bool,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    /// Width of the name column, from the names of the first read.
+    width: usize,
+    rows: usize,
+    /// The write error that stopped the listing (a closed pipe), kept as an `io::Error` so
+    /// that it ends the command quietly.
+    failed: Option<std::io::Error>,
+}
+
+impl Printer {
+    fn new(json: bool) -> Self {
+        Printer {
+            json,
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            width: 0,
+            rows: 0,
+            failed: None,
+        }
+    }
+
+    /// Keeps a write error for [`run`] and stops the read.
+    fn stop(&mut self, e: std::io::Error) -> intunewin_core::Error {
+        self.failed.get_or_insert(e);
+        intunewin_core::Error::Cancelled
+    }
+
+    fn write_header(&mut self) -> std::io::Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        let width = self.width;
+        writeln!(
+            self.out,
+            "{:width$}  {:>12} {:>12} {:>7} {:19} sha256",
+            "name", "size", "compressed", "method", "modified"
+        )
+    }
+
+    fn write_row(&mut self, entry: &ListedEntry) -> std::io::Result<()> {
+        let r = EntryJson::new(entry);
+        if self.json {
+            return self.write_json_row(&r);
+        }
+        let width = self.width;
         let sha = if r.is_directory { "-" } else { &r.sha256 };
         writeln!(
-            out,
+            self.out,
             "{:width$}  {:>12} {:>12} {:>7} {:19} {sha}",
             safe(&r.name),
             r.size,
             r.compressed_size,
             r.method,
             r.modified
-        )?;
+        )
     }
-    let total: u64 = entries.iter().map(|e| e.info.size).sum();
-    writeln!(
-        out,
-        "{}, {}",
-        ui::count(entries.len(), "entry", "entries"),
-        ui::bytes(total)
-    )?;
-    out.flush()?;
-    Ok(())
+
+    /// One element of the array, laid out as `serde_json::to_writer_pretty` lays out an array.
+    fn write_json_row(&mut self, row: &EntryJson) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(row).map_err(std::io::Error::other)?;
+        self.out
+            .write_all(if self.rows == 0 { b"[\n" } else { b",\n" })?;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                self.out.write_all(b"\n")?;
+            }
+            write!(self.out, "  {line}")?;
+        }
+        Ok(())
+    }
+
+    /// The table's total line, or the end of the JSON array.
+    fn finish(&mut self, count: usize, total: u64) -> std::io::Result<()> {
+        if self.json {
+            writeln!(self.out, "{}", if self.rows == 0 { "[]" } else { "\n]" })?;
+        } else {
+            writeln!(
+                self.out,
+                "{}, {}",
+                ui::count(count, "entry", "entries"),
+                ui::bytes(total)
+            )?;
+        }
+        self.out.flush()
+    }
 }
 
-/// Pretty JSON, as `json::print` writes it, streamed to stdout; a closed pipe stays an
-/// `io::Error` so that it ends the command quietly.
-fn print_json(entries: &[ListedEntry]) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, &Rows(entries)).map_err(|e| {
-        match e.io_error_kind() {
-            Some(kind) => anyhow::Error::from(std::io::Error::new(kind, e)),
-            None => e.into(),
-        }
-    })?;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+impl ListSink for Printer {
+    fn name(&mut self, name: &str) {
+        let width = safe(name).chars().count().min(MAX_NAME_WIDTH);
+        self.width = self.width.max(width);
+    }
+
+    fn report(&mut self, report: &ListReport) -> intunewin_core::Result<()> {
+        super::check::print_findings(&report.warnings, &report.findings);
+        self.width = self.width.clamp(4, MAX_NAME_WIDTH);
+        self.write_header().map_err(|e| self.stop(e))
+    }
+
+    fn row(&mut self, entry: &ListedEntry) -> intunewin_core::Result<()> {
+        self.write_row(entry).map_err(|e| self.stop(e))?;
+        self.rows += 1;
+        Ok(())
+    }
 }
 
 /// Exit 1, with verify's error on stderr, when a finding refuses the package (the listing is

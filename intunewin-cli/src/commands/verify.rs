@@ -45,18 +45,20 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    // Counts are all it prints: no entry is kept, whatever their number.
     let opts = ReadOptions::default()
         .progress(bar.clone())
-        .cancel_flag(crate::cancel_flag());
+        .cancel_flag(crate::cancel_flag())
+        .keep_entries(false);
     match pkg.verify(&opts) {
         Ok(report) => {
-            let files = report.entries.iter().filter(|e| !e.is_dir).count();
+            let files = report.file_count;
             if args.report.json {
                 json::print(&VerifyJson {
                     package: args.package.display().to_string(),
                     valid: true,
                     error: None,
-                    entry_count: report.entries.len(),
+                    entry_count: report.entry_count,
                     file_count: files,
                     unencrypted_content_size: pkg.detection().unencrypted_content_size,
                     warnings: report.warnings.clone(),
@@ -68,7 +70,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     "OK: {} ({}, {}; MAC, padding, digest, sizes and CRCs verified in {:.2} s)",
                     args.package.display(),
                     ui::count(files, "file", "files"),
-                    ui::count(report.entries.len(), "entry", "entries"),
+                    ui::count(report.entry_count, "entry", "entries"),
                     bar.elapsed().as_secs_f64()
                 )?;
             }

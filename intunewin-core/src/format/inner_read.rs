@@ -6,10 +6,14 @@
 //! flat whatever the content size. Tolerates what other producers write: either separator,
 //! data descriptors (with or without signature, 32- or 64-bit), zip64, any flags or extras.
 
+use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use sha2::{Digest, Sha256};
+
+use super::chunked::ChunkedVec;
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
 use crate::paths::EntryKind;
@@ -77,14 +81,19 @@ impl EntryInfo {
     /// special file (by its Unix mode), else a file. Windows extracts links and special files
     /// as small plain files, so the classifier refuses them.
     pub fn kind(&self) -> EntryKind {
-        let file_type = self.unix_mode.map_or(S_IFREG, |m| m & S_IFMT);
-        match file_type {
-            _ if self.is_dir => EntryKind::Dir,
-            S_IFDIR => EntryKind::Dir,
-            S_IFLNK => EntryKind::Symlink,
-            0 | S_IFREG => EntryKind::File,
-            _ => EntryKind::Special,
-        }
+        kind_of(self.is_dir, self.unix_mode)
+    }
+}
+
+/// What an entry is from its trailing separator and its Unix mode (see [`EntryInfo::kind`]).
+fn kind_of(is_dir: bool, unix_mode: Option<u32>) -> EntryKind {
+    let file_type = unix_mode.map_or(S_IFREG, |m| m & S_IFMT);
+    match file_type {
+        _ if is_dir => EntryKind::Dir,
+        S_IFDIR => EntryKind::Dir,
+        S_IFLNK => EntryKind::Symlink,
+        0 | S_IFREG => EntryKind::File,
+        _ => EntryKind::Special,
     }
 }
 
@@ -92,6 +101,31 @@ impl EntryInfo {
 pub trait EntryVisitor {
     /// Called once per entry in stored order. Unread data is drained (and checked) afterwards.
     fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()>;
+
+    /// Called after an entry's data was read and checked, with its final sizes and CRC (those
+    /// of a data descriptor, which [`entry`](Self::entry) cannot know yet).
+    fn entry_end(&mut self, _info: &EntryInfo) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// What one read of the inner zip found besides what the visitor saw: counts and totals, the
+/// entries that are links or special files, and every entry when asked to keep them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InnerSummary {
+    /// Every entry in stored order when kept (see [`read_inner_zip_summary`]), else empty.
+    pub entries: Vec<EntryInfo>,
+    /// Number of entries.
+    pub count: u64,
+    /// Number of entries that are not folders (by their name's trailing separator).
+    pub files: u64,
+    /// Sum of the uncompressed sizes.
+    pub total_size: u64,
+    /// Sum of the uncompressed sizes of the entries that are not folders.
+    pub file_bytes: u64,
+    /// Entries the central directory marks as symbolic links or special files, in stored
+    /// order, with what they are.
+    pub special: Vec<(String, EntryKind)>,
 }
 
 /// Parses the inner zip from `reader`, calling `visitor` for each entry. `origin` names the
@@ -102,17 +136,32 @@ pub fn read_inner_zip<R: Read>(
     origin: &Path,
     visitor: &mut dyn EntryVisitor,
 ) -> Result<Vec<EntryInfo>> {
-    let buffered = BufReader::with_capacity(256 * 1024, reader);
-    read_inner_zip_buffered(buffered, limits, origin, visitor)
+    read_inner_zip_summary(reader, limits, origin, visitor, true).map(|s| s.entries)
 }
 
-/// [`read_inner_zip`] over a reader that is already buffered.
+/// [`read_inner_zip`] that keeps the entries only when `keep` is true: without them, the
+/// memory a read needs does not grow with the entry count beyond a few bytes per entry (what
+/// checking the central directory against the local headers takes).
+pub fn read_inner_zip_summary<R: Read>(
+    reader: R,
+    limits: &Limits,
+    origin: &Path,
+    visitor: &mut dyn EntryVisitor,
+    keep: bool,
+) -> Result<InnerSummary> {
+    let buffered = BufReader::with_capacity(256 * 1024, reader);
+    read_inner_zip_buffered(buffered, limits, origin, visitor, keep)
+}
+
+/// [`read_inner_zip`] over a reader that is already buffered; see
+/// [`read_inner_zip_summary`] for `keep`.
 pub(crate) fn read_inner_zip_buffered<R: BufRead>(
     reader: R,
     limits: &Limits,
     origin: &Path,
     visitor: &mut dyn EntryVisitor,
-) -> Result<Vec<EntryInfo>> {
+    keep: bool,
+) -> Result<InnerSummary> {
     let mut ctx = Parser {
         input: CountingReader {
             inner: reader,
@@ -120,8 +169,9 @@ pub(crate) fn read_inner_zip_buffered<R: BufRead>(
         },
         origin: origin.to_path_buf(),
         limits: limits.clone(),
-        entries: Vec::new(),
-        total: 0,
+        keep,
+        summary: InnerSummary::default(),
+        ledger: HeaderLedger::new(),
     };
     loop {
         let at = ctx.input.pos;
@@ -130,11 +180,11 @@ pub(crate) fn read_inner_zip_buffered<R: BufRead>(
             Some(LFH_SIG) => ctx.entry(at, visitor)?,
             Some(CDH_SIG) => {
                 ctx.central_directory(at)?;
-                return Ok(ctx.entries);
+                return Ok(ctx.summary);
             }
-            Some(EOCD_SIG) if ctx.entries.is_empty() => {
+            Some(EOCD_SIG) if ctx.summary.count == 0 => {
                 ctx.end_records(at, 0, Some(EOCD_SIG))?;
-                return Ok(ctx.entries);
+                return Ok(ctx.summary);
             }
             Some(other) => {
                 return Err(ctx.bad(format!("unexpected signature {other:08x} at offset {at}")));
@@ -171,8 +221,96 @@ struct Parser<R: BufRead> {
     input: CountingReader<R>,
     origin: PathBuf,
     limits: Limits,
-    entries: Vec<EntryInfo>,
-    total: u64,
+    /// Whether every entry is kept in the summary.
+    keep: bool,
+    summary: InnerSummary,
+    ledger: HeaderLedger,
+}
+
+/// What the parser keeps of each local header to check the central directory against, in
+/// place of the entries themselves: a 32-bit keyed tag per entry, which finds the first
+/// central header that disagrees as it is read, and a SHA-256 over every header's fields in
+/// order on each side, which catches at the end any disagreement a tag missed (one chance in
+/// 2^32 per entry, with a key no package can know). Four bytes per entry in all.
+struct HeaderLedger {
+    key: RandomState,
+    tags: ChunkedVec<u32>,
+    local: Sha256,
+    central: Sha256,
+}
+
+/// The fields a central header must repeat from its local header, as compared.
+struct HeaderFields<'a> {
+    name: &'a str,
+    method: u16,
+    crc: u32,
+    compressed_size: u64,
+    size: u64,
+    offset: u64,
+}
+
+impl HeaderFields<'_> {
+    /// An unambiguous encoding: the name's length, the name, then each field.
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.name.len() + 34);
+        out.extend_from_slice(&(self.name.len() as u64).to_le_bytes());
+        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(&self.method.to_le_bytes());
+        out.extend_from_slice(&self.crc.to_le_bytes());
+        out.extend_from_slice(&self.compressed_size.to_le_bytes());
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.offset.to_le_bytes());
+        out
+    }
+}
+
+impl<'a> From<&'a EntryInfo> for HeaderFields<'a> {
+    fn from(info: &'a EntryInfo) -> Self {
+        HeaderFields {
+            name: &info.name,
+            method: info.method,
+            crc: info.crc,
+            compressed_size: info.compressed_size,
+            size: info.size,
+            offset: info.offset,
+        }
+    }
+}
+
+impl HeaderLedger {
+    fn new() -> Self {
+        HeaderLedger {
+            key: RandomState::new(),
+            tags: ChunkedVec::new(),
+            local: Sha256::new(),
+            central: Sha256::new(),
+        }
+    }
+
+    fn tag(&self, encoded: &[u8]) -> u32 {
+        // The low half of a keyed 64-bit hash.
+        self.key.hash_one(encoded) as u32
+    }
+
+    /// Records a local header, in stored order.
+    fn local(&mut self, fields: &HeaderFields<'_>) {
+        let encoded = fields.encode();
+        self.tags.push(self.tag(&encoded));
+        self.local.update(&encoded);
+    }
+
+    /// Records the central header of entry `index`; false when it disagrees with the local
+    /// header recorded there (or there is none).
+    fn central(&mut self, index: usize, fields: &HeaderFields<'_>) -> bool {
+        let encoded = fields.encode();
+        self.central.update(&encoded);
+        self.tags.get(index) == Some(self.tag(&encoded))
+    }
+
+    /// Whether every central header matched its local header, after all were recorded.
+    fn all_match(&self) -> bool {
+        self.local.clone().finalize() == self.central.clone().finalize()
+    }
 }
 
 /// The first error met while a visitor read entry data (the visitor only sees an `io::Error`).
@@ -223,7 +361,7 @@ impl<R: BufRead> Parser<R> {
 
     /// Parses one local header and its data (after the signature).
     fn entry(&mut self, offset: u64, visitor: &mut dyn EntryVisitor) -> Result<()> {
-        if self.entries.len() as u64 >= self.limits.max_entries {
+        if self.summary.count >= self.limits.max_entries {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
                 reason: format!("more than {} entries", self.limits.max_entries),
@@ -290,19 +428,34 @@ impl<R: BufRead> Parser<R> {
         if info.crc != 0 && info.size == 0 && info.method == 0 {
             return Err(self.crc_error(&info));
         }
-        self.total = self.total.saturating_add(info.size);
+        let summary = &mut self.summary;
+        summary.total_size = summary.total_size.saturating_add(info.size);
         if self
             .limits
             .max_total_size
-            .is_some_and(|max| self.total > max)
+            .is_some_and(|max| summary.total_size > max)
         {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
                 reason: "the content expands beyond the allowed total size".into(),
             });
         }
-        self.entries.push(info);
+        visitor.entry_end(&info)?;
+        self.record(info);
         Ok(())
+    }
+
+    /// Counts an entry read in full and keeps what the central directory is checked against.
+    fn record(&mut self, info: EntryInfo) {
+        self.ledger.local(&HeaderFields::from(&info));
+        self.summary.count += 1;
+        if !info.is_dir {
+            self.summary.files += 1;
+            self.summary.file_bytes = self.summary.file_bytes.saturating_add(info.size);
+        }
+        if self.keep {
+            self.summary.entries.push(info);
+        }
     }
 
     fn check_ratio(&self, info: &EntryInfo) -> Result<()> {
@@ -460,11 +613,14 @@ impl<R: BufRead> Parser<R> {
             index += 1;
             sig = self.u32_or_eof()?;
         }
-        if index != self.entries.len() {
+        if index as u64 != self.summary.count {
             return Err(self.bad(format!(
                 "the central directory lists {index} entries, the archive holds {}",
-                self.entries.len()
+                self.summary.count
             )));
+        }
+        if !self.ledger.all_match() {
+            return Err(self.bad("the central directory disagrees with the local headers".into()));
         }
         let at = self.input.pos - 4;
         self.end_records(at, first_at, sig)
@@ -502,33 +658,50 @@ impl<R: BufRead> Parser<R> {
             offset == U32_MAX,
         )
         .ok_or_else(|| self.bad("a central header lacks its zip64 values".into()))?;
-        let Some(seen) = self.entries.get(index) else {
+        if index as u64 >= self.summary.count {
             return Err(
                 self.bad("the central directory lists more entries than the archive holds".into())
             );
+        }
+        // Without the UTF-8 flag a name decodes the same when it is valid UTF-8, and as code
+        // page 437 otherwise, which a local header flagged UTF-8 could not have held.
+        let name = decode_name(&raw_name, 0).unwrap_or_default();
+        let fields = HeaderFields {
+            name: &name,
+            method,
+            crc,
+            compressed_size: v.csize,
+            size: v.usize,
+            offset: v.offset,
         };
-        let name_ok = decode_name(&raw_name, 0).is_some_and(|n| n == seen.name)
-            || decode_name(&raw_name, 0x0800).is_some_and(|n| n == seen.name);
-        if !name_ok
-            || method != seen.method
-            || crc != seen.crc
-            || v.csize != seen.compressed_size
-            || v.usize != seen.size
-            || v.offset != seen.offset
-        {
-            return Err(self.bad(format!(
-                "central directory entry {index} disagrees with local header of '{}'",
-                seen.name
-            )));
+        if !self.ledger.central(index, &fields) {
+            return Err(self.disagreement(index, &name));
         }
         let mode = external >> 16;
-        if made_by >> 8 == HOST_UNIX
-            && mode != 0
-            && let Some(entry) = self.entries.get_mut(index)
-        {
-            entry.unix_mode = Some(mode);
+        let unix_mode = (made_by >> 8 == HOST_UNIX && mode != 0).then_some(mode);
+        let is_dir = name.ends_with('/') || name.ends_with('\\');
+        let kind = kind_of(is_dir, unix_mode);
+        if matches!(kind, EntryKind::Symlink | EntryKind::Special) {
+            self.summary.special.push((name, kind));
+        }
+        if let Some(entry) = self.summary.entries.get_mut(index) {
+            entry.unix_mode = unix_mode;
         }
         Ok(())
+    }
+
+    /// The error for central header `index` (named `central`) disagreeing with its local
+    /// header, named by the local header's name when the entries are kept.
+    fn disagreement(&self, index: usize, central: &str) -> Error {
+        match self.summary.entries.get(index) {
+            Some(seen) => self.bad(format!(
+                "central directory entry {index} disagrees with local header of '{}'",
+                seen.name
+            )),
+            None => self.bad(format!(
+                "central directory entry {index} ('{central}') disagrees with its local header"
+            )),
+        }
     }
 
     /// Parses zip64 end record, locator and end record (the first signature at `at` already read).
@@ -543,7 +716,7 @@ impl<R: BufRead> Parser<R> {
             let mut r = LeReader::new(&rest);
             r.bytes(12);
             let count = r.u64().unwrap_or(0);
-            if count != self.entries.len() as u64 {
+            if count != self.summary.count {
                 return Err(self.bad("the zip64 end record miscounts the entries".into()));
             }
             sig = self.u32_or_eof()?;
@@ -562,7 +735,7 @@ impl<R: BufRead> Parser<R> {
         r.bytes(8);
         let comment_len = usize::from(r.u16().unwrap_or(0));
         self.read_exact(comment_len)?;
-        if count != 0xFFFF && u64::from(count) != self.entries.len() as u64 % 0x1_0000 {
+        if count != 0xFFFF && u64::from(count) != self.summary.count % 0x1_0000 {
             return Err(self.bad("the end record miscounts the entries".into()));
         }
         if self.u32_or_eof()?.is_some() {
@@ -688,5 +861,192 @@ fn cp437(b: u8) -> char {
         char::from(b)
     } else {
         HIGH.chars().nth(usize::from(b - 0x80)).unwrap_or('?')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inner_write::{Compressed, InnerZipWriter, STORED};
+
+    const NAMES: [&str; 3] = ["a.txt", "b.txt", "c.txt"];
+
+    /// A stored zip of [`NAMES`], each holding its own name.
+    fn zip() -> Vec<u8> {
+        let mut w = InnerZipWriter::new(Vec::new());
+        let time = DosDateTime::from_fields(2024, 5, 17, 10, 30, 0);
+        for name in NAMES {
+            let file = Compressed {
+                method: STORED,
+                crc: crc32fast::hash(name.as_bytes()),
+                size: name.len() as u64,
+                data: name.as_bytes().to_vec(),
+            };
+            w.add_compressed(name, time, &file).unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    /// Where the central headers start and where the end record starts.
+    fn central_span(zip: &[u8]) -> (usize, usize) {
+        let find = |sig: u32| zip.windows(4).position(|w| w == sig.to_le_bytes()).unwrap();
+        (find(CDH_SIG), find(EOCD_SIG))
+    }
+
+    /// The central headers, each whole.
+    fn central_records(zip: &[u8]) -> Vec<Vec<u8>> {
+        let (mut at, end) = central_span(zip);
+        let mut out = Vec::new();
+        while at < end {
+            let le = |o: usize| usize::from(u16::from_le_bytes([zip[at + o], zip[at + o + 1]]));
+            let len = 46 + le(28) + le(30) + le(32);
+            out.push(zip[at..at + len].to_vec());
+            at += len;
+        }
+        out
+    }
+
+    /// `zip` with its central directory replaced by `records` (the end record is kept).
+    fn with_central(zip: &[u8], records: &[Vec<u8>]) -> Vec<u8> {
+        let (start, end) = central_span(zip);
+        let mut out = zip[..start].to_vec();
+        records.iter().for_each(|r| out.extend_from_slice(r));
+        out.extend_from_slice(&zip[end..]);
+        out
+    }
+
+    fn read(zip: &[u8], keep: bool) -> Result<InnerSummary> {
+        read_inner_zip_summary(zip, &Limits::default(), Path::new("p"), &mut NoData, keep)
+    }
+
+    struct NoData;
+
+    impl EntryVisitor for NoData {
+        fn entry(&mut self, _info: &EntryInfo, _data: &mut dyn Read) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn reason(zip: &[u8], keep: bool) -> String {
+        match read(zip, keep) {
+            Err(Error::InnerZip { reason, .. }) => reason,
+            other => panic!("expected an inner zip error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_summary_without_entries_counts_the_same() {
+        let zip = zip();
+        let kept = read(&zip, true).unwrap();
+        let counted = read(&zip, false).unwrap();
+        assert_eq!(kept.entries.len(), 3);
+        assert!(counted.entries.is_empty());
+        assert_eq!(
+            (counted.count, counted.files, counted.total_size),
+            (3, 3, 15)
+        );
+        assert_eq!(
+            (kept.count, kept.files, kept.total_size, kept.file_bytes),
+            (
+                counted.count,
+                counted.files,
+                counted.total_size,
+                counted.file_bytes
+            )
+        );
+    }
+
+    #[test]
+    fn a_central_header_differing_in_any_field_is_caught() {
+        // Offsets in a central header: method, crc, sizes, local header offset, name.
+        for (field, at) in [
+            ("method", 10),
+            ("crc", 16),
+            ("compressed size", 20),
+            ("size", 24),
+            ("offset", 42),
+            ("name", 46),
+        ] {
+            for keep in [true, false] {
+                let zip = zip();
+                let mut records = central_records(&zip);
+                records[1][at] ^= 0x01;
+                let reason = reason(&with_central(&zip, &records), keep);
+                assert!(
+                    reason.starts_with("central directory entry 1 "),
+                    "{field} (keep {keep}): {reason}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn reordered_missing_and_extra_central_headers_are_caught() {
+        let zip = zip();
+        let records = central_records(&zip);
+        for keep in [true, false] {
+            let swapped = [records[1].clone(), records[0].clone(), records[2].clone()];
+            let swapped = reason(&with_central(&zip, &swapped), keep);
+            assert!(
+                swapped.starts_with("central directory entry 0 "),
+                "{swapped}"
+            );
+
+            let missing = &records[..2];
+            assert_eq!(
+                reason(&with_central(&zip, missing), keep),
+                "the central directory lists 2 entries, the archive holds 3"
+            );
+
+            let mut extra = records.clone();
+            extra.push(records[2].clone());
+            assert_eq!(
+                reason(&with_central(&zip, &extra), keep),
+                "the central directory lists more entries than the archive holds"
+            );
+        }
+    }
+
+    #[test]
+    fn the_digest_catches_what_a_tag_would_miss() {
+        // Tags are 32 bits: a disagreement they miss must still fail at the end.
+        let mut ledger = HeaderLedger::new();
+        let fields = |crc| HeaderFields {
+            name: "a.txt",
+            method: 0,
+            crc,
+            compressed_size: 5,
+            size: 5,
+            offset: 0,
+        };
+        ledger.local(&fields(1));
+        assert!(!ledger.all_match(), "a central header is missing");
+        // The tag says no; were it to say yes, the digest still differs.
+        assert!(!ledger.central(0, &fields(2)));
+        assert!(!ledger.all_match());
+        let mut ledger = HeaderLedger::new();
+        ledger.local(&fields(1));
+        assert!(ledger.central(0, &fields(1)));
+        assert!(ledger.all_match());
+    }
+
+    #[test]
+    fn links_and_special_files_are_summarised_by_name() {
+        let zip = zip();
+        let mut records = central_records(&zip);
+        for (record, mode) in records.iter_mut().zip([0o100_644u32, 0o120_777, 0o010_644]) {
+            record[5] = HOST_UNIX as u8; // made by Unix
+            record[38..42].copy_from_slice(&(mode << 16).to_le_bytes());
+        }
+        let zip = with_central(&zip, &records);
+        let expected = vec![
+            ("b.txt".to_string(), EntryKind::Symlink),
+            ("c.txt".to_string(), EntryKind::Special),
+        ];
+        assert_eq!(read(&zip, false).unwrap().special, expected);
+        let kept = read(&zip, true).unwrap();
+        assert_eq!(kept.special, expected);
+        assert_eq!(kept.entries[1].unix_mode, Some(0o120_777));
+        assert_eq!(kept.entries[1].kind(), EntryKind::Symlink);
     }
 }

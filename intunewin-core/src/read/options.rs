@@ -17,6 +17,9 @@ pub struct ReadOptions {
     pub cancel: CancelFlag,
     /// Rules for the device-side path findings reported by verify.
     pub path_rules: PathRules,
+    /// Whether reports list every entry (default true); without, they carry only counts and
+    /// totals, and memory does not grow with the entry count beyond a few bytes per entry.
+    pub keep_entries: bool,
 }
 
 impl Default for ReadOptions {
@@ -26,6 +29,7 @@ impl Default for ReadOptions {
             progress: Arc::new(NoProgress),
             cancel: CancelFlag::new(),
             path_rules: PathRules::default(),
+            keep_entries: true,
         }
     }
 }
@@ -52,6 +56,12 @@ impl ReadOptions {
     /// Sets the path rules used for findings.
     pub fn path_rules(mut self, rules: PathRules) -> Self {
         self.path_rules = rules;
+        self
+    }
+
+    /// Whether reports list every entry (see [`keep_entries`](Self::keep_entries)).
+    pub fn keep_entries(mut self, keep: bool) -> Self {
+        self.keep_entries = keep;
         self
     }
 }

@@ -14,9 +14,9 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
-use crate::inner_read::{EntryInfo, EntryVisitor, read_inner_zip_buffered};
+use crate::inner_read::{EntryInfo, EntryVisitor, InnerSummary, read_inner_zip_buffered};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
-use crate::paths::Finding;
+use crate::paths::{EntryKind, Finding};
 use crate::pipeline::read_on_thread;
 use crate::progress::Stage;
 use crate::range::RangeReader;
@@ -72,8 +72,13 @@ pub struct ListedEntry {
 /// [`VerifyReport`].
 #[derive(Clone, Debug)]
 pub struct ListReport {
-    /// Inner entries in stored order, with the SHA-256 of each.
+    /// Inner entries in stored order, with the SHA-256 of each (empty from
+    /// [`list_to`](Package::list_to), which streams them).
     pub entries: Vec<ListedEntry>,
+    /// Number of entries.
+    pub entry_count: usize,
+    /// Sum of the entries' uncompressed sizes.
+    pub total_size: u64,
     /// Device-side findings about the entry names (FORMAT.md §12), refusing ones included.
     pub findings: Vec<Finding>,
     /// Tolerated deviations from Microsoft's layout and other warnings.
@@ -83,8 +88,19 @@ pub struct ListReport {
 /// The result of a successful verification (or extraction, which checks the same).
 #[derive(Clone, Debug)]
 pub struct VerifyReport {
-    /// Inner entries in stored order.
+    /// Inner entries in stored order (empty unless [`ReadOptions::keep_entries`]).
     pub entries: Vec<EntryInfo>,
+    /// Number of entries.
+    pub entry_count: usize,
+    /// Number of entries that are not folders.
+    pub file_count: usize,
+    /// Sum of the entries' uncompressed sizes.
+    pub total_size: u64,
+    /// Sum of the uncompressed sizes of the entries that are not folders.
+    pub file_bytes: u64,
+    /// Size of the file Detection.xml's SetupFile names (case-insensitively, either
+    /// separator), when the content holds it.
+    pub setup_size: Option<u64>,
     /// Device-side findings about the entry names (FORMAT.md §12); none of them refuses the
     /// package (those fail the read instead), e.g. a path over the device's length budget.
     pub findings: Vec<Finding>,
@@ -260,21 +276,41 @@ impl Package {
         visitor: &mut dyn EntryVisitor,
     ) -> Result<Vec<EntryInfo>> {
         self.authenticate_content(opts)?;
-        self.read_once(opts, stage, visitor, Pass::Second)
+        let summary = self.read_once(
+            &opts.clone().keep_entries(true),
+            stage,
+            visitor,
+            Pass::Second,
+        );
+        summary.map(|s| s.entries)
     }
 
     /// Parses the inner zip in one read of the content (see
-    /// [`read_content`](Self::read_content)), handing each entry to `visitor`.
+    /// [`read_content`](Self::read_content)), handing each entry to `visitor`; the entries
+    /// are kept when [`ReadOptions::keep_entries`].
     fn read_once(
         &self,
         opts: &ReadOptions,
         stage: Stage,
         visitor: &mut dyn EntryVisitor,
         pass: Pass,
-    ) -> Result<Vec<EntryInfo>> {
+    ) -> Result<InnerSummary> {
         self.read_content(opts, stage, pass, |plain| {
-            read_inner_zip_buffered(plain, &opts.limits, &self.path, visitor)
+            read_inner_zip_buffered(plain, &opts.limits, &self.path, visitor, opts.keep_entries)
         })?
+    }
+
+    /// [`read_once`](Self::read_once) that also looks for the SetupFile among the entries.
+    fn read_watched(
+        &self,
+        opts: &ReadOptions,
+        stage: Stage,
+        visitor: &mut dyn EntryVisitor,
+        pass: Pass,
+    ) -> Result<(InnerSummary, SetupSeen)> {
+        let mut watch = SetupWatch::new(&self.detection.setup_file, visitor);
+        let summary = self.read_once(opts, stage, &mut watch, pass)?;
+        Ok((summary, watch.seen))
     }
 
     /// Reads the content once, in three threads: reading, MAC and CRC on one; decryption (and
@@ -347,23 +383,34 @@ impl Package {
             gate: &mut gate,
             inner: &mut Ignore,
         };
-        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
-        let findings = gate.finish(&entries)?;
-        Ok(self.report(entries, findings))
+        let (summary, setup) = self.read_watched(opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
+        let findings = gate.finish_kinds(special_kinds(&summary))?;
+        Ok(self.report(summary, setup, findings))
     }
 
-    /// The report of a read: the entries, the classifier's findings, and the warnings (layout
-    /// deviations, a SetupFile missing from the content).
-    fn report(&self, entries: Vec<EntryInfo>, findings: Vec<Finding>) -> VerifyReport {
+    /// The report of a read: the entries (when kept) and counts, the classifier's findings,
+    /// and the warnings (layout deviations, a SetupFile missing from the content).
+    fn report(
+        &self,
+        summary: InnerSummary,
+        setup: SetupSeen,
+        findings: Vec<Finding>,
+    ) -> VerifyReport {
         let mut warnings = self.warnings.clone();
-        if !setup_present(&entries, &self.detection.setup_file) {
+        if !setup.present {
             warnings.push(format!(
                 "SetupFile '{}' is not in the content",
                 self.detection.setup_file
             ));
         }
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         VerifyReport {
-            entries,
+            entries: summary.entries,
+            entry_count: count(summary.count),
+            file_count: count(summary.files),
+            total_size: summary.total_size,
+            file_bytes: summary.file_bytes,
+            setup_size: setup.size,
             findings,
             warnings,
         }
@@ -373,19 +420,20 @@ impl Package {
     /// returned unless the MAC and digest match); writes nothing. Lists every entry, even of a
     /// package [`verify`](Self::verify) refuses: the findings are the same as verify's, and
     /// [`refusal`](crate::refusal) tells whether one refuses the package.
+    /// The entries are kept whatever [`ReadOptions::keep_entries`] says; [`list_to`](Self::list_to)
+    /// streams them instead.
     pub fn list(&self, opts: &ReadOptions) -> Result<ListReport> {
+        let opts = opts.clone().keep_entries(true);
         let mut gate = EntryGate::collecting(&opts.path_rules, &self.path);
-        let mut hashing = Hashing {
-            origin: &self.path,
-            hashes: Vec::new(),
-        };
+        let mut hashing = Hashing::new(&self.path);
         let mut visitor = Gated {
             gate: &mut gate,
             inner: &mut hashing,
         };
-        let entries = self.read_once(opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
-        let findings = gate.finish(&entries)?;
-        let report = self.report(entries, findings);
+        let (summary, setup) =
+            self.read_watched(&opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
+        let findings = gate.finish_kinds(special_kinds(&summary))?;
+        let report = self.report(summary, setup, findings);
         let entries = report
             .entries
             .into_iter()
@@ -394,9 +442,46 @@ impl Package {
             .collect();
         Ok(ListReport {
             entries,
+            entry_count: report.entry_count,
+            total_size: report.total_size,
             findings: report.findings,
             warnings: report.warnings,
         })
+    }
+
+    /// [`list`](Self::list) in two reads, keeping no entry: the first authenticates the content
+    /// (MAC and FileDigest) and classifies the names, showing each name to
+    /// [`ListSink::name`] as it passes, then hands the findings and warnings to
+    /// [`ListSink::report`]; the second, MACed again, hands each entry with its SHA-256 to
+    /// [`ListSink::row`] as it is read. Rows shown before the second read's MAC is known are
+    /// only trusted once this returns `Ok` (an [`Error::HmacMismatch`] otherwise, as when the
+    /// file changed between the reads). Returns the first read's report, without entries.
+    pub fn list_to(&self, opts: &ReadOptions, sink: &mut dyn ListSink) -> Result<ListReport> {
+        let opts = opts.clone().keep_entries(false);
+        let mut gate = EntryGate::collecting(&opts.path_rules, &self.path);
+        let mut names = NameSink(&mut *sink);
+        let mut visitor = Gated {
+            gate: &mut gate,
+            inner: &mut names,
+        };
+        let (summary, setup) =
+            self.read_watched(&opts, Stage::Authenticate, &mut visitor, Pass::Only)?;
+        let findings = gate.finish_kinds(special_kinds(&summary))?;
+        let report = self.report(summary, setup, findings);
+        let report = ListReport {
+            entries: Vec::new(),
+            entry_count: report.entry_count,
+            total_size: report.total_size,
+            findings: report.findings,
+            warnings: report.warnings,
+        };
+        sink.report(&report)?;
+        let mut rows = RowSink {
+            hashing: Hashing::new(&self.path),
+            sink,
+        };
+        self.read_once(&opts, Stage::Decrypt, &mut rows, Pass::Second)?;
+        Ok(report)
     }
 
     /// Writes the decrypted inner zip to `out` after authenticating it (MAC and FileDigest);
@@ -516,13 +601,13 @@ impl Package {
             gate: &mut gate,
             inner: &mut staged,
         };
-        let entries = self.read_once(&opts.read, Stage::Extract, &mut visitor, Pass::Second);
+        let read = self.read_watched(&opts.read, Stage::Extract, &mut visitor, Pass::Second);
         // A file that failed to be written comes before anything the stream showed later.
         staged.finish_writes()?;
-        let entries = entries?;
-        let findings = gate.finish(&entries)?;
+        let (summary, setup) = read?;
+        let findings = gate.finish_kinds(special_kinds(&summary))?;
         staged.commit()?;
-        Ok(self.report(entries, findings))
+        Ok(self.report(summary, setup, findings))
     }
 }
 
@@ -658,30 +743,133 @@ fn locate_content(
     }
 }
 
-fn setup_present(entries: &[EntryInfo], setup: &str) -> bool {
-    let norm = |s: &str| s.replace('\\', "/").to_lowercase();
-    let want = norm(setup);
-    entries.iter().any(|e| norm(&e.name) == want)
+/// The names and kinds of the entries that are links or special files.
+fn special_kinds(summary: &InnerSummary) -> impl Iterator<Item = (&str, EntryKind)> {
+    summary
+        .special
+        .iter()
+        .map(|(name, kind)| (name.as_str(), *kind))
+}
+
+/// Whether the SetupFile is among the entries (any entry, compared case-insensitively with
+/// either separator), and the size of the first file that is it.
+#[derive(Default)]
+struct SetupSeen {
+    present: bool,
+    size: Option<u64>,
+}
+
+/// Passes entries to `inner`, looking for the SetupFile as they go by.
+struct SetupWatch<'a> {
+    want: String,
+    seen: SetupSeen,
+    inner: &'a mut dyn EntryVisitor,
+}
+
+impl<'a> SetupWatch<'a> {
+    fn new(setup: &str, inner: &'a mut dyn EntryVisitor) -> Self {
+        SetupWatch {
+            want: setup_form(setup),
+            seen: SetupSeen::default(),
+            inner,
+        }
+    }
+}
+
+fn setup_form(name: &str) -> String {
+    name.replace('\\', "/").to_lowercase()
+}
+
+impl EntryVisitor for SetupWatch<'_> {
+    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+        self.inner.entry(info, data)
+    }
+
+    fn entry_end(&mut self, info: &EntryInfo) -> Result<()> {
+        // Sizes are final here (a data descriptor's included).
+        let wanted = || setup_form(&info.name) == self.want;
+        if !(self.seen.present && self.seen.size.is_some()) && wanted() {
+            self.seen.present = true;
+            if !info.is_dir && self.seen.size.is_none() {
+                self.seen.size = Some(info.size);
+            }
+        }
+        self.inner.entry_end(info)
+    }
+}
+
+/// Receives a listing as [`Package::list_to`] streams it.
+pub trait ListSink {
+    /// Each entry's name during the first read, before anything is authenticated (to size
+    /// columns, say); nothing it shows is trusted yet.
+    fn name(&mut self, _name: &str) {}
+
+    /// The first read's report, once it authenticated the content: the findings, warnings
+    /// and counts (no entries). Called before the first row.
+    fn report(&mut self, report: &ListReport) -> Result<()>;
+
+    /// One entry with its SHA-256, in stored order, as the second read passes it.
+    fn row(&mut self, entry: &ListedEntry) -> Result<()>;
+}
+
+/// Shows each name to a [`ListSink`] and reads no data.
+struct NameSink<'a>(&'a mut dyn ListSink);
+
+impl EntryVisitor for NameSink<'_> {
+    fn entry(&mut self, info: &EntryInfo, _data: &mut dyn Read) -> Result<()> {
+        self.0.name(&info.name);
+        Ok(())
+    }
+}
+
+/// Hashes each entry and hands it to a [`ListSink`] once its sizes and CRC are final.
+struct RowSink<'a, 'p> {
+    hashing: Hashing<'p>,
+    sink: &'a mut dyn ListSink,
+}
+
+impl EntryVisitor for RowSink<'_, '_> {
+    fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
+        self.hashing.entry(info, data)
+    }
+
+    fn entry_end(&mut self, info: &EntryInfo) -> Result<()> {
+        let sha256 = self.hashing.hashes.pop().unwrap_or_default();
+        self.sink.row(&ListedEntry {
+            info: info.clone(),
+            sha256,
+        })
+    }
 }
 
 struct Hashing<'a> {
     origin: &'a Path,
     hashes: Vec<[u8; 32]>,
+    buf: Vec<u8>,
+}
+
+impl<'a> Hashing<'a> {
+    fn new(origin: &'a Path) -> Self {
+        Hashing {
+            origin,
+            hashes: Vec::new(),
+            buf: vec![0u8; 64 * 1024],
+        }
+    }
 }
 
 impl EntryVisitor for Hashing<'_> {
     fn entry(&mut self, _info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
         let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = data.read(&mut buf).map_err(|e| Error::InnerZip {
+            let n = data.read(&mut self.buf).map_err(|e| Error::InnerZip {
                 path: self.origin.to_path_buf(),
                 reason: e.to_string(),
             })?;
             if n == 0 {
                 break;
             }
-            hasher.update(&buf[..n]);
+            hasher.update(&self.buf[..n]);
         }
         self.hashes.push(hasher.finalize().into());
         Ok(())

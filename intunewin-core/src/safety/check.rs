@@ -224,19 +224,18 @@ pub fn source_findings(
 /// encrypted content's, what is uploaded). Unsafe names are findings here, not a failure.
 pub fn check_package(path: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let pkg = Package::open(path)?;
-    let read = opts.read.clone().path_rules(opts.rules.clone());
+    // Counts and totals are all it needs: no entry is kept, whatever their number.
+    let read = opts
+        .read
+        .clone()
+        .path_rules(opts.rules.clone())
+        .keep_entries(false);
     // The same findings verify and extract report; unsafe names are findings here, not a
     // failure, so that each one is reported.
     let report = pkg.inspect(&read)?;
-    let (entries, inner, notes) = (report.entries, report.findings, report.warnings);
+    let (inner, notes) = (report.findings, report.warnings);
     let target = path.display().to_string();
-    let files = entries.iter().filter(|e| !e.is_dir);
-    let (count, total) = files.fold((0, 0), |(n, sum), e| (n + 1, sum + e.size));
-    let setup = pkg.detection().setup_file.replace('\\', "/").to_lowercase();
-    let setup_size = entries
-        .iter()
-        .find(|e| !e.is_dir && e.name.replace('\\', "/").to_lowercase() == setup)
-        .map(|e| e.size);
+    let (count, total, setup_size) = (report.file_count, report.file_bytes, report.setup_size);
     let mut findings = breadth_findings(&target, count, total, setup_size);
     findings.extend(size_finding(&target, pkg.encrypted_size(), opts.size_limit));
     findings.extend(inner);

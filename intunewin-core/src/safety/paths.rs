@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher, RandomState};
 
+use crate::format::chunked::ChunkedVec;
+
 /// The Intune code usually reported as "Error unzipping downloaded content" (FORMAT.md §12.2).
 pub const UNZIP_ERROR_CODE: u32 = 0x87D3_0067;
 /// Longest full file path without long-path support: MAX_PATH (260) minus the NUL.
@@ -360,23 +362,132 @@ impl PathRules {
 /// Paths are keyed by a fingerprint, a keyed 64-bit hash of the folded path computed level by
 /// level from the parent's, so an entry costs time in proportion to its name's length whatever
 /// its depth; a fingerprint met again is confirmed by comparing the folded names themselves, so
-/// a collision is never reported falsely. Memory per entry is its name (kept to spell and
-/// compare the first of two colliding entries) and about 20 bytes of maps, never growing with
-/// the square of the entry count or of the depth. (Two different paths of equal fingerprint, one
-/// chance in 2^64 per pair with a key no package can know, would only hide a collision.)
+/// a collision is never reported falsely. Memory per entry is its name and two bytes (kept to
+/// spell and compare the first of two colliding entries) and 16 bytes of index per file (24
+/// per folder), never growing with the square of the entry count or of the depth: a million
+/// entries fit in a few tens of MiB. (Two different paths of equal fingerprint, one chance in
+/// 2^64 per pair with a key no package can know, would only hide a collision.)
 #[derive(Debug)]
 pub struct PathChecker {
     rules: PathRules,
     findings: Vec<Finding>,
     /// The key of the fingerprints, random per checker.
     keys: RandomState,
-    /// The names of the tracked entries end to end; entry `i` ends at `ends[i]`.
-    names: String,
-    ends: Vec<usize>,
+    /// The names of the tracked entries end to end, each after its length (two bytes, little
+    /// endian: tracked names are at most [`MAX_NAME_LEN`] bytes); an entry is known by the
+    /// offset of its length.
+    names: ChunkedVec<u8>,
     /// Fingerprint of a folded path → the first file (or link) seen there.
-    files: HashMap<u64, u32, Prehashed>,
+    files: PrintIndex<u64>,
     /// Fingerprint of a folded path → where a directory was first seen: (entry, levels).
-    dirs: HashMap<u64, (u32, u32), Prehashed>,
+    dirs: PrintIndex<(u64, u32)>,
+}
+
+/// A map from fingerprints to small values, compact at any size: most entries sit in an
+/// array sorted by fingerprint (no slack, no empty buckets, in chunks that growing never
+/// moves), the latest in a small hash map that is merged into it (in place, from the back)
+/// once it holds a sixteenth as many. Fingerprints are uniform, so a table of where each
+/// value of their top [`FENCE_BITS`] bits starts narrows a lookup to a few neighbours: a
+/// lookup is a hash probe and a short binary search; an insert costs amortised constant copies.
+#[derive(Debug)]
+struct PrintIndex<V> {
+    sorted: ChunkedVec<(u64, V)>,
+    /// `fences[b]` is the index of the first sorted fingerprint whose top bits are at least
+    /// `b` (empty until the first merge).
+    fences: Vec<usize>,
+    recent: HashMap<u64, V, Prehashed>,
+}
+
+/// Top bits of a fingerprint that [`PrintIndex::fences`] tells apart (512 KiB of fences).
+const FENCE_BITS: u32 = 16;
+
+/// The fewest entries [`PrintIndex::recent`] holds before a merge.
+const MIN_RECENT: usize = 4096;
+
+impl<V: Copy + Default> PrintIndex<V> {
+    fn new() -> Self {
+        PrintIndex {
+            sorted: ChunkedVec::new(),
+            fences: Vec::new(),
+            recent: HashMap::default(),
+        }
+    }
+
+    fn get(&self, print: u64) -> Option<V> {
+        if let Some(v) = self.recent.get(&print) {
+            return Some(*v);
+        }
+        let top = (print >> (64 - FENCE_BITS)) as usize;
+        let (mut lo, mut hi) = (*self.fences.get(top)?, *self.fences.get(top + 1)?);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (p, v) = self.sorted.get(mid)?;
+            match p.cmp(&print) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(v),
+            }
+        }
+        None
+    }
+
+    fn contains(&self, print: u64) -> bool {
+        self.get(print).is_some()
+    }
+
+    /// Maps `print`, which must not be mapped yet, to `value`.
+    fn insert_new(&mut self, print: u64, value: V) {
+        self.recent.insert(print, value);
+        if self.recent.len() >= MIN_RECENT.max(self.sorted.len() / 16) {
+            self.merge();
+        }
+    }
+
+    /// Moves the recent entries into the sorted array: the array grows by their number,
+    /// then both are merged from the back, so nothing is held twice.
+    fn merge(&mut self) {
+        let mut fresh: Vec<(u64, V)> = self.recent.drain().collect();
+        fresh.sort_unstable_by_key(|&(p, _)| p);
+        let old = self.sorted.len();
+        self.sorted.grow_to(old + fresh.len());
+        let (mut i, mut j) = (old, fresh.len());
+        let mut k = self.sorted.len();
+        // Fingerprints are unique: each step takes the larger of the two tails. Once the fresh
+        // ones are all placed, the old ones left are already where they belong.
+        while j > 0 {
+            k -= 1;
+            let older = i.checked_sub(1).and_then(|at| self.sorted.get(at));
+            match older {
+                Some(e) if e.0 > fresh[j - 1].0 => {
+                    i -= 1;
+                    self.sorted.set(k, e);
+                }
+                _ => {
+                    j -= 1;
+                    self.sorted.set(k, fresh[j]);
+                }
+            }
+        }
+        self.fence();
+    }
+
+    /// Rebuilds [`fences`](Self::fences) after a merge.
+    fn fence(&mut self) {
+        let buckets = 1usize << FENCE_BITS;
+        self.fences.clear();
+        self.fences.reserve_exact(buckets + 1);
+        let mut at = 0;
+        for chunk in self.sorted.chunks() {
+            for &(p, _) in chunk {
+                let top = (p >> (64 - FENCE_BITS)) as usize;
+                while self.fences.len() <= top {
+                    self.fences.push(at);
+                }
+                at += 1;
+            }
+        }
+        self.fences.resize(buckets + 1, at);
+    }
 }
 
 /// Fingerprints are hashes already: the maps use them as they are.
@@ -412,10 +523,9 @@ impl PathChecker {
             rules,
             findings: Vec::new(),
             keys: RandomState::new(),
-            names: String::new(),
-            ends: Vec::new(),
-            files: HashMap::default(),
-            dirs: HashMap::default(),
+            names: ChunkedVec::new(),
+            files: PrintIndex::new(),
+            dirs: PrintIndex::new(),
         }
     }
 
@@ -562,10 +672,13 @@ impl PathChecker {
         } else {
             parents.len()
         };
-        self.names.push_str(name);
-        self.ends.push(self.names.len());
-        // Entry indices past u32::MAX would need more entries than any walk or limit allows.
-        let entry = u32::try_from(self.ends.len() - 1).unwrap_or(u32::MAX);
+        // Names over MAX_NAME_LEN bytes are refused before they are tracked.
+        let Ok(len) = u16::try_from(name.len()) else {
+            return;
+        };
+        let entry = self.names.len() as u64;
+        self.names.extend_from_slice(&len.to_le_bytes());
+        self.names.extend_from_slice(name.as_bytes());
         let mut print = 0u64;
         for (depth, component) in components.iter().enumerate() {
             print = self.keys.hash_one((print, fold(component)));
@@ -577,16 +690,21 @@ impl PathChecker {
         }
     }
 
-    /// The name of tracked entry `entry`.
-    fn name_of(&self, entry: u32) -> &str {
-        let i = entry as usize;
-        let start = i.checked_sub(1).map_or(0, |j| self.ends[j]);
-        &self.names[start..self.ends[i]]
+    /// The name of tracked entry `entry` (the offset of its length in `names`).
+    fn name_of(&self, entry: u64) -> String {
+        let start = usize::try_from(entry).unwrap_or(usize::MAX);
+        let (Some(lo), Some(hi)) = (self.names.get(start), self.names.get(start + 1)) else {
+            return String::new();
+        };
+        let len = usize::from(u16::from_le_bytes([lo, hi]));
+        // Stored from a `&str`, so always UTF-8.
+        String::from_utf8(self.names.copy_range(start + 2, len)).unwrap_or_default()
     }
 
     /// Whether the first `levels` names of tracked entry `entry` fold to `components`.
-    fn folds_to(&self, entry: u32, levels: usize, components: &[&str]) -> bool {
-        let split = split_name(self.name_of(entry));
+    fn folds_to(&self, entry: u64, levels: usize, components: &[&str]) -> bool {
+        let name = self.name_of(entry);
+        let split = split_name(&name);
         levels == components.len()
             && split.components.len() >= levels
             && split.components[..levels]
@@ -596,21 +714,22 @@ impl PathChecker {
     }
 
     /// The first `levels` names of tracked entry `entry`, joined with `/`.
-    fn spelling(&self, entry: u32, levels: usize) -> String {
-        let split = split_name(self.name_of(entry));
+    fn spelling(&self, entry: u64, levels: usize) -> String {
+        let name = self.name_of(entry);
+        let split = split_name(&name);
         split.components[..levels.min(split.components.len())].join("/")
     }
 
-    fn track_dir(&mut self, name: &str, print: u64, entry: u32, components: &[&str]) {
-        if self.dirs.contains_key(&print) {
+    fn track_dir(&mut self, name: &str, print: u64, entry: u64, components: &[&str]) {
+        if self.dirs.contains(print) {
             return;
         }
-        let file = self.files.get(&print).copied();
+        let file = self.files.get(print);
         if let Some(file) = file.filter(|&f| self.folds_to(f, components.len(), components)) {
             let reason = format!(
                 "the directory '{}' collides with the file '{}' (Windows ignores case and trailing dots/spaces)",
                 shown(&components.join("/")),
-                shown(self.name_of(file))
+                shown(&self.name_of(file))
             );
             self.findings
                 .push(Finding::new(Rule::NameCollision, name, &reason));
@@ -623,23 +742,23 @@ impl PathChecker {
             ));
         }
         let levels = u32::try_from(components.len()).unwrap_or(u32::MAX);
-        self.dirs.insert(print, (entry, levels));
+        self.dirs.insert_new(print, (entry, levels));
     }
 
-    fn track_file(&mut self, name: &str, print: u64, entry: u32, components: &[&str]) {
+    fn track_file(&mut self, name: &str, print: u64, entry: u64, components: &[&str]) {
         let levels = components.len();
-        let first = self.files.get(&print).copied();
-        let dir = self.dirs.get(&print).copied();
+        let first = self.files.get(print);
+        let dir = self.dirs.get(print);
         let reason = if let Some(first) = first.filter(|&f| self.folds_to(f, levels, components)) {
             let first = self.name_of(first);
-            if windows_form(first) == windows_form(name) {
+            if windows_form(&first) == windows_form(name) {
                 Some((Rule::DuplicateEntry, "duplicate entry".to_owned()))
             } else {
                 Some((
                     Rule::NameCollision,
                     format!(
                         "collides with '{}' (Windows ignores case and trailing dots/spaces)",
-                        shown(first)
+                        shown(&first)
                     ),
                 ))
             }
@@ -658,9 +777,10 @@ impl PathChecker {
         };
         match reason {
             Some((rule, reason)) => self.findings.push(Finding::new(rule, name, &reason)),
-            None => {
-                self.files.entry(print).or_insert(entry);
-            }
+            // The first file seen at a fingerprint stays (another path of equal fingerprint
+            // is only missed).
+            None if first.is_none() => self.files.insert_new(print, entry),
+            None => {}
         }
     }
 }
@@ -1444,6 +1564,78 @@ mod tests {
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].rule, ForbiddenCharacter);
         assert_eq!(findings[0].path, "dir/a\\b.txt");
+    }
+
+    #[test]
+    fn the_print_index_finds_every_key_across_merges_and_no_other() {
+        let keys = RandomState::new();
+        let mut index: PrintIndex<u64> = PrintIndex::new();
+        let n = 50 * MIN_RECENT as u64;
+        for i in 0..n {
+            index.insert_new(keys.hash_one(i), i);
+            // The earliest keys sit in the sorted part by now; each is still found.
+            if i % 9_973 == 0 {
+                assert_eq!(index.get(keys.hash_one(i / 2)), Some(i / 2));
+            }
+        }
+        assert!(index.sorted.len() > n as usize / 2, "merged");
+        for i in 0..n {
+            assert_eq!(index.get(keys.hash_one(i)), Some(i), "key {i}");
+        }
+        for i in n..n + 10_000 {
+            assert_eq!(index.get(keys.hash_one(i)), None, "absent key {i}");
+        }
+        assert_eq!(index.get(0), None);
+        assert_eq!(index.get(u64::MAX), None);
+    }
+
+    #[test]
+    fn many_similar_names_give_no_false_duplicates() {
+        // Names differing in one character, in case only where Windows tells them apart
+        // (none here), in depth, and files beside folders of near names.
+        let mut checker = PathChecker::new(PathRules::new());
+        for i in 0..150_000u32 {
+            checker.add(&format!("d{}/f{i}", i % 1000), File);
+            checker.add(&format!("d{}/f{i}x/", i % 1000), Dir);
+        }
+        assert_eq!(checker.finish(), Vec::new());
+    }
+
+    #[test]
+    fn duplicates_and_collisions_with_early_entries_are_found_after_many() {
+        let mut checker = PathChecker::new(PathRules::new());
+        checker.add("Setup.exe", File);
+        checker.add("Docs/Read Me.txt", File);
+        for i in 0..100_000 {
+            checker.add(&format!("bulk/e{i:06}"), File);
+        }
+        checker.add("Setup.exe", File);
+        checker.add("SETUP.exe", File);
+        checker.add("docs/read me.TXT", File);
+        checker.add("bulk/e000007/inner", File);
+        checker.add("bulk/E099999", File);
+        let found: Vec<(Rule, String, String)> = checker
+            .finish()
+            .into_iter()
+            .map(|f| (f.rule, f.path.clone(), f.reason().to_string()))
+            .collect();
+        let collides = |first: &str| {
+            format!("collides with '{first}' (Windows ignores case and trailing dots/spaces)")
+        };
+        assert_eq!(
+            found,
+            [
+                (DuplicateEntry, "Setup.exe".into(), "duplicate entry".into()),
+                (NameCollision, "SETUP.exe".into(), collides("Setup.exe")),
+                (NameCollision, "docs/read me.TXT".into(), collides("Docs/Read Me.txt")),
+                (
+                    NameCollision,
+                    "bulk/e000007/inner".into(),
+                    "the directory 'bulk/e000007' collides with the file 'bulk/e000007' (Windows ignores case and trailing dots/spaces)".into()
+                ),
+                (NameCollision, "bulk/E099999".into(), collides("bulk/e099999")),
+            ]
+        );
     }
 
     #[test]

@@ -106,6 +106,15 @@ impl EntryGate {
     /// Adds what only the central directory tells (links and special files) and returns every
     /// finding, in the order found.
     pub(crate) fn finish(self, entries: &[EntryInfo]) -> Result<Vec<Finding>> {
+        self.finish_kinds(entries.iter().map(|e| (e.name.as_str(), e.kind())))
+    }
+
+    /// [`finish`](Self::finish) from the names and kinds of the entries that are links or
+    /// special files (any others are ignored), in stored order.
+    pub(crate) fn finish_kinds<'n>(
+        self,
+        kinds: impl IntoIterator<Item = (&'n str, EntryKind)>,
+    ) -> Result<Vec<Finding>> {
         let EntryGate {
             checker,
             origin,
@@ -113,7 +122,11 @@ impl EntryGate {
             checked,
         } = self;
         let mut findings = checker.finish();
-        findings.extend(entries.iter().filter_map(kind_finding));
+        findings.extend(
+            kinds
+                .into_iter()
+                .filter_map(|(name, kind)| kind_finding(name, kind)),
+        );
         if refuse && let Some(f) = findings[checked..].iter().find(|f| refuses(f.rule)) {
             return Err(refusal_of(&origin, f));
         }
@@ -141,9 +154,9 @@ fn refusal_of(origin: &Path, finding: &Finding) -> Error {
     }
 }
 
-/// The finding for an entry that is a link or a special file, from its Unix mode.
-fn kind_finding(info: &EntryInfo) -> Option<Finding> {
-    let (rule, reason) = match info.kind() {
+/// The finding for an entry that is a link or a special file.
+fn kind_finding(name: &str, kind: EntryKind) -> Option<Finding> {
+    let (rule, reason) = match kind {
         EntryKind::Symlink => (
             Rule::Symlink,
             "a symbolic link: Windows extracts it as a small text file holding the link's target, not as a link",
@@ -154,7 +167,7 @@ fn kind_finding(info: &EntryInfo) -> Option<Finding> {
         ),
         EntryKind::File | EntryKind::Dir => return None,
     };
-    Some(Finding::new(rule, &info.name, reason))
+    Some(Finding::new(rule, name, reason))
 }
 
 /// An [`EntryVisitor`] that passes each entry through the gate before `inner` sees it.
@@ -169,6 +182,10 @@ impl EntryVisitor for Gated<'_> {
     fn entry(&mut self, info: &EntryInfo, data: &mut dyn Read) -> Result<()> {
         self.gate.admit(info)?;
         self.inner.entry(info, data)
+    }
+
+    fn entry_end(&mut self, info: &EntryInfo) -> Result<()> {
+        self.inner.entry_end(info)
     }
 }
 
