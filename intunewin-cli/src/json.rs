@@ -150,6 +150,20 @@ pub struct ErrorJson {
     /// The path findings that stopped a pack (`unsafe-paths` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<FindingJson>,
+    /// Which limit was exceeded, with the numbers (`limit-exceeded` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LimitJson>,
+}
+
+/// A [`intunewin_core::Limit`] met: its stable `name` (`entry-count`, `compression-ratio`,
+/// ...), where (`at`: an entry's name, a link; null when the whole input), the value met and
+/// the most accepted.
+#[derive(Serialize)]
+pub struct LimitJson {
+    pub name: &'static str,
+    pub at: Option<String>,
+    pub actual: u64,
+    pub max: u64,
 }
 
 impl ErrorReport {
@@ -167,6 +181,7 @@ impl ErrorReport {
                 path: path.map(|p| p.display().to_string()),
                 hint,
                 findings: Vec::new(),
+                limit: None,
             },
         }
     }
@@ -179,6 +194,27 @@ impl ErrorReport {
             err.path(),
             crate::ui::hint(err),
         )
+        .with_details(Some(err))
+    }
+
+    /// Adds what the library error `err` says beyond its kind (the limit and its numbers).
+    pub fn with_details(mut self, err: Option<&intunewin_core::Error>) -> Self {
+        if let Some(intunewin_core::Error::LimitExceeded {
+            limit,
+            at,
+            actual,
+            max,
+            ..
+        }) = err
+        {
+            self.error.limit = Some(LimitJson {
+                name: limit.name(),
+                at: at.clone(),
+                actual: *actual,
+                max: *max,
+            });
+        }
+        self
     }
 
     /// A command line clap rejected; `rendered` is clap's text (`error: ...`, usage, tip).

@@ -8,7 +8,6 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
@@ -175,9 +174,6 @@ struct Parser<R: BufRead> {
     total: u64,
 }
 
-/// The first error met while a visitor read entry data (the visitor only sees an `io::Error`).
-type ErrorSlot = Arc<Mutex<Option<Error>>>;
-
 impl<R: BufRead> Parser<R> {
     fn bad(&self, reason: String) -> Error {
         Error::InnerZip {
@@ -187,14 +183,10 @@ impl<R: BufRead> Parser<R> {
     }
 
     fn io(&self, e: io::Error) -> Error {
-        if crate::crypto::is_padding_error(&e) {
-            Error::BadPadding {
-                path: self.origin.clone(),
-            }
-        } else if e.kind() == io::ErrorKind::UnexpectedEof {
-            self.bad("truncated".into())
-        } else {
-            Error::io("read", &self.origin, e)
+        match crate::error::recover(e, &self.origin) {
+            Ok(carried) => carried,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.bad("truncated".into()),
+            Err(e) => Error::io("read", &self.origin, e),
         }
     }
 
@@ -226,7 +218,10 @@ impl<R: BufRead> Parser<R> {
         if self.entries.len() as u64 >= self.limits.max_entries {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
-                reason: format!("more than {} entries", self.limits.max_entries),
+                limit: crate::Limit::EntryCount,
+                at: None,
+                actual: self.entries.len() as u64 + 1,
+                max: self.limits.max_entries,
             });
         }
         let fixed = self.read_exact(26)?;
@@ -291,14 +286,15 @@ impl<R: BufRead> Parser<R> {
             return Err(self.crc_error(&info));
         }
         self.total = self.total.saturating_add(info.size);
-        if self
-            .limits
-            .max_total_size
-            .is_some_and(|max| self.total > max)
+        if let Some(max) = self.limits.max_total_size
+            && self.total > max
         {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
-                reason: "the content expands beyond the allowed total size".into(),
+                limit: crate::Limit::TotalSize,
+                at: None,
+                actual: self.total,
+                max,
             });
         }
         self.entries.push(info);
@@ -313,10 +309,10 @@ impl<R: BufRead> Parser<R> {
         if info.method == 8 && info.size > bound {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
-                reason: format!(
-                    "entry '{}' claims a compression ratio beyond {}:1",
-                    info.name, self.limits.max_ratio
-                ),
+                limit: crate::Limit::CompressionRatio,
+                at: Some(info.name.clone()),
+                actual: info.size,
+                max: bound,
             });
         }
         if info.method == 0 && info.size != info.compressed_size {
@@ -348,7 +344,6 @@ impl<R: BufRead> Parser<R> {
                 info.name
             )));
         }
-        let slot: ErrorSlot = Arc::new(Mutex::new(None));
         // Without a descriptor the declared size bounds the output; with one, the ratio bound does.
         let limit = if descriptor { None } else { Some(info.size) };
         let start = self.input.pos;
@@ -365,19 +360,19 @@ impl<R: BufRead> Parser<R> {
                 crc: crc32fast::Hasher::new(),
                 produced: 0,
                 limit,
-                slot: slot.clone(),
+                failure: None,
                 origin: origin.clone(),
                 name: info.name.clone(),
             };
             let visited = visitor.entry(info, &mut reader);
-            if let Some(err) = slot.lock().ok().and_then(|mut s| s.take()) {
+            if let Some(err) = reader.failure.take() {
                 return Err(err);
             }
             visited?;
             // Drain what the visitor left; the error the reader recorded (a limit, a bad
-            // stream) explains a failure better than the io::Error that carried it.
+            // stream) explains a failure better than the io::Error that reported it.
             let drained = io::copy(&mut reader, &mut io::sink());
-            if let Some(err) = slot.lock().ok().and_then(|mut s| s.take()) {
+            if let Some(err) = reader.failure.take() {
                 return Err(err);
             }
             drained.map_err(|e| self_io(&origin, e))?;
@@ -387,17 +382,16 @@ impl<R: BufRead> Parser<R> {
         if descriptor {
             info.compressed_size = consumed;
             info.size = produced;
-            if produced
-                > consumed
-                    .saturating_mul(self.limits.max_ratio)
-                    .saturating_add(1 << 16)
-            {
+            let bound = consumed
+                .saturating_mul(self.limits.max_ratio)
+                .saturating_add(1 << 16);
+            if produced > bound {
                 return Err(Error::LimitExceeded {
                     path: self.origin.clone(),
-                    reason: format!(
-                        "entry '{}' expands beyond a sane compression ratio",
-                        info.name
-                    ),
+                    limit: crate::Limit::CompressionRatio,
+                    at: Some(info.name.clone()),
+                    actual: produced,
+                    max: bound,
                 });
             }
             info.crc = crc; // checked against the descriptor next
@@ -573,16 +567,10 @@ impl<R: BufRead> Parser<R> {
 }
 
 fn self_io(origin: &Path, e: io::Error) -> Error {
-    if crate::crypto::is_padding_error(&e) {
-        Error::BadPadding {
-            path: origin.to_path_buf(),
-        }
-    } else {
-        Error::InnerZip {
-            path: origin.to_path_buf(),
-            reason: format!("cannot read entry data ({e})"),
-        }
-    }
+    crate::error::recover(e, origin).unwrap_or_else(|e| Error::InnerZip {
+        path: origin.to_path_buf(),
+        reason: format!("cannot read entry data ({e})"),
+    })
 }
 
 /// An entry's raw data, inflated when deflated.
@@ -625,7 +613,9 @@ struct CheckedReader<'a, R: BufRead> {
     crc: crc32fast::Hasher,
     produced: u64,
     limit: Option<u64>,
-    slot: ErrorSlot,
+    /// The first error this reader met, kept here for the parser: the visitor only sees an
+    /// `io::Error` and may report it as something else, or not at all.
+    failure: Option<Error>,
     origin: PathBuf,
     name: String,
 }
@@ -635,24 +625,24 @@ impl<R: BufRead> Read for CheckedReader<'_, R> {
         let n = match self.body.read(buf) {
             Ok(n) => n,
             Err(e) => {
-                let err = if crate::crypto::is_padding_error(&e) {
-                    Error::BadPadding {
-                        path: self.origin.clone(),
-                    }
-                } else {
-                    Error::InnerZip {
+                let err =
+                    crate::error::recover(e, &self.origin).unwrap_or_else(|e| Error::InnerZip {
                         path: self.origin.clone(),
                         reason: format!("entry '{}' cannot be decompressed ({e})", self.name),
-                    }
-                };
+                    });
                 return Err(self.fail(err));
             }
         };
         self.produced += n as u64;
-        if self.limit.is_some_and(|max| self.produced > max) {
+        if let Some(max) = self.limit
+            && self.produced > max
+        {
             let err = Error::LimitExceeded {
                 path: self.origin.clone(),
-                reason: format!("entry '{}' expands beyond its declared size", self.name),
+                limit: crate::Limit::EntrySize,
+                at: Some(self.name.clone()),
+                actual: self.produced,
+                max,
             };
             return Err(self.fail(err));
         }
@@ -662,11 +652,9 @@ impl<R: BufRead> Read for CheckedReader<'_, R> {
 }
 
 impl<R: BufRead> CheckedReader<'_, R> {
-    fn fail(&self, err: Error) -> io::Error {
+    fn fail(&mut self, err: Error) -> io::Error {
         let msg = err.to_string();
-        if let Ok(mut slot) = self.slot.lock() {
-            slot.get_or_insert(err);
-        }
+        self.failure.get_or_insert(err);
         io::Error::other(msg)
     }
 }

@@ -574,23 +574,23 @@ impl Package {
 /// before anything is allocated or read for it.
 fn check_detection_sizes(entry: &OuterEntry, path: &Path) -> Result<()> {
     use crate::detection::{MAX_DETECTION_XML_LEN, MAX_DETECTION_XML_STORED_LEN};
-    let limit = |what: &str, size: u64, max: u64| Error::LimitExceeded {
+    let limit = |limit, actual, max| Error::LimitExceeded {
         path: path.to_path_buf(),
-        reason: format!(
-            "{} declares {size} {what} bytes, over the {max} accepted",
-            entry.name
-        ),
+        limit,
+        at: Some(entry.name.clone()),
+        actual,
+        max,
     };
     if entry.size > MAX_DETECTION_XML_LEN as u64 {
         return Err(limit(
-            "uncompressed",
+            crate::Limit::DetectionXmlSize,
             entry.size,
             MAX_DETECTION_XML_LEN as u64,
         ));
     }
     if entry.compressed_size > MAX_DETECTION_XML_STORED_LEN {
         return Err(limit(
-            "compressed",
+            crate::Limit::DetectionXmlStoredSize,
             entry.compressed_size,
             MAX_DETECTION_XML_STORED_LEN,
         ));
