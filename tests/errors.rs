@@ -603,6 +603,124 @@ fn package_decrypt_to_a_failing_writer_is_a_write_error() {
     assert_eq!(ok.len() as u64, pkg.detection().unencrypted_content_size);
 }
 
+// --- Typed failure kinds ---
+
+/// `intunewin verify --json <vector>` run in the vectors folder: exit 1, kind
+/// `limit-exceeded`, and the `limit` object.
+fn limit_of_vector(vector: &str) -> Value {
+    let out = intunewin()
+        .current_dir(crate::vectors_gen::vectors_dir())
+        .args(["verify", "--json", vector])
+        .timeout(TIMEOUT)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = json_of(&out);
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["error"]["kind"], "limit-exceeded", "{report}");
+    assert_eq!(report["error"]["path"], vector, "{report}");
+    report["error"]["limit"].clone()
+}
+
+fn number(value: &Value) -> u64 {
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
+}
+
+#[test]
+fn a_limit_error_says_which_limit_and_the_numbers_in_json() {
+    let beyond = limit_of_vector("inner_beyond_declared_size.intunewin");
+    assert_eq!(beyond["name"], "entry-size", "{beyond}");
+    assert_eq!(beyond["at"], "data.bin", "{beyond}");
+    assert_eq!(number(&beyond["max"]), 1000, "the size the header declares");
+    assert!(number(&beyond["actual"]) > 1000, "{beyond}");
+
+    let bomb = limit_of_vector("inner_ratio_bomb.intunewin");
+    assert_eq!(bomb["name"], "compression-ratio", "{bomb}");
+    assert_eq!(bomb["at"], "bomb.bin", "{bomb}");
+    assert_eq!(number(&bomb["actual"]), 0xFFFF_FF00, "the size it claims");
+    // A few bytes of deflate at 1100:1, plus the 64 KiB of slack every entry gets.
+    let max = number(&bomb["max"]);
+    assert!(max > 1 << 16 && max < 1 << 24, "{bomb}");
+
+    let xml = limit_of_vector("xml_oversized.intunewin");
+    assert_eq!(xml["name"], "detection-xml-size", "{xml}");
+    assert_eq!(
+        xml["at"], "IntuneWinPackage/Metadata/Detection.xml",
+        "{xml}"
+    );
+    assert_eq!(
+        (number(&xml["actual"]), number(&xml["max"])),
+        (100_000, 64 * 1024)
+    );
+}
+
+#[test]
+fn errors_other_than_limits_carry_no_limit_object() {
+    let fx = Fixture::new();
+    fs::write(fx.path("text.intunewin"), "not a zip\n".repeat(20)).expect("write");
+    let error = assert_json_failure(&fx, &["info", "text.intunewin"], 1, "outer-zip");
+    assert!(error.get("limit").is_none(), "{error}");
+}
+
+/// The entry-count and total-size limits, lowered through the library (the CLI keeps the
+/// defaults, which a small package cannot reach).
+#[test]
+fn lowered_entry_count_and_total_size_limits_give_their_numbers() {
+    use intunewin_core::Limit;
+    use intunewin_core::inner_read::Limits;
+    let package = crate::vectors_gen::vectors_dir().join("good_nested.intunewin");
+    let package = Package::open(&package).expect("opens");
+    let verify = |limits: Limits| {
+        package
+            .verify(&ReadOptions::default().limits(limits))
+            .expect_err("over the limit")
+    };
+    match verify(Limits {
+        max_entries: 2,
+        ..Limits::default()
+    }) {
+        Error::LimitExceeded {
+            limit: Limit::EntryCount,
+            at: None,
+            actual: 3,
+            max: 2,
+            ..
+        } => {}
+        other => panic!("expected the entry-count limit, got {other:?}"),
+    }
+    match verify(Limits {
+        max_total_size: Some(10),
+        ..Limits::default()
+    }) {
+        Error::LimitExceeded {
+            limit: Limit::TotalSize,
+            actual,
+            max: 10,
+            ..
+        } => assert!(actual > 10),
+        other => panic!("expected the total-size limit, got {other:?}"),
+    }
+}
+
+/// Every kind keeps the exit code it had: a verification failure exits 1, the rest 2.
+#[test]
+fn the_error_kind_matches_the_variant_and_its_exit_class() {
+    use intunewin_core::ErrorKind;
+    let hmac = Error::HmacMismatch {
+        path: "a.intunewin".into(),
+    };
+    assert_eq!(hmac.error_kind(), ErrorKind::HmacMismatch);
+    assert_eq!(hmac.kind(), ErrorKind::HmacMismatch.name());
+    let exists = Error::OutputExists {
+        path: "out.intunewin".into(),
+    };
+    assert_eq!(exists.error_kind(), ErrorKind::OutputExists);
+    assert_eq!(exists.kind(), "output-exists");
+    assert!(hmac.is_verification_failure() && !exists.is_verification_failure());
+}
+
 // --- Human messages ---
 
 #[test]
@@ -630,6 +748,28 @@ fn snapshot_error_messages() {
             })
             .collect()
     };
+    let vectors = crate::vectors_gen::vectors_dir();
+    let limits: String = [
+        "inner_beyond_declared_size.intunewin",
+        "inner_ratio_bomb.intunewin",
+        "xml_oversized.intunewin",
+    ]
+    .iter()
+    .map(|vector| {
+        let out = intunewin()
+            .current_dir(&vectors)
+            .args(["verify", vector])
+            .timeout(TIMEOUT)
+            .output()
+            .expect("runs");
+        format!(
+            "$ intunewin verify {vector}\nexit: {}\n{}\n",
+            out.status.code().unwrap_or(-1),
+            text(&out.stderr)
+        )
+    })
+    .collect();
+    insta::assert_snapshot!("errors_limits", limits);
     insta::assert_snapshot!(
         "errors_named",
         transcript(&[

@@ -480,8 +480,8 @@ fn limit_message(limit: Limit, at: Option<&str>, actual: u64, max: u64) -> Strin
             format!("entry '{at}' expands beyond its declared size of {max} bytes")
         }
         Limit::CompressionRatio => format!(
-            "entry '{at}' expands to {actual} bytes, beyond a sane compression ratio \
-             ({max} bytes at most)"
+            "entry '{at}' is {actual} bytes uncompressed, over the {max} a sane compression \
+             ratio allows"
         ),
         Limit::TotalSize => {
             format!("the content expands to {actual} bytes, beyond the allowed total size of {max}")
@@ -832,8 +832,8 @@ mod tests {
         assert!(ratio.is_verification_failure());
         assert_eq!(
             ratio.to_string(),
-            "limit exceeded (entry 'bomb.bin' expands to 4294967040 bytes, beyond a sane \
-             compression ratio (1166036 bytes at most)), pkg.intunewin"
+            "limit exceeded (entry 'bomb.bin' is 4294967040 bytes uncompressed, over the \
+             1166036 a sane compression ratio allows), pkg.intunewin"
         );
         let count = err(Limit::EntryCount, None, 3, 2);
         assert_eq!(
