@@ -704,6 +704,75 @@ fn lowered_entry_count_and_total_size_limits_give_their_numbers() {
     }
 }
 
+/// `bytes` with the byte `offset` bytes after the first `signature` XORed with `mask`.
+fn patched(mut bytes: Vec<u8>, signature: &[u8; 4], offset: usize, mask: u8) -> Vec<u8> {
+    let at = bytes
+        .windows(4)
+        .position(|w| w == signature)
+        .expect("the signature is there");
+    bytes[at + offset] ^= mask;
+    bytes
+}
+
+#[test]
+fn a_zip_error_says_which_check_failed() {
+    use crate::vectors_gen::{SETUP, inner_zip, seal, stored};
+    const LOCAL: &[u8; 4] = b"PK\x03\x04";
+    const CENTRAL: &[u8; 4] = b"PK\x01\x02";
+    let dir = TempDir::new().expect("temp dir");
+    let inner = inner_zip(&[("setup.exe", stored(SETUP))]);
+    let cases = [
+        // The central header's CRC-32 (offset 16) differs from the local header's.
+        (
+            "central_crc.intunewin",
+            seal(&patched(inner.clone(), CENTRAL, 16, 1)).package(),
+            "inner-zip",
+            "header-mismatch",
+        ),
+        // The local header's flags (offset 6) say zip encryption.
+        (
+            "encrypted.intunewin",
+            seal(&patched(inner.clone(), LOCAL, 6, 1)).package(),
+            "inner-zip",
+            "unsupported",
+        ),
+        // The outer local header's method (offset 8) says deflate, the central one stored.
+        (
+            "outer_method.intunewin",
+            patched(seal(&inner).package(), LOCAL, 8, 8),
+            "outer-zip",
+            "header-mismatch",
+        ),
+        (
+            "outer_cut.intunewin",
+            seal(&inner).package()[..100].to_vec(),
+            "outer-zip",
+            "structure",
+        ),
+    ];
+    for (name, bytes, kind, check) in cases {
+        fs::write(dir.path().join(name), bytes).expect("write");
+        let out = intunewin()
+            .current_dir(dir.path())
+            .args(["verify", "--json", name])
+            .timeout(TIMEOUT)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stderr));
+        let error = &json_of(&out)["error"];
+        assert_eq!(error["kind"], kind, "{name}: {error}");
+        assert_eq!(error["check"], check, "{name}: {error}");
+        assert!(error.get("limit").is_none(), "{name}: {error}");
+    }
+    match Package::open(dir.path().join("outer_method.intunewin")) {
+        Err(Error::OuterZip {
+            check: intunewin_core::ZipCheck::HeaderMismatch,
+            ..
+        }) => {}
+        other => panic!("expected an outer header mismatch, got {:?}", other.err()),
+    }
+}
+
 /// Every kind keeps the exit code it had: a verification failure exits 1, the rest 2.
 #[test]
 fn the_error_kind_matches_the_variant_and_its_exit_class() {

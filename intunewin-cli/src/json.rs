@@ -153,6 +153,10 @@ pub struct ErrorJson {
     /// Which limit was exceeded, with the numbers (`limit-exceeded` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<LimitJson>,
+    /// Which check of the zip failed ([`intunewin_core::ZipCheck::name`]: `structure`,
+    /// `truncated`, `header-mismatch`, ...; `outer-zip` and `inner-zip` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<&'static str>,
 }
 
 /// A [`intunewin_core::Limit`] met: its stable `name` (`entry-count`, `compression-ratio`,
@@ -182,6 +186,7 @@ impl ErrorReport {
                 hint,
                 findings: Vec::new(),
                 limit: None,
+                check: None,
             },
         }
     }
@@ -197,22 +202,29 @@ impl ErrorReport {
         .with_details(Some(err))
     }
 
-    /// Adds what the library error `err` says beyond its kind (the limit and its numbers).
+    /// Adds what the library error `err` says beyond its kind: the limit and its numbers, or
+    /// the zip check that failed.
     pub fn with_details(mut self, err: Option<&intunewin_core::Error>) -> Self {
-        if let Some(intunewin_core::Error::LimitExceeded {
-            limit,
-            at,
-            actual,
-            max,
-            ..
-        }) = err
-        {
-            self.error.limit = Some(LimitJson {
-                name: limit.name(),
-                at: at.clone(),
-                actual: *actual,
-                max: *max,
-            });
+        use intunewin_core::Error;
+        match err {
+            Some(Error::LimitExceeded {
+                limit,
+                at,
+                actual,
+                max,
+                ..
+            }) => {
+                self.error.limit = Some(LimitJson {
+                    name: limit.name(),
+                    at: at.clone(),
+                    actual: *actual,
+                    max: *max,
+                });
+            }
+            Some(Error::OuterZip { check, .. } | Error::InnerZip { check, .. }) => {
+                self.error.check = Some(check.name());
+            }
+            _ => {}
         }
         self
     }

@@ -44,7 +44,9 @@ pub enum Error {
     OuterZip {
         /// The package.
         path: PathBuf,
-        /// What is wrong.
+        /// Which check failed.
+        check: ZipCheck,
+        /// What it found.
         reason: String,
     },
     /// An entry the package must have is missing.
@@ -118,7 +120,9 @@ pub enum Error {
     InnerZip {
         /// The package.
         path: PathBuf,
-        /// What is wrong.
+        /// Which check failed.
+        check: ZipCheck,
+        /// What it found.
         reason: String,
     },
     /// An inner entry's CRC-32 does not match its data.
@@ -427,6 +431,42 @@ impl ErrorKind {
             ErrorKind::SetupAmbiguous => "setup-ambiguous",
             ErrorKind::BareBlob => "bare-blob",
             ErrorKind::BadCatalog => "bad-catalog",
+        }
+    }
+}
+
+/// Which check of a zip's structure failed ([`Error::OuterZip`], [`Error::InnerZip`]); the
+/// CRC-32 checks have their own variants.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ZipCheck {
+    /// The records: a signature where a record must start, the end records, what the central
+    /// directory lists (not a zip at all, or a damaged one).
+    Structure,
+    /// The data ends inside a record or an entry.
+    Truncated,
+    /// A local header disagrees with the central directory.
+    HeaderMismatch,
+    /// An entry's data disagrees with the sizes its header or data descriptor declares.
+    EntrySize,
+    /// An entry's data cannot be decompressed or read.
+    EntryData,
+    /// Something the format never uses: zip encryption, several disks, a compression method
+    /// other than stored and deflate, a stored entry with a data descriptor.
+    Unsupported,
+}
+
+impl ZipCheck {
+    /// A stable, kebab-case name (`header-mismatch`, `truncated`, ...), for machine-readable
+    /// output beside [`Error::kind`].
+    pub fn name(self) -> &'static str {
+        match self {
+            ZipCheck::Structure => "structure",
+            ZipCheck::Truncated => "truncated",
+            ZipCheck::HeaderMismatch => "header-mismatch",
+            ZipCheck::EntrySize => "entry-size",
+            ZipCheck::EntryData => "entry-data",
+            ZipCheck::Unsupported => "unsupported",
         }
     }
 }

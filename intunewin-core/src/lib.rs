@@ -93,7 +93,7 @@ pub use read::{blob, package};
 pub use safety::{check, paths, verdict};
 
 pub use detection::{Detection, EncryptionInfo, MsiInfo};
-pub use error::{Error, ErrorKind, Limit, Result};
+pub use error::{Error, ErrorKind, Limit, Result, ZipCheck};
 pub use pack::{PackOptions, PackReport};
 pub use package::{ExtractOptions, Package, ReadOptions};
 pub use progress::{CancelFlag, Progress, Stage};

@@ -10,7 +10,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::dostime::DosDateTime;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ZipCheck};
 use crate::paths::EntryKind;
 use crate::zipbits::*;
 
@@ -136,9 +136,17 @@ pub(crate) fn read_inner_zip_buffered<R: BufRead>(
                 return Ok(ctx.entries);
             }
             Some(other) => {
-                return Err(ctx.bad(format!("unexpected signature {other:08x} at offset {at}")));
+                return Err(ctx.bad(
+                    ZipCheck::Structure,
+                    format!("unexpected signature {other:08x} at offset {at}"),
+                ));
             }
-            None => return Err(ctx.bad("truncated: no central directory".into())),
+            None => {
+                return Err(ctx.bad(
+                    ZipCheck::Truncated,
+                    "truncated: no central directory".into(),
+                ));
+            }
         }
     }
 }
@@ -175,9 +183,10 @@ struct Parser<R: BufRead> {
 }
 
 impl<R: BufRead> Parser<R> {
-    fn bad(&self, reason: String) -> Error {
+    fn bad(&self, check: ZipCheck, reason: String) -> Error {
         Error::InnerZip {
             path: self.origin.clone(),
+            check,
             reason,
         }
     }
@@ -185,7 +194,9 @@ impl<R: BufRead> Parser<R> {
     fn io(&self, e: io::Error) -> Error {
         match crate::error::recover(e, &self.origin) {
             Ok(carried) => carried,
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.bad("truncated".into()),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                self.bad(ZipCheck::Truncated, "truncated".into())
+            }
             Err(e) => Error::io("read", &self.origin, e),
         }
     }
@@ -205,7 +216,7 @@ impl<R: BufRead> Parser<R> {
                 return if got == 0 {
                     Ok(None)
                 } else {
-                    Err(self.bad("truncated".into()))
+                    Err(self.bad(ZipCheck::Truncated, "truncated".into()))
                 };
             }
             got += n;
@@ -242,17 +253,22 @@ impl<R: BufRead> Parser<R> {
         let raw_name = self.read_exact(name_len)?;
         let extra = self.read_exact(extra_len)?;
         let name = decode_name(&raw_name, flags).ok_or_else(|| {
-            self.bad(format!(
-                "entry at offset {offset} has a name that is not valid UTF-8"
-            ))
+            self.bad(
+                ZipCheck::Structure,
+                format!("entry at offset {offset} has a name that is not valid UTF-8"),
+            )
         })?;
         if flags & 1 != 0 {
-            return Err(self.bad(format!("entry '{name}' uses zip encryption")));
+            return Err(self.bad(
+                ZipCheck::Unsupported,
+                format!("entry '{name}' uses zip encryption"),
+            ));
         }
         if method != 0 && method != 8 {
-            return Err(self.bad(format!(
-                "entry '{name}' uses unsupported compression method {method}"
-            )));
+            return Err(self.bad(
+                ZipCheck::Unsupported,
+                format!("entry '{name}' uses unsupported compression method {method}"),
+            ));
         }
         let has_zip64 = extra_fields(&extra).any(|(id, _)| id == ZIP64_EXTRA_ID);
         let v = Zip64Values {
@@ -260,8 +276,13 @@ impl<R: BufRead> Parser<R> {
             csize: u64::from(csize),
             offset: 0,
         };
-        let v = apply_zip64(&extra, v, usize == U32_MAX, csize == U32_MAX, false)
-            .ok_or_else(|| self.bad(format!("entry '{name}' lacks its zip64 sizes")))?;
+        let v =
+            apply_zip64(&extra, v, usize == U32_MAX, csize == U32_MAX, false).ok_or_else(|| {
+                self.bad(
+                    ZipCheck::Structure,
+                    format!("entry '{name}' lacks its zip64 sizes"),
+                )
+            })?;
         let descriptor = flags & 0x0008 != 0;
         let mut info = EntryInfo {
             is_dir: name.ends_with('/') || name.ends_with('\\'),
@@ -316,10 +337,13 @@ impl<R: BufRead> Parser<R> {
             });
         }
         if info.method == 0 && info.size != info.compressed_size {
-            return Err(self.bad(format!(
-                "stored entry '{}' has different compressed and uncompressed sizes",
-                info.name
-            )));
+            return Err(self.bad(
+                ZipCheck::EntrySize,
+                format!(
+                    "stored entry '{}' has different compressed and uncompressed sizes",
+                    info.name
+                ),
+            ));
         }
         Ok(())
     }
@@ -339,10 +363,13 @@ impl<R: BufRead> Parser<R> {
         visitor: &mut dyn EntryVisitor,
     ) -> Result<()> {
         if descriptor && info.method == 0 {
-            return Err(self.bad(format!(
-                "stored entry '{}' has a data descriptor, which cannot be read as a stream",
-                info.name
-            )));
+            return Err(self.bad(
+                ZipCheck::Unsupported,
+                format!(
+                    "stored entry '{}' has a data descriptor, which cannot be read as a stream",
+                    info.name
+                ),
+            ));
         }
         // Without a descriptor the declared size bounds the output; with one, the ratio bound does.
         let limit = if descriptor { None } else { Some(info.size) };
@@ -398,16 +425,22 @@ impl<R: BufRead> Parser<R> {
             return Ok(());
         }
         if leftover > 0 || consumed != info.compressed_size {
-            return Err(self.bad(format!(
-                "entry '{}': compressed data does not match its declared size",
-                info.name
-            )));
+            return Err(self.bad(
+                ZipCheck::EntrySize,
+                format!(
+                    "entry '{}': compressed data does not match its declared size",
+                    info.name
+                ),
+            ));
         }
         if produced != info.size {
-            return Err(self.bad(format!(
-                "entry '{}' is {produced} bytes, its header says {}",
-                info.name, info.size
-            )));
+            return Err(self.bad(
+                ZipCheck::EntrySize,
+                format!(
+                    "entry '{}' is {produced} bytes, its header says {}",
+                    info.name, info.size
+                ),
+            ));
         }
         if crc != info.crc {
             return Err(self.crc_error(info));
@@ -437,10 +470,13 @@ impl<R: BufRead> Parser<R> {
             return Err(self.crc_error(info));
         }
         if csize != info.compressed_size || usize != info.size {
-            return Err(self.bad(format!(
-                "entry '{}': data descriptor sizes disagree with its data",
-                info.name
-            )));
+            return Err(self.bad(
+                ZipCheck::EntrySize,
+                format!(
+                    "entry '{}': data descriptor sizes disagree with its data",
+                    info.name
+                ),
+            ));
         }
         Ok(())
     }
@@ -455,10 +491,13 @@ impl<R: BufRead> Parser<R> {
             sig = self.u32_or_eof()?;
         }
         if index != self.entries.len() {
-            return Err(self.bad(format!(
-                "the central directory lists {index} entries, the archive holds {}",
-                self.entries.len()
-            )));
+            return Err(self.bad(
+                ZipCheck::Structure,
+                format!(
+                    "the central directory lists {index} entries, the archive holds {}",
+                    self.entries.len()
+                ),
+            ));
         }
         let at = self.input.pos - 4;
         self.end_records(at, first_at, sig)
@@ -495,11 +534,17 @@ impl<R: BufRead> Parser<R> {
             csize == U32_MAX,
             offset == U32_MAX,
         )
-        .ok_or_else(|| self.bad("a central header lacks its zip64 values".into()))?;
+        .ok_or_else(|| {
+            self.bad(
+                ZipCheck::Structure,
+                "a central header lacks its zip64 values".into(),
+            )
+        })?;
         let Some(seen) = self.entries.get(index) else {
-            return Err(
-                self.bad("the central directory lists more entries than the archive holds".into())
-            );
+            return Err(self.bad(
+                ZipCheck::Structure,
+                "the central directory lists more entries than the archive holds".into(),
+            ));
         };
         let name_ok = decode_name(&raw_name, 0).is_some_and(|n| n == seen.name)
             || decode_name(&raw_name, 0x0800).is_some_and(|n| n == seen.name);
@@ -510,10 +555,13 @@ impl<R: BufRead> Parser<R> {
             || v.usize != seen.size
             || v.offset != seen.offset
         {
-            return Err(self.bad(format!(
-                "central directory entry {index} disagrees with local header of '{}'",
-                seen.name
-            )));
+            return Err(self.bad(
+                ZipCheck::HeaderMismatch,
+                format!(
+                    "central directory entry {index} disagrees with local header of '{}'",
+                    seen.name
+                ),
+            ));
         }
         let mode = external >> 16;
         if made_by >> 8 == HOST_UNIX
@@ -531,14 +579,17 @@ impl<R: BufRead> Parser<R> {
             let size = self.read_exact(8)?;
             let size = u64::from_le_bytes(size.try_into().unwrap_or([0; 8]));
             if !(44..=1 << 16).contains(&size) {
-                return Err(self.bad("bad zip64 end record size".into()));
+                return Err(self.bad(ZipCheck::Structure, "bad zip64 end record size".into()));
             }
             let rest = self.read_exact(size as usize)?;
             let mut r = LeReader::new(&rest);
             r.bytes(12);
             let count = r.u64().unwrap_or(0);
             if count != self.entries.len() as u64 {
-                return Err(self.bad("the zip64 end record miscounts the entries".into()));
+                return Err(self.bad(
+                    ZipCheck::Structure,
+                    "the zip64 end record miscounts the entries".into(),
+                ));
             }
             sig = self.u32_or_eof()?;
         }
@@ -547,7 +598,10 @@ impl<R: BufRead> Parser<R> {
             sig = self.u32_or_eof()?;
         }
         if sig != Some(EOCD_SIG) {
-            return Err(self.bad("no end-of-central-directory record".into()));
+            return Err(self.bad(
+                ZipCheck::Structure,
+                "no end-of-central-directory record".into(),
+            ));
         }
         let fixed = self.read_exact(18)?;
         let mut r = LeReader::new(&fixed);
@@ -557,10 +611,16 @@ impl<R: BufRead> Parser<R> {
         let comment_len = usize::from(r.u16().unwrap_or(0));
         self.read_exact(comment_len)?;
         if count != 0xFFFF && u64::from(count) != self.entries.len() as u64 % 0x1_0000 {
-            return Err(self.bad("the end record miscounts the entries".into()));
+            return Err(self.bad(
+                ZipCheck::Structure,
+                "the end record miscounts the entries".into(),
+            ));
         }
         if self.u32_or_eof()?.is_some() {
-            return Err(self.bad("data follows the end of the zip".into()));
+            return Err(self.bad(
+                ZipCheck::Structure,
+                "data follows the end of the zip".into(),
+            ));
         }
         Ok(())
     }
@@ -569,6 +629,7 @@ impl<R: BufRead> Parser<R> {
 fn self_io(origin: &Path, e: io::Error) -> Error {
     crate::error::recover(e, origin).unwrap_or_else(|e| Error::InnerZip {
         path: origin.to_path_buf(),
+        check: ZipCheck::EntryData,
         reason: format!("cannot read entry data ({e})"),
     })
 }
@@ -628,6 +689,7 @@ impl<R: BufRead> Read for CheckedReader<'_, R> {
                 let err =
                     crate::error::recover(e, &self.origin).unwrap_or_else(|e| Error::InnerZip {
                         path: self.origin.clone(),
+                        check: ZipCheck::EntryData,
                         reason: format!("entry '{}' cannot be decompressed ({e})", self.name),
                     });
                 return Err(self.fail(err));

@@ -172,7 +172,13 @@ impl Package {
             Err(_) if crate::blob::has_blob_shape(&mut file, len) => {
                 return Err(Error::BareBlob { path });
             }
-            Err(reason) => return Err(Error::OuterZip { path, reason }),
+            Err(fault) => {
+                return Err(Error::OuterZip {
+                    path,
+                    check: fault.check,
+                    reason: fault.reason,
+                });
+            }
         };
         let xml_entry = outer
             .find(DETECTION_ENTRY)
@@ -256,6 +262,7 @@ impl Package {
             m => {
                 return Err(Error::OuterZip {
                     path: self.path.clone(),
+                    check: crate::ZipCheck::Unsupported,
                     reason: format!("content entry uses compression method {m}"),
                 });
             }
@@ -620,6 +627,7 @@ fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<
                 .read_to_end(&mut out)
                 .map_err(|e| Error::OuterZip {
                     path: path.to_path_buf(),
+                    check: crate::ZipCheck::EntryData,
                     reason: format!("cannot inflate {}: {e}", entry.name),
                 })?;
             out
@@ -627,6 +635,7 @@ fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<
         m => {
             return Err(Error::OuterZip {
                 path: path.to_path_buf(),
+                check: crate::ZipCheck::Unsupported,
                 reason: format!("{} uses compression method {m}", entry.name),
             });
         }
@@ -720,6 +729,7 @@ impl EntryVisitor for Hashing<'_> {
         loop {
             let n = data.read(&mut buf).map_err(|e| Error::InnerZip {
                 path: self.origin.to_path_buf(),
+                check: crate::ZipCheck::EntryData,
                 reason: e.to_string(),
             })?;
             if n == 0 {
