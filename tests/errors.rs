@@ -773,6 +773,44 @@ fn a_zip_error_says_which_check_failed() {
     }
 }
 
+#[test]
+fn an_unsafe_path_error_names_the_rule() {
+    for (vector, rule) in [
+        ("unsafe_dotdot.intunewin", "zip-slip"),
+        ("unsafe_name_too_long.intunewin", "name-too-long"),
+        ("unsafe_path_too_deep.intunewin", "path-too-deep"),
+        ("file_then_dir_same_name.intunewin", "name-collision"),
+    ] {
+        let out = intunewin()
+            .current_dir(crate::vectors_gen::vectors_dir())
+            .args(["verify", "--json", vector])
+            .timeout(TIMEOUT)
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{vector}: {}",
+            text(&out.stderr)
+        );
+        let error = &json_of(&out)["error"];
+        assert_eq!(error["kind"], "unsafe-path", "{vector}: {error}");
+        assert_eq!(error["rule"], rule, "{vector}: {error}");
+    }
+    let package = crate::vectors_gen::vectors_dir().join("unsafe_dotdot.intunewin");
+    let err = Package::open(&package)
+        .expect("opens")
+        .verify(&ReadOptions::default())
+        .expect_err("refused");
+    match err {
+        Error::UnsafePath {
+            rule: Some(intunewin_core::paths::Rule::ZipSlip),
+            ..
+        } => {}
+        other => panic!("expected a zip-slip refusal, got {other:?}"),
+    }
+}
+
 /// Every kind keeps the exit code it had: a verification failure exits 1, the rest 2.
 #[test]
 fn the_error_kind_matches_the_variant_and_its_exit_class() {

@@ -109,6 +109,7 @@ fn assert_refused_alike(package: &Path, rule: &str) {
     let verify = run(&["verify", "--json"], package);
     assert_eq!(verify.code, 1, "verify: {}", verify.stderr);
     assert_eq!(verify.json["error"]["kind"], "unsafe-path", "verify");
+    assert_eq!(verify.json["error"]["rule"], rule, "verify");
     let verify_error = verify.json["error"]["message"]
         .as_str()
         .unwrap_or_default()

@@ -157,6 +157,10 @@ pub struct ErrorJson {
     /// `truncated`, `header-mismatch`, ...; `outer-zip` and `inner-zip` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<&'static str>,
+    /// The path rule an entry breaks (`zip-slip`, `name-too-long`, ...; `unsafe-path` only,
+    /// and not when this system alone cannot create the entry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
 }
 
 /// A [`intunewin_core::Limit`] met: its stable `name` (`entry-count`, `compression-ratio`,
@@ -187,6 +191,7 @@ impl ErrorReport {
                 findings: Vec::new(),
                 limit: None,
                 check: None,
+                rule: None,
             },
         }
     }
@@ -202,8 +207,8 @@ impl ErrorReport {
         .with_details(Some(err))
     }
 
-    /// Adds what the library error `err` says beyond its kind: the limit and its numbers, or
-    /// the zip check that failed.
+    /// Adds what the library error `err` says beyond its kind: the limit and its numbers, the
+    /// zip check that failed, or the path rule broken.
     pub fn with_details(mut self, err: Option<&intunewin_core::Error>) -> Self {
         use intunewin_core::Error;
         match err {
@@ -224,6 +229,7 @@ impl ErrorReport {
             Some(Error::OuterZip { check, .. } | Error::InnerZip { check, .. }) => {
                 self.error.check = Some(check.name());
             }
+            Some(Error::UnsafePath { rule, .. }) => self.error.rule = rule.map(|r| r.id()),
             _ => {}
         }
         self

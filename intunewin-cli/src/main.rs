@@ -8,7 +8,8 @@
 //! With `--json`, a failure also prints exactly one JSON object on stdout,
 //! `{"error": {"kind": ..., "message": ..., "path": ..., "hint": ...}}` (see
 //! [`json::ErrorJson`]; a `limit-exceeded` failure adds `limit`: which limit and the numbers,
-//! an `outer-zip` or `inner-zip` one `check`: which check of the zip failed),
+//! an `outer-zip` or `inner-zip` one `check`: which check of the zip failed, an `unsafe-path`
+//! one `rule`: the path rule broken),
 //! with the same exit code. That holds for command-line errors too (an
 //! unknown option, a missing argument: kind `usage`) whenever `--json` appears among the
 //! arguments, since clap rejects them before the command is known to want JSON.

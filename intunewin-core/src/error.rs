@@ -148,6 +148,9 @@ pub enum Error {
         path: PathBuf,
         /// The entry name, as stored.
         entry: String,
+        /// The path rule it breaks (FORMAT.md §12.2); `None` when this system alone cannot
+        /// create it (a path too long for the file system here).
+        rule: Option<crate::paths::Rule>,
         /// Why it is unsafe.
         reason: String,
     },

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
+use crate::paths::Rule;
 use crate::pipeline::read_full;
 use crate::staging::NAME_TAKEN;
 
@@ -270,6 +271,7 @@ impl Lane {
                     io::ErrorKind::AlreadyExists => Error::UnsafePath {
                         path: self.origin.clone(),
                         entry: entry.to_string(),
+                        rule: Some(Rule::NameCollision),
                         reason: NAME_TAKEN.into(),
                     },
                     _ => Error::write("create", &path, e),

@@ -387,6 +387,7 @@ impl PackOptions {
             return Err(Error::UnsafePath {
                 path: plan.source_dir.clone(),
                 entry: f.path.clone(),
+                rule: Some(f.rule),
                 reason: f.message.clone(),
             });
         }
