@@ -811,6 +811,63 @@ fn an_unsafe_path_error_names_the_rule() {
     }
 }
 
+/// Runs `work` on a thread; fails the test if it has not finished within [`TIMEOUT`].
+fn within_timeout<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.recv_timeout(TIMEOUT).expect("finished, not hung")
+}
+
+/// A cancellation travels through the readers' `io::Error`s and comes back as
+/// `Error::Cancelled`, at once (a carried error std's read loops retried forever would hang).
+#[test]
+fn a_cancelled_operation_stops_with_the_cancelled_kind() {
+    use intunewin_core::{CancelFlag, ExtractOptions};
+    let cancelled = || {
+        let flag = CancelFlag::new();
+        flag.cancel();
+        flag
+    };
+    let package = crate::vectors_gen::vectors_dir().join("good_nested.intunewin");
+    let dir = TempDir::new().expect("temp dir");
+    let dest = dir.path().join("out");
+    let results = within_timeout(move || {
+        let pkg = Package::open(&package).expect("opens");
+        let read = || ReadOptions::default().cancel_flag(cancelled());
+        vec![
+            ("verify", pkg.verify(&read()).map(|_| ())),
+            (
+                "extract",
+                pkg.extract(&dest, &ExtractOptions::default().read_options(read()))
+                    .map(|_| ()),
+            ),
+            (
+                "decrypt_to",
+                pkg.decrypt_to(io::sink(), &read()).map(|_| ()),
+            ),
+        ]
+    });
+    for (what, result) in results {
+        assert!(
+            matches!(result, Err(Error::Cancelled)),
+            "{what}: {result:?}"
+        );
+    }
+    assert!(!dir.path().join("out").exists());
+    let fx = Fixture::new();
+    let (src, out) = (fx.path("src"), fx.path("cancelled.intunewin"));
+    let packed = within_timeout(move || {
+        PackOptions::new(&src, "Install.ps1")
+            .cancel_flag(cancelled())
+            .pack_to_file(&out, false)
+            .map(|_| ())
+    });
+    assert!(matches!(packed, Err(Error::Cancelled)), "pack: {packed:?}");
+    assert!(!fx.path("cancelled.intunewin").exists());
+}
+
 /// Every kind keeps the exit code it had: a verification failure exits 1, the rest 2.
 #[test]
 fn the_error_kind_matches_the_variant_and_its_exit_class() {

@@ -731,11 +731,15 @@ impl std::error::Error for Carried {
 }
 
 /// Wraps `err` for a `Read`/`Write` method; [`recover`] gets it back on the other side.
+/// Never of kind `Interrupted`, which std's read and write loops retry forever.
 pub(crate) fn carry(err: Error) -> io::Error {
     let kind = match &err {
-        Error::Cancelled => io::ErrorKind::Interrupted,
-        Error::Io { source, .. } | Error::Write { source, .. } => source.kind(),
-        _ => io::ErrorKind::InvalidData,
+        Error::Io { source, .. } | Error::Write { source, .. }
+            if source.kind() != io::ErrorKind::Interrupted =>
+        {
+            source.kind()
+        }
+        _ => io::ErrorKind::Other,
     };
     io::Error::new(kind, Carried(err))
 }
@@ -828,8 +832,13 @@ mod tests {
     #[test]
     fn a_carried_error_comes_back_whole() {
         let origin = Path::new("pkg.intunewin");
-        let cancelled = recover(carry(Error::Cancelled), origin);
+        // Not `Interrupted`: `read_exact`, `io::copy` and the like would retry it forever.
+        let cancelled = carry(Error::Cancelled);
+        assert_ne!(cancelled.kind(), io::ErrorKind::Interrupted);
+        let cancelled = recover(cancelled, origin);
         assert!(matches!(cancelled, Ok(Error::Cancelled)), "{cancelled:?}");
+        let eintr = carry(Error::io("read", "x", io::ErrorKind::Interrupted.into()));
+        assert_ne!(eintr.kind(), io::ErrorKind::Interrupted);
         let write = carry(Error::write(
             "write",
             "out.zip",
