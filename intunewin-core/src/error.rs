@@ -274,8 +274,12 @@ pub enum Error {
         reason: String,
     },
     /// The OS random generator failed.
-    #[error("the OS random generator failed: {0}")]
-    Random(String),
+    #[error("the OS random generator failed: {source}")]
+    Random {
+        /// The generator's error.
+        #[source]
+        source: io::Error,
+    },
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
@@ -612,7 +616,7 @@ impl Error {
             Error::Certificate { .. } => ErrorKind::Certificate,
             Error::Cms { .. } => ErrorKind::Cms,
             Error::DecryptInfo { .. } => ErrorKind::DecryptInfo,
-            Error::Random(_) => ErrorKind::Random,
+            Error::Random { .. } => ErrorKind::Random,
             Error::Cancelled => ErrorKind::Cancelled,
             Error::Symlink { .. } => ErrorKind::Symlink,
             Error::SetupAmbiguous { .. } => ErrorKind::SetupAmbiguous,
@@ -656,7 +660,7 @@ impl Error {
             Error::Symlink { link, .. } => Some(link),
             Error::SetupAmbiguous { source_dir, .. } => Some(source_dir),
             Error::BareBlob { path } | Error::BadCatalog { path, .. } => Some(path),
-            Error::Random(_) | Error::Cancelled => None,
+            Error::Random { .. } | Error::Cancelled => None,
         }
     }
 
@@ -702,7 +706,7 @@ impl Error {
             | Error::Certificate { .. }
             | Error::Cms { .. }
             | Error::DecryptInfo { .. }
-            | Error::Random(_)
+            | Error::Random { .. }
             | Error::Cancelled
             | Error::Symlink { .. }
             | Error::SetupAmbiguous { .. }

@@ -53,7 +53,9 @@ impl Keys {
             &mut keys.mac_key[..],
             &mut keys.iv[..],
         ] {
-            getrandom::fill(buf).map_err(|e| Error::Random(e.to_string()))?;
+            getrandom::fill(buf).map_err(|e| Error::Random {
+                source: io::Error::other(e),
+            })?;
         }
         Ok(keys)
     }
