@@ -603,6 +603,288 @@ fn package_decrypt_to_a_failing_writer_is_a_write_error() {
     assert_eq!(ok.len() as u64, pkg.detection().unencrypted_content_size);
 }
 
+// --- Typed failure kinds ---
+
+/// `intunewin verify --json <vector>` run in the vectors folder: exit 1, kind
+/// `limit-exceeded`, and the `limit` object.
+fn limit_of_vector(vector: &str) -> Value {
+    let out = intunewin()
+        .current_dir(crate::vectors_gen::vectors_dir())
+        .args(["verify", "--json", vector])
+        .timeout(TIMEOUT)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report = json_of(&out);
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["error"]["kind"], "limit-exceeded", "{report}");
+    assert_eq!(report["error"]["path"], vector, "{report}");
+    report["error"]["limit"].clone()
+}
+
+fn number(value: &Value) -> u64 {
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
+}
+
+#[test]
+fn a_limit_error_says_which_limit_and_the_numbers_in_json() {
+    let beyond = limit_of_vector("inner_beyond_declared_size.intunewin");
+    assert_eq!(beyond["name"], "entry-size", "{beyond}");
+    assert_eq!(beyond["at"], "data.bin", "{beyond}");
+    assert_eq!(number(&beyond["max"]), 1000, "the size the header declares");
+    assert!(number(&beyond["actual"]) > 1000, "{beyond}");
+
+    let bomb = limit_of_vector("inner_ratio_bomb.intunewin");
+    assert_eq!(bomb["name"], "compression-ratio", "{bomb}");
+    assert_eq!(bomb["at"], "bomb.bin", "{bomb}");
+    assert_eq!(number(&bomb["actual"]), 0xFFFF_FF00, "the size it claims");
+    // A few bytes of deflate at 1100:1, plus the 64 KiB of slack every entry gets.
+    let max = number(&bomb["max"]);
+    assert!(max > 1 << 16 && max < 1 << 24, "{bomb}");
+
+    let xml = limit_of_vector("xml_oversized.intunewin");
+    assert_eq!(xml["name"], "detection-xml-size", "{xml}");
+    assert_eq!(
+        xml["at"], "IntuneWinPackage/Metadata/Detection.xml",
+        "{xml}"
+    );
+    assert_eq!(
+        (number(&xml["actual"]), number(&xml["max"])),
+        (100_000, 64 * 1024)
+    );
+}
+
+#[test]
+fn errors_other_than_limits_carry_no_limit_object() {
+    let fx = Fixture::new();
+    fs::write(fx.path("text.intunewin"), "not a zip\n".repeat(20)).expect("write");
+    let error = assert_json_failure(&fx, &["info", "text.intunewin"], 1, "outer-zip");
+    assert!(error.get("limit").is_none(), "{error}");
+}
+
+/// The entry-count and total-size limits, lowered through the library (the CLI keeps the
+/// defaults, which a small package cannot reach).
+#[test]
+fn lowered_entry_count_and_total_size_limits_give_their_numbers() {
+    use intunewin_core::Limit;
+    use intunewin_core::Limits;
+    let package = crate::vectors_gen::vectors_dir().join("good_nested.intunewin");
+    let package = Package::open(&package).expect("opens");
+    let verify = |limits: Limits| {
+        package
+            .verify(&ReadOptions::default().limits(limits))
+            .expect_err("over the limit")
+    };
+    match verify(Limits {
+        max_entries: 2,
+        ..Limits::default()
+    }) {
+        Error::LimitExceeded {
+            limit: Limit::EntryCount,
+            at: None,
+            actual: 3,
+            max: 2,
+            ..
+        } => {}
+        other => panic!("expected the entry-count limit, got {other:?}"),
+    }
+    match verify(Limits {
+        max_total_size: Some(10),
+        ..Limits::default()
+    }) {
+        Error::LimitExceeded {
+            limit: Limit::TotalSize,
+            actual,
+            max: 10,
+            ..
+        } => assert!(actual > 10),
+        other => panic!("expected the total-size limit, got {other:?}"),
+    }
+}
+
+/// `bytes` with the byte `offset` bytes after the first `signature` XORed with `mask`.
+fn patched(mut bytes: Vec<u8>, signature: &[u8; 4], offset: usize, mask: u8) -> Vec<u8> {
+    let at = bytes
+        .windows(4)
+        .position(|w| w == signature)
+        .expect("the signature is there");
+    bytes[at + offset] ^= mask;
+    bytes
+}
+
+#[test]
+fn a_zip_error_says_which_check_failed() {
+    use crate::vectors_gen::{SETUP, inner_zip, seal, stored};
+    const LOCAL: &[u8; 4] = b"PK\x03\x04";
+    const CENTRAL: &[u8; 4] = b"PK\x01\x02";
+    let dir = TempDir::new().expect("temp dir");
+    let inner = inner_zip(&[("setup.exe", stored(SETUP))]);
+    let cases = [
+        // The central header's CRC-32 (offset 16) differs from the local header's.
+        (
+            "central_crc.intunewin",
+            seal(&patched(inner.clone(), CENTRAL, 16, 1)).package(),
+            "inner-zip",
+            "header-mismatch",
+        ),
+        // The local header's flags (offset 6) say zip encryption.
+        (
+            "encrypted.intunewin",
+            seal(&patched(inner.clone(), LOCAL, 6, 1)).package(),
+            "inner-zip",
+            "unsupported",
+        ),
+        // The outer local header's method (offset 8) says deflate, the central one stored.
+        (
+            "outer_method.intunewin",
+            patched(seal(&inner).package(), LOCAL, 8, 8),
+            "outer-zip",
+            "header-mismatch",
+        ),
+        (
+            "outer_cut.intunewin",
+            seal(&inner).package()[..100].to_vec(),
+            "outer-zip",
+            "structure",
+        ),
+    ];
+    for (name, bytes, kind, check) in cases {
+        fs::write(dir.path().join(name), bytes).expect("write");
+        let out = intunewin()
+            .current_dir(dir.path())
+            .args(["verify", "--json", name])
+            .timeout(TIMEOUT)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stderr));
+        let error = &json_of(&out)["error"];
+        assert_eq!(error["kind"], kind, "{name}: {error}");
+        assert_eq!(error["check"], check, "{name}: {error}");
+        assert!(error.get("limit").is_none(), "{name}: {error}");
+    }
+    match Package::open(dir.path().join("outer_method.intunewin")) {
+        Err(Error::OuterZip {
+            check: intunewin_core::ZipCheck::HeaderMismatch,
+            ..
+        }) => {}
+        other => panic!("expected an outer header mismatch, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn an_unsafe_path_error_names_the_rule() {
+    for (vector, rule) in [
+        ("unsafe_dotdot.intunewin", "zip-slip"),
+        ("unsafe_name_too_long.intunewin", "name-too-long"),
+        ("unsafe_path_too_deep.intunewin", "path-too-deep"),
+        ("file_then_dir_same_name.intunewin", "name-collision"),
+    ] {
+        let out = intunewin()
+            .current_dir(crate::vectors_gen::vectors_dir())
+            .args(["verify", "--json", vector])
+            .timeout(TIMEOUT)
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{vector}: {}",
+            text(&out.stderr)
+        );
+        let error = &json_of(&out)["error"];
+        assert_eq!(error["kind"], "unsafe-path", "{vector}: {error}");
+        assert_eq!(error["rule"], rule, "{vector}: {error}");
+    }
+    let package = crate::vectors_gen::vectors_dir().join("unsafe_dotdot.intunewin");
+    let err = Package::open(&package)
+        .expect("opens")
+        .verify(&ReadOptions::default())
+        .expect_err("refused");
+    match err {
+        Error::UnsafePath {
+            rule: Some(intunewin_core::Rule::ZipSlip),
+            ..
+        } => {}
+        other => panic!("expected a zip-slip refusal, got {other:?}"),
+    }
+}
+
+/// Runs `work` on a thread; fails the test if it has not finished within [`TIMEOUT`].
+fn within_timeout<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.recv_timeout(TIMEOUT).expect("finished, not hung")
+}
+
+/// A cancellation travels through the readers' `io::Error`s and comes back as
+/// `Error::Cancelled`, at once (a carried error std's read loops retried forever would hang).
+#[test]
+fn a_cancelled_operation_stops_with_the_cancelled_kind() {
+    use intunewin_core::{CancelFlag, ExtractOptions};
+    let cancelled = || {
+        let flag = CancelFlag::new();
+        flag.cancel();
+        flag
+    };
+    let package = crate::vectors_gen::vectors_dir().join("good_nested.intunewin");
+    let dir = TempDir::new().expect("temp dir");
+    let dest = dir.path().join("out");
+    let results = within_timeout(move || {
+        let pkg = Package::open(&package).expect("opens");
+        let read = || ReadOptions::default().cancel_flag(cancelled());
+        vec![
+            ("verify", pkg.verify(&read()).map(|_| ())),
+            (
+                "extract",
+                pkg.extract(&dest, &ExtractOptions::default().read_options(read()))
+                    .map(|_| ()),
+            ),
+            (
+                "decrypt_to",
+                pkg.decrypt_to(io::sink(), &read()).map(|_| ()),
+            ),
+        ]
+    });
+    for (what, result) in results {
+        assert!(
+            matches!(result, Err(Error::Cancelled)),
+            "{what}: {result:?}"
+        );
+    }
+    assert!(!dir.path().join("out").exists());
+    let fx = Fixture::new();
+    let (src, out) = (fx.path("src"), fx.path("cancelled.intunewin"));
+    let packed = within_timeout(move || {
+        PackOptions::new(&src, "Install.ps1")
+            .cancel_flag(cancelled())
+            .pack_to_file(&out, intunewin_core::Overwrite::Refuse)
+            .map(|_| ())
+    });
+    assert!(matches!(packed, Err(Error::Cancelled)), "pack: {packed:?}");
+    assert!(!fx.path("cancelled.intunewin").exists());
+}
+
+/// Every kind keeps the exit code it had: a verification failure exits 1, the rest 2.
+#[test]
+fn the_error_kind_matches_the_variant_and_its_exit_class() {
+    use intunewin_core::ErrorKind;
+    let hmac = Error::HmacMismatch {
+        path: "a.intunewin".into(),
+    };
+    assert_eq!(hmac.error_kind(), ErrorKind::HmacMismatch);
+    assert_eq!(hmac.kind(), ErrorKind::HmacMismatch.name());
+    let exists = Error::OutputExists {
+        path: "out.intunewin".into(),
+    };
+    assert_eq!(exists.error_kind(), ErrorKind::OutputExists);
+    assert_eq!(exists.kind(), "output-exists");
+    assert!(hmac.is_verification_failure() && !exists.is_verification_failure());
+}
+
 // --- Human messages ---
 
 #[test]
@@ -630,6 +912,28 @@ fn snapshot_error_messages() {
             })
             .collect()
     };
+    let vectors = crate::vectors_gen::vectors_dir();
+    let limits: String = [
+        "inner_beyond_declared_size.intunewin",
+        "inner_ratio_bomb.intunewin",
+        "xml_oversized.intunewin",
+    ]
+    .iter()
+    .map(|vector| {
+        let out = intunewin()
+            .current_dir(&vectors)
+            .args(["verify", vector])
+            .timeout(TIMEOUT)
+            .output()
+            .expect("runs");
+        format!(
+            "$ intunewin verify {vector}\nexit: {}\n{}\n",
+            out.status.code().unwrap_or(-1),
+            text(&out.stderr)
+        )
+    })
+    .collect();
+    insta::assert_snapshot!("errors_limits", limits);
     insta::assert_snapshot!(
         "errors_named",
         transcript(&[

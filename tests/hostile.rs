@@ -109,6 +109,7 @@ fn assert_refused_alike(package: &Path, rule: &str) {
     let verify = run(&["verify", "--json"], package);
     assert_eq!(verify.code, 1, "verify: {}", verify.stderr);
     assert_eq!(verify.json["error"]["kind"], "unsafe-path", "verify");
+    assert_eq!(verify.json["error"]["rule"], rule, "verify");
     let verify_error = verify.json["error"]["message"]
         .as_str()
         .unwrap_or_default()
@@ -199,6 +200,9 @@ fn issue_14_detection_xml_declaring_a_large_compressed_size_is_refused_first() {
     }
     let verify = run(&["verify", "--json"], &package);
     assert_eq!(verify.json["error"]["kind"], "limit-exceeded");
+    let limit = &verify.json["error"]["limit"];
+    assert_eq!(limit["name"], "detection-xml-stored-size", "{limit}");
+    assert_eq!(limit["actual"], 1 << 20, "{limit}");
     // Just within the bound, the entry is read (the zeros after its deflate stream unread).
     let within = write(
         tmp.path(),

@@ -133,11 +133,7 @@ impl Failure {
     }
 
     fn core(err: Error) -> Self {
-        let code = match &err {
-            Error::Cancelled => crate::signals::exit_code(),
-            e if e.is_verification_failure() => crate::EXIT_INVALID,
-            _ => crate::EXIT_ERROR,
-        };
+        let code = crate::exit_code(&err);
         let message = match &err {
             Error::Cancelled => "interrupted; no partial output was left".to_string(),
             Error::OutputExists { path } => format!("the file '{}' already exists", path.display()),

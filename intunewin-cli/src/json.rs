@@ -107,6 +107,28 @@ pub struct ErrorJson {
     /// The path findings that stopped a pack (`unsafe-paths` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<FindingJson>,
+    /// Which limit was exceeded, with the numbers (`limit-exceeded` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LimitJson>,
+    /// Which check of the zip failed ([`intunewin_core::ZipCheck::name`]: `structure`,
+    /// `truncated`, `header-mismatch`, ...; `outer-zip` and `inner-zip` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<&'static str>,
+    /// The path rule an entry breaks (`zip-slip`, `name-too-long`, ...; `unsafe-path` only,
+    /// and not when this system alone cannot create the entry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+}
+
+/// A [`intunewin_core::Limit`] met: its stable `name` (`entry-count`, `compression-ratio`,
+/// ...), where (`at`: an entry's name, a link; null when the whole input), the value met and
+/// the most accepted.
+#[derive(Serialize)]
+pub struct LimitJson {
+    pub name: &'static str,
+    pub at: Option<String>,
+    pub actual: u64,
+    pub max: u64,
 }
 
 impl ErrorReport {
@@ -124,6 +146,9 @@ impl ErrorReport {
                 path: path.map(|p| p.display().to_string()),
                 hint,
                 findings: Vec::new(),
+                limit: None,
+                check: None,
+                rule: None,
             },
         }
     }
@@ -136,6 +161,35 @@ impl ErrorReport {
             err.path(),
             crate::ui::hint(err),
         )
+        .with_details(Some(err))
+    }
+
+    /// Adds what the library error `err` says beyond its kind: the limit and its numbers, the
+    /// zip check that failed, or the path rule broken.
+    pub fn with_details(mut self, err: Option<&intunewin_core::Error>) -> Self {
+        use intunewin_core::Error;
+        match err {
+            Some(Error::LimitExceeded {
+                limit,
+                at,
+                actual,
+                max,
+                ..
+            }) => {
+                self.error.limit = Some(LimitJson {
+                    name: limit.name(),
+                    at: at.clone(),
+                    actual: *actual,
+                    max: *max,
+                });
+            }
+            Some(Error::OuterZip { check, .. } | Error::InnerZip { check, .. }) => {
+                self.error.check = Some(check.name());
+            }
+            Some(Error::UnsafePath { rule, .. }) => self.error.rule = rule.map(|r| r.id()),
+            _ => {}
+        }
+        self
     }
 
     /// A command line clap rejected; `rendered` is clap's text (`error: ...`, usage, tip).

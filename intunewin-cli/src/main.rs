@@ -7,7 +7,10 @@
 //!
 //! With `--json`, a failure also prints exactly one JSON object on stdout,
 //! `{"error": {"kind": ..., "message": ..., "path": ..., "hint": ...}}` (see
-//! [`json::ErrorJson`]), with the same exit code. That holds for command-line errors too (an
+//! [`json::ErrorJson`]; a `limit-exceeded` failure adds `limit`: which limit and the numbers,
+//! an `outer-zip` or `inner-zip` one `check`: which check of the zip failed, an `unsafe-path`
+//! one `rule`: the path rule broken),
+//! with the same exit code. That holds for command-line errors too (an
 //! unknown option, a missing argument: kind `usage`) whenever `--json` appears among the
 //! arguments, since clap rejects them before the command is known to want JSON.
 
@@ -139,6 +142,52 @@ impl std::fmt::Display for ExitWith {
 
 impl std::error::Error for ExitWith {}
 
+/// The exit code of a library error. Every kind is classified here, with no default arm: a new
+/// kind in the library does not compile until it is given its code.
+pub fn exit_code(err: &Error) -> u8 {
+    use intunewin_core::ErrorKind as K;
+    match err.error_kind() {
+        K::Cancelled => signals::exit_code(),
+        // The package (or what it holds) is not valid.
+        K::OuterZip
+        | K::MissingEntry
+        | K::Detection
+        | K::BlobLength
+        | K::MacFieldMismatch
+        | K::IvMismatch
+        | K::HmacMismatch
+        | K::BadPadding
+        | K::DigestMismatch
+        | K::ContentSizeMismatch
+        | K::InnerZip
+        | K::CrcMismatch
+        | K::OuterCrcMismatch
+        | K::UnsafePath
+        | K::LimitExceeded
+        | K::InvalidXmlValue => EXIT_INVALID,
+        // I/O, usage, the source folder, the output, keys and certificates.
+        K::Io
+        | K::Write
+        | K::SetupNotFound
+        | K::SetupOutsideSource
+        | K::EmptySetupStem
+        | K::BadSource
+        | K::OutputExists
+        | K::OutputConflict
+        | K::RestoreFailed
+        | K::OutputInsideSource
+        | K::Msi
+        | K::Certificate
+        | K::Cms
+        | K::DecryptInfo
+        | K::Random
+        | K::Symlink
+        | K::SetupAmbiguous
+        | K::BareBlob
+        | K::BadCatalog => EXIT_ERROR,
+    }
+}
+
 /// The stable kind of any error the commands return: the library's [`Error::kind`], `io` for
 /// an I/O error of the CLI itself, `usage` for an argument the command cannot act on.
 pub fn error_kind(err: &anyhow::Error) -> &'static str {
@@ -227,11 +276,7 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
         None => (err, None),
     };
     let core = err.downcast_ref::<Error>();
-    let code = forced.unwrap_or(match core {
-        Some(Error::Cancelled) => signals::exit_code(),
-        Some(e) if e.is_verification_failure() => EXIT_INVALID,
-        _ => EXIT_ERROR,
-    });
+    let code = forced.unwrap_or(core.map_or(EXIT_ERROR, exit_code));
     // Core errors already name their cause and file; anyhow's `{:#}` would repeat the cause.
     let message = match core {
         Some(Error::Cancelled) => "interrupted; no partial output was left".to_string(),
@@ -250,12 +295,9 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
     if json {
         let path = core.and_then(Error::path);
         // Best effort: stdout may be what failed.
-        let _ = json::print(&json::ErrorReport::new(
-            error_kind(err),
-            message,
-            path,
-            hint,
-        ));
+        let _ = json::print(
+            &json::ErrorReport::new(error_kind(err), message, path, hint).with_details(core),
+        );
     }
     ExitCode::from(code)
 }

@@ -44,7 +44,9 @@ pub enum Error {
     OuterZip {
         /// The package.
         path: PathBuf,
-        /// What is wrong.
+        /// Which check failed.
+        check: ZipCheck,
+        /// What it found.
         reason: String,
     },
     /// An entry the package must have is missing.
@@ -118,7 +120,9 @@ pub enum Error {
     InnerZip {
         /// The package.
         path: PathBuf,
-        /// What is wrong.
+        /// Which check failed.
+        check: ZipCheck,
+        /// What it found.
         reason: String,
     },
     /// An inner entry's CRC-32 does not match its data.
@@ -144,16 +148,26 @@ pub enum Error {
         path: PathBuf,
         /// The entry name, as stored.
         entry: String,
+        /// The path rule it breaks (FORMAT.md §12.2); `None` when this system alone cannot
+        /// create it (a path too long for the file system here).
+        rule: Option<crate::paths::Rule>,
         /// Why it is unsafe.
         reason: String,
     },
-    /// A resource limit was exceeded (entry count, expansion ratio, declared sizes, ...).
-    #[error("limit exceeded ({reason}), {}", path.display())]
+    /// A resource limit was exceeded: which one is [`Limit`], with the value met and the
+    /// most accepted.
+    #[error("limit exceeded ({}), {}", limit_message(*limit, at.as_deref(), *actual, *max), path.display())]
     LimitExceeded {
-        /// The package.
+        /// The package (or the input, or the source folder).
         path: PathBuf,
         /// Which limit.
-        reason: String,
+        limit: Limit,
+        /// Where it was met, when that is narrower than `path`: an entry's name, a link.
+        at: Option<String>,
+        /// The value met (a count or a size in bytes); at least `max + 1`.
+        actual: u64,
+        /// The most accepted.
+        max: u64,
     },
     /// The setup file does not exist in the source folder.
     #[error("the setup file '{setup}' was not found in the source folder{}, {}", similar(suggestions), source_dir.display())]
@@ -260,8 +274,12 @@ pub enum Error {
         reason: String,
     },
     /// The OS random generator failed.
-    #[error("the OS random generator failed: {0}")]
-    Random(String),
+    #[error("the OS random generator failed: {source}")]
+    Random {
+        /// The generator's error.
+        #[source]
+        source: io::Error,
+    },
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
@@ -301,6 +319,234 @@ pub enum Error {
     },
 }
 
+/// The kind of an [`Error`]: one per variant, without the details, so that a caller can
+/// classify every failure with an exhaustive `match` (this enum is deliberately not
+/// `#[non_exhaustive]`: a new kind must be classified by every caller that matches on it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// [`Error::Io`].
+    Io,
+    /// [`Error::Write`].
+    Write,
+    /// [`Error::OuterZip`].
+    OuterZip,
+    /// [`Error::MissingEntry`].
+    MissingEntry,
+    /// [`Error::Detection`].
+    Detection,
+    /// [`Error::BlobLength`].
+    BlobLength,
+    /// [`Error::MacFieldMismatch`].
+    MacFieldMismatch,
+    /// [`Error::IvMismatch`].
+    IvMismatch,
+    /// [`Error::HmacMismatch`].
+    HmacMismatch,
+    /// [`Error::BadPadding`].
+    BadPadding,
+    /// [`Error::DigestMismatch`].
+    DigestMismatch,
+    /// [`Error::ContentSizeMismatch`].
+    ContentSizeMismatch,
+    /// [`Error::InnerZip`].
+    InnerZip,
+    /// [`Error::CrcMismatch`].
+    CrcMismatch,
+    /// [`Error::OuterCrcMismatch`].
+    OuterCrcMismatch,
+    /// [`Error::UnsafePath`].
+    UnsafePath,
+    /// [`Error::LimitExceeded`].
+    LimitExceeded,
+    /// [`Error::SetupNotFound`].
+    SetupNotFound,
+    /// [`Error::SetupOutsideSource`].
+    SetupOutsideSource,
+    /// [`Error::EmptySetupStem`].
+    EmptySetupStem,
+    /// [`Error::BadSource`].
+    BadSource,
+    /// [`Error::OutputExists`].
+    OutputExists,
+    /// [`Error::OutputConflict`].
+    OutputConflict,
+    /// [`Error::RestoreFailed`].
+    RestoreFailed,
+    /// [`Error::OutputInsideSource`].
+    OutputInsideSource,
+    /// [`Error::InvalidXmlValue`].
+    InvalidXmlValue,
+    /// [`Error::Msi`].
+    Msi,
+    /// [`Error::Certificate`].
+    Certificate,
+    /// [`Error::Cms`].
+    Cms,
+    /// [`Error::DecryptInfo`].
+    DecryptInfo,
+    /// [`Error::Random`].
+    Random,
+    /// [`Error::Cancelled`].
+    Cancelled,
+    /// [`Error::Symlink`].
+    Symlink,
+    /// [`Error::SetupAmbiguous`].
+    SetupAmbiguous,
+    /// [`Error::BareBlob`].
+    BareBlob,
+    /// [`Error::BadCatalog`].
+    BadCatalog,
+}
+
+impl ErrorKind {
+    /// The stable, kebab-case name of the kind ([`Error::kind`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Io => "io",
+            ErrorKind::Write => "write",
+            ErrorKind::OuterZip => "outer-zip",
+            ErrorKind::MissingEntry => "missing-entry",
+            ErrorKind::Detection => "detection",
+            ErrorKind::BlobLength => "blob-length",
+            ErrorKind::MacFieldMismatch => "mac-field-mismatch",
+            ErrorKind::IvMismatch => "iv-mismatch",
+            ErrorKind::HmacMismatch => "hmac-mismatch",
+            ErrorKind::BadPadding => "bad-padding",
+            ErrorKind::DigestMismatch => "digest-mismatch",
+            ErrorKind::ContentSizeMismatch => "content-size-mismatch",
+            ErrorKind::InnerZip => "inner-zip",
+            ErrorKind::CrcMismatch => "crc-mismatch",
+            ErrorKind::OuterCrcMismatch => "outer-crc-mismatch",
+            ErrorKind::UnsafePath => "unsafe-path",
+            ErrorKind::LimitExceeded => "limit-exceeded",
+            ErrorKind::SetupNotFound => "setup-not-found",
+            ErrorKind::SetupOutsideSource => "setup-outside-source",
+            ErrorKind::EmptySetupStem => "empty-setup-stem",
+            ErrorKind::BadSource => "bad-source",
+            ErrorKind::OutputExists => "output-exists",
+            ErrorKind::OutputConflict => "output-conflict",
+            ErrorKind::RestoreFailed => "restore-failed",
+            ErrorKind::OutputInsideSource => "output-inside-source",
+            ErrorKind::InvalidXmlValue => "invalid-xml-value",
+            ErrorKind::Msi => "msi",
+            ErrorKind::Certificate => "certificate",
+            ErrorKind::Cms => "cms",
+            ErrorKind::DecryptInfo => "decrypt-info",
+            ErrorKind::Random => "random",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Symlink => "symlink",
+            ErrorKind::SetupAmbiguous => "setup-ambiguous",
+            ErrorKind::BareBlob => "bare-blob",
+            ErrorKind::BadCatalog => "bad-catalog",
+        }
+    }
+}
+
+/// Which check of a zip's structure failed ([`Error::OuterZip`], [`Error::InnerZip`]); the
+/// CRC-32 checks have their own variants.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ZipCheck {
+    /// The records: a signature where a record must start, the end records, what the central
+    /// directory lists (not a zip at all, or a damaged one).
+    Structure,
+    /// The data ends inside a record or an entry.
+    Truncated,
+    /// A local header disagrees with the central directory.
+    HeaderMismatch,
+    /// An entry's data disagrees with the sizes its header or data descriptor declares.
+    EntrySize,
+    /// An entry's data cannot be decompressed or read.
+    EntryData,
+    /// Something the format never uses: zip encryption, several disks, a compression method
+    /// other than stored and deflate, a stored entry with a data descriptor.
+    Unsupported,
+}
+
+impl ZipCheck {
+    /// A stable, kebab-case name (`header-mismatch`, `truncated`, ...), for machine-readable
+    /// output beside [`Error::kind`].
+    pub fn name(self) -> &'static str {
+        match self {
+            ZipCheck::Structure => "structure",
+            ZipCheck::Truncated => "truncated",
+            ZipCheck::HeaderMismatch => "header-mismatch",
+            ZipCheck::EntrySize => "entry-size",
+            ZipCheck::EntryData => "entry-data",
+            ZipCheck::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// A resource limit of [`Error::LimitExceeded`]. Counts are entries or links; sizes are bytes.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// More inner zip entries than `Limits::max_entries`.
+    EntryCount,
+    /// An inner entry's data goes on past the uncompressed size its header declares.
+    EntrySize,
+    /// An inner entry expands (or declares it would) beyond `Limits::max_ratio` times its
+    /// compressed size; `max` is the size that ratio allows.
+    CompressionRatio,
+    /// The inner entries together expand beyond `Limits::max_total_size`.
+    TotalSize,
+    /// Detection.xml's entry declares an uncompressed size over the accepted one.
+    DetectionXmlSize,
+    /// Detection.xml's entry declares a compressed size over the accepted one.
+    DetectionXmlStoredSize,
+    /// A small input read whole (a key file, a DecryptInfo file) is too large.
+    FileSize,
+    /// Walking the source folder followed too many folder links.
+    FolderLinks,
+}
+
+impl Limit {
+    /// A stable, kebab-case name (`entry-count`, `compression-ratio`, ...), for
+    /// machine-readable output beside [`Error::kind`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::EntryCount => "entry-count",
+            Limit::EntrySize => "entry-size",
+            Limit::CompressionRatio => "compression-ratio",
+            Limit::TotalSize => "total-size",
+            Limit::DetectionXmlSize => "detection-xml-size",
+            Limit::DetectionXmlStoredSize => "detection-xml-stored-size",
+            Limit::FileSize => "file-size",
+            Limit::FolderLinks => "folder-links",
+        }
+    }
+}
+
+/// What [`Error::LimitExceeded`] says inside its parentheses.
+fn limit_message(limit: Limit, at: Option<&str>, actual: u64, max: u64) -> String {
+    let at = at.unwrap_or("?");
+    match limit {
+        Limit::EntryCount => format!("more than {max} entries"),
+        Limit::EntrySize => {
+            format!("entry '{at}' expands beyond its declared size of {max} bytes")
+        }
+        Limit::CompressionRatio => format!(
+            "entry '{at}' is {actual} bytes uncompressed, over the {max} a sane compression \
+             ratio allows"
+        ),
+        Limit::TotalSize => {
+            format!("the content expands to {actual} bytes, beyond the allowed total size of {max}")
+        }
+        Limit::DetectionXmlSize => {
+            format!("{at} declares {actual} uncompressed bytes, over the {max} accepted")
+        }
+        Limit::DetectionXmlStoredSize => {
+            format!("{at} declares {actual} compressed bytes, over the {max} accepted")
+        }
+        Limit::FileSize => format!("the file is {actual} bytes, over the {max} accepted"),
+        Limit::FolderLinks => format!(
+            "more than {max} folder links followed; links lead to the same folders again and \
+             again (last: {at})"
+        ),
+    }
+}
+
 /// ` (similar names: a, b)` for a setup file not found, or nothing.
 fn similar(suggestions: &[String]) -> String {
     if suggestions.is_empty() {
@@ -332,45 +578,50 @@ impl Error {
 
     /// A stable, kebab-case name of the variant (`hmac-mismatch`, `write`, ...), for
     /// machine-readable output such as the CLI's `--json` errors. A name never changes once
-    /// published; new variants get new names.
+    /// published; new variants get new names. The same as `self.error_kind().name()`.
     pub fn kind(&self) -> &'static str {
+        self.error_kind().name()
+    }
+
+    /// Which kind of failure this is, as a plain value to match on (exit codes, retries, ...).
+    pub fn error_kind(&self) -> ErrorKind {
         match self {
-            Error::Io { .. } => "io",
-            Error::Write { .. } => "write",
-            Error::OuterZip { .. } => "outer-zip",
-            Error::MissingEntry { .. } => "missing-entry",
-            Error::Detection { .. } => "detection",
-            Error::BlobLength { .. } => "blob-length",
-            Error::MacFieldMismatch { .. } => "mac-field-mismatch",
-            Error::IvMismatch { .. } => "iv-mismatch",
-            Error::HmacMismatch { .. } => "hmac-mismatch",
-            Error::BadPadding { .. } => "bad-padding",
-            Error::DigestMismatch { .. } => "digest-mismatch",
-            Error::ContentSizeMismatch { .. } => "content-size-mismatch",
-            Error::InnerZip { .. } => "inner-zip",
-            Error::CrcMismatch { .. } => "crc-mismatch",
-            Error::OuterCrcMismatch { .. } => "outer-crc-mismatch",
-            Error::UnsafePath { .. } => "unsafe-path",
-            Error::LimitExceeded { .. } => "limit-exceeded",
-            Error::SetupNotFound { .. } => "setup-not-found",
-            Error::SetupOutsideSource { .. } => "setup-outside-source",
-            Error::EmptySetupStem { .. } => "empty-setup-stem",
-            Error::BadSource { .. } => "bad-source",
-            Error::OutputExists { .. } => "output-exists",
-            Error::OutputConflict { .. } => "output-conflict",
-            Error::RestoreFailed { .. } => "restore-failed",
-            Error::OutputInsideSource { .. } => "output-inside-source",
-            Error::InvalidXmlValue { .. } => "invalid-xml-value",
-            Error::Msi { .. } => "msi",
-            Error::Certificate { .. } => "certificate",
-            Error::Cms { .. } => "cms",
-            Error::DecryptInfo { .. } => "decrypt-info",
-            Error::Random(_) => "random",
-            Error::Cancelled => "cancelled",
-            Error::Symlink { .. } => "symlink",
-            Error::SetupAmbiguous { .. } => "setup-ambiguous",
-            Error::BareBlob { .. } => "bare-blob",
-            Error::BadCatalog { .. } => "bad-catalog",
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Write { .. } => ErrorKind::Write,
+            Error::OuterZip { .. } => ErrorKind::OuterZip,
+            Error::MissingEntry { .. } => ErrorKind::MissingEntry,
+            Error::Detection { .. } => ErrorKind::Detection,
+            Error::BlobLength { .. } => ErrorKind::BlobLength,
+            Error::MacFieldMismatch { .. } => ErrorKind::MacFieldMismatch,
+            Error::IvMismatch { .. } => ErrorKind::IvMismatch,
+            Error::HmacMismatch { .. } => ErrorKind::HmacMismatch,
+            Error::BadPadding { .. } => ErrorKind::BadPadding,
+            Error::DigestMismatch { .. } => ErrorKind::DigestMismatch,
+            Error::ContentSizeMismatch { .. } => ErrorKind::ContentSizeMismatch,
+            Error::InnerZip { .. } => ErrorKind::InnerZip,
+            Error::CrcMismatch { .. } => ErrorKind::CrcMismatch,
+            Error::OuterCrcMismatch { .. } => ErrorKind::OuterCrcMismatch,
+            Error::UnsafePath { .. } => ErrorKind::UnsafePath,
+            Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
+            Error::SetupNotFound { .. } => ErrorKind::SetupNotFound,
+            Error::SetupOutsideSource { .. } => ErrorKind::SetupOutsideSource,
+            Error::EmptySetupStem { .. } => ErrorKind::EmptySetupStem,
+            Error::BadSource { .. } => ErrorKind::BadSource,
+            Error::OutputExists { .. } => ErrorKind::OutputExists,
+            Error::OutputConflict { .. } => ErrorKind::OutputConflict,
+            Error::RestoreFailed { .. } => ErrorKind::RestoreFailed,
+            Error::OutputInsideSource { .. } => ErrorKind::OutputInsideSource,
+            Error::InvalidXmlValue { .. } => ErrorKind::InvalidXmlValue,
+            Error::Msi { .. } => ErrorKind::Msi,
+            Error::Certificate { .. } => ErrorKind::Certificate,
+            Error::Cms { .. } => ErrorKind::Cms,
+            Error::DecryptInfo { .. } => ErrorKind::DecryptInfo,
+            Error::Random { .. } => ErrorKind::Random,
+            Error::Cancelled => ErrorKind::Cancelled,
+            Error::Symlink { .. } => ErrorKind::Symlink,
+            Error::SetupAmbiguous { .. } => ErrorKind::SetupAmbiguous,
+            Error::BareBlob { .. } => ErrorKind::BareBlob,
+            Error::BadCatalog { .. } => ErrorKind::BadCatalog,
         }
     }
 
@@ -409,7 +660,7 @@ impl Error {
             Error::Symlink { link, .. } => Some(link),
             Error::SetupAmbiguous { source_dir, .. } => Some(source_dir),
             Error::BareBlob { path } | Error::BadCatalog { path, .. } => Some(path),
-            Error::Random(_) | Error::Cancelled => None,
+            Error::Random { .. } | Error::Cancelled => None,
         }
     }
 
@@ -455,13 +706,65 @@ impl Error {
             | Error::Certificate { .. }
             | Error::Cms { .. }
             | Error::DecryptInfo { .. }
-            | Error::Random(_)
+            | Error::Random { .. }
             | Error::Cancelled
             | Error::Symlink { .. }
             | Error::SetupAmbiguous { .. }
             | Error::BareBlob { .. }
             | Error::BadCatalog { .. } => false,
         }
+    }
+}
+
+/// A library error inside an `io::Error`, where a std `Read` or `Write` adapter (progress and
+/// cancellation, decryption) can only fail with an `io::Error`: [`carry`] puts it in,
+/// [`recover`] takes it out. The only error that travels that way.
+#[derive(Debug)]
+struct Carried(Error);
+
+impl std::fmt::Display for Carried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Carried {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
+    }
+}
+
+/// Wraps `err` for a `Read`/`Write` method; [`recover`] gets it back on the other side.
+/// Never of kind `Interrupted`, which std's read and write loops retry forever.
+pub(crate) fn carry(err: Error) -> io::Error {
+    let kind = match &err {
+        Error::Io { source, .. } | Error::Write { source, .. }
+            if source.kind() != io::ErrorKind::Interrupted =>
+        {
+            source.kind()
+        }
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, Carried(err))
+}
+
+/// The library error `e` carries (see [`carry`]), or `e` itself when it is a plain I/O error.
+/// `origin` names the file where the carrier could not: bad padding found by a decrypting
+/// reader, which never knows the file.
+pub(crate) fn recover(e: io::Error, origin: &Path) -> std::result::Result<Error, io::Error> {
+    if !e.get_ref().is_some_and(|inner| inner.is::<Carried>()) {
+        return Err(e);
+    }
+    let kind = e.kind();
+    match e.into_inner().map(|inner| inner.downcast::<Carried>()) {
+        Some(Ok(carried)) => match carried.0 {
+            Error::BadPadding { path } if path.as_os_str().is_empty() => Ok(Error::BadPadding {
+                path: origin.to_path_buf(),
+            }),
+            err => Ok(err),
+        },
+        Some(Err(other)) => Err(io::Error::new(kind, other)),
+        None => Err(io::Error::from(kind)),
     }
 }
 
@@ -552,6 +855,91 @@ mod tests {
         let write = Error::write("write", "out.zip", io::Error::other("boom"));
         assert_ne!(read.kind(), write.kind());
         assert_eq!(read.path(), Some(Path::new("pkg.intunewin")));
+    }
+
+    #[test]
+    fn a_carried_error_comes_back_whole() {
+        let origin = Path::new("pkg.intunewin");
+        // Not `Interrupted`: `read_exact`, `io::copy` and the like would retry it forever.
+        let cancelled = carry(Error::Cancelled);
+        assert_ne!(cancelled.kind(), io::ErrorKind::Interrupted);
+        let cancelled = recover(cancelled, origin);
+        assert!(matches!(cancelled, Ok(Error::Cancelled)), "{cancelled:?}");
+        let eintr = carry(Error::io("read", "x", io::ErrorKind::Interrupted.into()));
+        assert_ne!(eintr.kind(), io::ErrorKind::Interrupted);
+        let write = carry(Error::write(
+            "write",
+            "out.zip",
+            io::ErrorKind::StorageFull.into(),
+        ));
+        assert_eq!(write.kind(), io::ErrorKind::StorageFull);
+        match recover(write, origin) {
+            Ok(err @ Error::Write { .. }) => assert_eq!(err.path(), Some(Path::new("out.zip"))),
+            other => panic!("expected the write error, got {other:?}"),
+        }
+        // The decrypting reader cannot name the file: the reading side does.
+        let padding = carry(Error::BadPadding {
+            path: PathBuf::new(),
+        });
+        match recover(padding, origin) {
+            Ok(Error::BadPadding { path }) => assert_eq!(path, origin),
+            other => panic!("expected bad padding, got {other:?}"),
+        }
+        let plain = recover(io::Error::other("disk gone"), origin);
+        assert!(
+            matches!(&plain, Err(e) if e.to_string() == "disk gone"),
+            "{plain:?}"
+        );
+    }
+
+    #[test]
+    fn limit_errors_name_the_limit_and_the_numbers() {
+        let err = |limit, at: Option<&str>, actual, max| Error::LimitExceeded {
+            path: "pkg.intunewin".into(),
+            limit,
+            at: at.map(str::to_string),
+            actual,
+            max,
+        };
+        let ratio = err(
+            Limit::CompressionRatio,
+            Some("bomb.bin"),
+            4_294_967_040,
+            1_166_036,
+        );
+        assert_eq!(ratio.kind(), "limit-exceeded");
+        assert_eq!(ratio.error_kind(), ErrorKind::LimitExceeded);
+        assert!(ratio.is_verification_failure());
+        assert_eq!(
+            ratio.to_string(),
+            "limit exceeded (entry 'bomb.bin' is 4294967040 bytes uncompressed, over the \
+             1166036 a sane compression ratio allows), pkg.intunewin"
+        );
+        let count = err(Limit::EntryCount, None, 3, 2);
+        assert_eq!(
+            count.to_string(),
+            "limit exceeded (more than 2 entries), pkg.intunewin"
+        );
+        let names: Vec<&str> = [
+            Limit::EntryCount,
+            Limit::EntrySize,
+            Limit::CompressionRatio,
+            Limit::TotalSize,
+            Limit::DetectionXmlSize,
+            Limit::DetectionXmlStoredSize,
+            Limit::FileSize,
+            Limit::FolderLinks,
+        ]
+        .into_iter()
+        .map(Limit::name)
+        .collect();
+        let unique: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        assert!(
+            names
+                .iter()
+                .all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+        );
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub use describe::graph::{
 };
 
 // Outputs, progress, cancellation and errors.
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Limit, Result, ZipCheck};
 pub use files::output::{Overwrite, write_atomically};
 pub use progress::{CancelFlag, Progress, Stage};
 

@@ -53,7 +53,9 @@ impl Keys {
             &mut keys.mac_key[..],
             &mut keys.iv[..],
         ] {
-            getrandom::fill(buf).map_err(|e| Error::Random(e.to_string()))?;
+            getrandom::fill(buf).map_err(|e| Error::Random {
+                source: io::Error::other(e),
+            })?;
         }
         Ok(keys)
     }
@@ -281,21 +283,13 @@ fn read_some<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-/// Marker carried inside an `io::Error` when PKCS#7 padding is invalid.
-#[derive(Debug)]
-pub struct PaddingError;
-
-impl std::fmt::Display for PaddingError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("bad PKCS#7 padding")
-    }
-}
-
-impl std::error::Error for PaddingError {}
-
-/// True when an `io::Error` came from invalid padding in a [`DecryptingReader`].
-pub fn is_padding_error(err: &io::Error) -> bool {
-    err.get_ref().is_some_and(|e| e.is::<PaddingError>())
+/// The error a [`DecryptingReader`] fails with when PKCS#7 padding is invalid: an
+/// [`Error::BadPadding`] carried in the `io::Error` (see [`crate::error::recover`]). The reader
+/// does not know the file, so its path is empty: the reading side names it.
+fn padding_error() -> io::Error {
+    crate::error::carry(Error::BadPadding {
+        path: std::path::PathBuf::new(),
+    })
 }
 
 /// A `Read` adapter that decrypts ciphertext (without the MAC ‖ IV header) with strict PKCS#7.
@@ -398,7 +392,6 @@ impl<R: Read> DecryptingReader<R> {
     /// strips its padding and returns the length of what remains.
     fn finish_stream(&mut self, last: &mut [u8]) -> io::Result<usize> {
         self.done = true;
-        let padding_error = || io::Error::new(io::ErrorKind::InvalidData, PaddingError);
         if self.carry_len != 0 || last.len() != BLOCK {
             return Err(padding_error()); // not a whole number of blocks, or none at all
         }
@@ -620,10 +613,18 @@ pub(crate) mod tests {
         let err = DecryptingReader::new(&out[16..], &wrong, &keys.iv)
             .read_to_end(&mut Vec::new())
             .unwrap_err();
-        assert!(is_padding_error(&err));
+        let carried = crate::error::recover(err, std::path::Path::new("x"));
+        assert!(
+            matches!(carried, Ok(Error::BadPadding { .. })),
+            "{carried:?}"
+        );
         let err = DecryptingReader::new(&out[16..out.len() - 3], &keys.encryption_key, &keys.iv)
             .read_to_end(&mut Vec::new())
             .unwrap_err();
-        assert!(is_padding_error(&err));
+        let carried = crate::error::recover(err, std::path::Path::new("x"));
+        assert!(
+            matches!(carried, Ok(Error::BadPadding { .. })),
+            "{carried:?}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor};
 use crate::landing::{self, refuse_read_only};
-use crate::paths::split_entry_name;
+use crate::paths::{Rule, split_entry_name};
 use crate::writers::{FileWriters, NAME_TAKEN};
 
 /// Threads writing extracted files.
@@ -272,7 +272,11 @@ impl StagedFolder {
     }
 
     fn collision(&self, info: &EntryInfo) -> Error {
-        self.unsafe_entry(info, "a file and a folder of the same name collide".into())
+        self.unsafe_entry(
+            info,
+            Some(Rule::NameCollision),
+            "a file and a folder of the same name collide".into(),
+        )
     }
 
     /// Why a folder could not be made: a collision, a path too long for this system (named by
@@ -282,16 +286,18 @@ impl StagedFolder {
             io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory => self.collision(info),
             io::ErrorKind::InvalidFilename => self.unsafe_entry(
                 info,
+                None,
                 format!("the path is too long to create on this system ({e})"),
             ),
             _ => Error::write("create the folder", dir, e),
         }
     }
 
-    fn unsafe_entry(&self, info: &EntryInfo, reason: String) -> Error {
+    fn unsafe_entry(&self, info: &EntryInfo, rule: Option<Rule>, reason: String) -> Error {
         Error::UnsafePath {
             path: self.origin.clone(),
             entry: info.name.clone(),
+            rule,
             reason,
         }
     }
@@ -320,8 +326,8 @@ impl StagedFolder {
         self.writers.check()?;
         let index = self.entries_seen;
         self.entries_seen += 1;
-        let (parts, is_dir) =
-            split_entry_name(&info.name).map_err(|f| self.unsafe_entry(info, f.message))?;
+        let (parts, is_dir) = split_entry_name(&info.name)
+            .map_err(|f| self.unsafe_entry(info, Some(f.rule), f.message))?;
         let mut target = self.root()?.to_path_buf();
         target.extend(&parts);
         if is_dir || info.is_dir {
@@ -330,7 +336,7 @@ impl StagedFolder {
             return Ok(());
         }
         let Some((file, parents)) = parts.split_last() else {
-            return Err(self.unsafe_entry(info, "empty name".into()));
+            return Err(self.unsafe_entry(info, Some(Rule::EmptyComponent), "empty name".into()));
         };
         let parent = match target.parent() {
             Some(dir) => self.create_dir(info, dir, parents)?,
@@ -338,7 +344,7 @@ impl StagedFolder {
         };
         let key = (parent, Box::<str>::from(file.as_str()));
         if self.folders.contains_key(&key) {
-            return Err(self.unsafe_entry(info, NAME_TAKEN.into()));
+            return Err(self.unsafe_entry(info, Some(Rule::NameCollision), NAME_TAKEN.into()));
         }
         let time = info.time.to_system_time();
         self.writers

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
+use crate::paths::Rule;
 use crate::pipeline::read_full;
 
 /// Why an entry whose name is already taken is refused (by staging, and by the writer
@@ -273,6 +274,7 @@ impl Lane {
                     io::ErrorKind::AlreadyExists => Error::UnsafePath {
                         path: self.origin.clone(),
                         entry: entry.to_string(),
+                        rule: Some(Rule::NameCollision),
                         reason: NAME_TAKEN.into(),
                     },
                     _ => Error::write("create", &path, e),

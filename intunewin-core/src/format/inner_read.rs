@@ -9,13 +9,12 @@
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
 use super::chunked::ChunkedVec;
 use crate::dostime::DosDateTime;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ZipCheck};
 use crate::paths::EntryKind;
 use crate::zipbits::*;
 
@@ -187,9 +186,17 @@ pub(crate) fn read_inner_zip_buffered<R: BufRead>(
                 return Ok(ctx.summary);
             }
             Some(other) => {
-                return Err(ctx.bad(format!("unexpected signature {other:08x} at offset {at}")));
+                return Err(ctx.bad(
+                    ZipCheck::Structure,
+                    format!("unexpected signature {other:08x} at offset {at}"),
+                ));
             }
-            None => return Err(ctx.bad("truncated: no central directory".into())),
+            None => {
+                return Err(ctx.bad(
+                    ZipCheck::Truncated,
+                    "truncated: no central directory".into(),
+                ));
+            }
         }
     }
 }
@@ -313,26 +320,22 @@ impl HeaderLedger {
     }
 }
 
-/// The first error met while a visitor read entry data (the visitor only sees an `io::Error`).
-type ErrorSlot = Arc<Mutex<Option<Error>>>;
-
 impl<R: BufRead> Parser<R> {
-    fn bad(&self, reason: String) -> Error {
+    fn bad(&self, check: ZipCheck, reason: String) -> Error {
         Error::InnerZip {
             path: self.origin.clone(),
+            check,
             reason,
         }
     }
 
     fn io(&self, e: io::Error) -> Error {
-        if crate::crypto::is_padding_error(&e) {
-            Error::BadPadding {
-                path: self.origin.clone(),
+        match crate::error::recover(e, &self.origin) {
+            Ok(carried) => carried,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                self.bad(ZipCheck::Truncated, "truncated".into())
             }
-        } else if e.kind() == io::ErrorKind::UnexpectedEof {
-            self.bad("truncated".into())
-        } else {
-            Error::io("read", &self.origin, e)
+            Err(e) => Error::io("read", &self.origin, e),
         }
     }
 
@@ -351,7 +354,7 @@ impl<R: BufRead> Parser<R> {
                 return if got == 0 {
                     Ok(None)
                 } else {
-                    Err(self.bad("truncated".into()))
+                    Err(self.bad(ZipCheck::Truncated, "truncated".into()))
                 };
             }
             got += n;
@@ -364,7 +367,10 @@ impl<R: BufRead> Parser<R> {
         if self.summary.count >= self.limits.max_entries {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
-                reason: format!("more than {} entries", self.limits.max_entries),
+                limit: crate::Limit::EntryCount,
+                at: None,
+                actual: self.summary.count + 1,
+                max: self.limits.max_entries,
             });
         }
         let fixed = self.read_exact(26)?;
@@ -385,17 +391,22 @@ impl<R: BufRead> Parser<R> {
         let raw_name = self.read_exact(name_len)?;
         let extra = self.read_exact(extra_len)?;
         let name = decode_name(&raw_name, flags).ok_or_else(|| {
-            self.bad(format!(
-                "entry at offset {offset} has a name that is not valid UTF-8"
-            ))
+            self.bad(
+                ZipCheck::Structure,
+                format!("entry at offset {offset} has a name that is not valid UTF-8"),
+            )
         })?;
         if flags & 1 != 0 {
-            return Err(self.bad(format!("entry '{name}' uses zip encryption")));
+            return Err(self.bad(
+                ZipCheck::Unsupported,
+                format!("entry '{name}' uses zip encryption"),
+            ));
         }
         if method != 0 && method != 8 {
-            return Err(self.bad(format!(
-                "entry '{name}' uses unsupported compression method {method}"
-            )));
+            return Err(self.bad(
+                ZipCheck::Unsupported,
+                format!("entry '{name}' uses unsupported compression method {method}"),
+            ));
         }
         let has_zip64 = extra_fields(&extra).any(|(id, _)| id == ZIP64_EXTRA_ID);
         let v = Zip64Values {
@@ -403,8 +414,13 @@ impl<R: BufRead> Parser<R> {
             csize: u64::from(csize),
             offset: 0,
         };
-        let v = apply_zip64(&extra, v, usize == U32_MAX, csize == U32_MAX, false)
-            .ok_or_else(|| self.bad(format!("entry '{name}' lacks its zip64 sizes")))?;
+        let v =
+            apply_zip64(&extra, v, usize == U32_MAX, csize == U32_MAX, false).ok_or_else(|| {
+                self.bad(
+                    ZipCheck::Structure,
+                    format!("entry '{name}' lacks its zip64 sizes"),
+                )
+            })?;
         let descriptor = flags & 0x0008 != 0;
         let mut info = EntryInfo {
             is_dir: name.ends_with('/') || name.ends_with('\\'),
@@ -428,16 +444,16 @@ impl<R: BufRead> Parser<R> {
         if info.crc != 0 && info.size == 0 && info.method == 0 {
             return Err(self.crc_error(&info));
         }
-        let summary = &mut self.summary;
-        summary.total_size = summary.total_size.saturating_add(info.size);
-        if self
-            .limits
-            .max_total_size
-            .is_some_and(|max| summary.total_size > max)
+        self.summary.total_size = self.summary.total_size.saturating_add(info.size);
+        if let Some(max) = self.limits.max_total_size
+            && self.summary.total_size > max
         {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
-                reason: "the content expands beyond the allowed total size".into(),
+                limit: crate::Limit::TotalSize,
+                at: None,
+                actual: self.summary.total_size,
+                max,
             });
         }
         visitor.entry_end(&info)?;
@@ -466,17 +482,20 @@ impl<R: BufRead> Parser<R> {
         if info.method == 8 && info.size > bound {
             return Err(Error::LimitExceeded {
                 path: self.origin.clone(),
-                reason: format!(
-                    "entry '{}' claims a compression ratio beyond {}:1",
-                    info.name, self.limits.max_ratio
-                ),
+                limit: crate::Limit::CompressionRatio,
+                at: Some(info.name.clone()),
+                actual: info.size,
+                max: bound,
             });
         }
         if info.method == 0 && info.size != info.compressed_size {
-            return Err(self.bad(format!(
-                "stored entry '{}' has different compressed and uncompressed sizes",
-                info.name
-            )));
+            return Err(self.bad(
+                ZipCheck::EntrySize,
+                format!(
+                    "stored entry '{}' has different compressed and uncompressed sizes",
+                    info.name
+                ),
+            ));
         }
         Ok(())
     }
@@ -496,12 +515,14 @@ impl<R: BufRead> Parser<R> {
         visitor: &mut dyn EntryVisitor,
     ) -> Result<()> {
         if descriptor && info.method == 0 {
-            return Err(self.bad(format!(
-                "stored entry '{}' has a data descriptor, which cannot be read as a stream",
-                info.name
-            )));
+            return Err(self.bad(
+                ZipCheck::Unsupported,
+                format!(
+                    "stored entry '{}' has a data descriptor, which cannot be read as a stream",
+                    info.name
+                ),
+            ));
         }
-        let slot: ErrorSlot = Arc::new(Mutex::new(None));
         // Without a descriptor the declared size bounds the output; with one, the ratio bound does.
         let limit = if descriptor { None } else { Some(info.size) };
         let start = self.input.pos;
@@ -518,19 +539,19 @@ impl<R: BufRead> Parser<R> {
                 crc: crc32fast::Hasher::new(),
                 produced: 0,
                 limit,
-                slot: slot.clone(),
+                failure: None,
                 origin: origin.clone(),
                 name: info.name.clone(),
             };
             let visited = visitor.entry(info, &mut reader);
-            if let Some(err) = slot.lock().ok().and_then(|mut s| s.take()) {
+            if let Some(err) = reader.failure.take() {
                 return Err(err);
             }
             visited?;
             // Drain what the visitor left; the error the reader recorded (a limit, a bad
-            // stream) explains a failure better than the io::Error that carried it.
+            // stream) explains a failure better than the io::Error that reported it.
             let drained = io::copy(&mut reader, &mut io::sink());
-            if let Some(err) = slot.lock().ok().and_then(|mut s| s.take()) {
+            if let Some(err) = reader.failure.take() {
                 return Err(err);
             }
             drained.map_err(|e| self_io(&origin, e))?;
@@ -540,33 +561,38 @@ impl<R: BufRead> Parser<R> {
         if descriptor {
             info.compressed_size = consumed;
             info.size = produced;
-            if produced
-                > consumed
-                    .saturating_mul(self.limits.max_ratio)
-                    .saturating_add(1 << 16)
-            {
+            let bound = consumed
+                .saturating_mul(self.limits.max_ratio)
+                .saturating_add(1 << 16);
+            if produced > bound {
                 return Err(Error::LimitExceeded {
                     path: self.origin.clone(),
-                    reason: format!(
-                        "entry '{}' expands beyond a sane compression ratio",
-                        info.name
-                    ),
+                    limit: crate::Limit::CompressionRatio,
+                    at: Some(info.name.clone()),
+                    actual: produced,
+                    max: bound,
                 });
             }
             info.crc = crc; // checked against the descriptor next
             return Ok(());
         }
         if leftover > 0 || consumed != info.compressed_size {
-            return Err(self.bad(format!(
-                "entry '{}': compressed data does not match its declared size",
-                info.name
-            )));
+            return Err(self.bad(
+                ZipCheck::EntrySize,
+                format!(
+                    "entry '{}': compressed data does not match its declared size",
+                    info.name
+                ),
+            ));
         }
         if produced != info.size {
-            return Err(self.bad(format!(
-                "entry '{}' is {produced} bytes, its header says {}",
-                info.name, info.size
-            )));
+            return Err(self.bad(
+                ZipCheck::EntrySize,
+                format!(
+                    "entry '{}' is {produced} bytes, its header says {}",
+                    info.name, info.size
+                ),
+            ));
         }
         if crc != info.crc {
             return Err(self.crc_error(info));
@@ -596,10 +622,13 @@ impl<R: BufRead> Parser<R> {
             return Err(self.crc_error(info));
         }
         if csize != info.compressed_size || usize != info.size {
-            return Err(self.bad(format!(
-                "entry '{}': data descriptor sizes disagree with its data",
-                info.name
-            )));
+            return Err(self.bad(
+                ZipCheck::EntrySize,
+                format!(
+                    "entry '{}': data descriptor sizes disagree with its data",
+                    info.name
+                ),
+            ));
         }
         Ok(())
     }
@@ -614,13 +643,19 @@ impl<R: BufRead> Parser<R> {
             sig = self.u32_or_eof()?;
         }
         if index as u64 != self.summary.count {
-            return Err(self.bad(format!(
-                "the central directory lists {index} entries, the archive holds {}",
-                self.summary.count
-            )));
+            return Err(self.bad(
+                ZipCheck::Structure,
+                format!(
+                    "the central directory lists {index} entries, the archive holds {}",
+                    self.summary.count
+                ),
+            ));
         }
         if !self.ledger.all_match() {
-            return Err(self.bad("the central directory disagrees with the local headers".into()));
+            return Err(self.bad(
+                ZipCheck::HeaderMismatch,
+                "the central directory disagrees with the local headers".into(),
+            ));
         }
         let at = self.input.pos - 4;
         self.end_records(at, first_at, sig)
@@ -657,11 +692,17 @@ impl<R: BufRead> Parser<R> {
             csize == U32_MAX,
             offset == U32_MAX,
         )
-        .ok_or_else(|| self.bad("a central header lacks its zip64 values".into()))?;
+        .ok_or_else(|| {
+            self.bad(
+                ZipCheck::Structure,
+                "a central header lacks its zip64 values".into(),
+            )
+        })?;
         if index as u64 >= self.summary.count {
-            return Err(
-                self.bad("the central directory lists more entries than the archive holds".into())
-            );
+            return Err(self.bad(
+                ZipCheck::Structure,
+                "the central directory lists more entries than the archive holds".into(),
+            ));
         }
         // Without the UTF-8 flag a name decodes the same when it is valid UTF-8, and as code
         // page 437 otherwise, which a local header flagged UTF-8 could not have held.
@@ -694,13 +735,19 @@ impl<R: BufRead> Parser<R> {
     /// header, named by the local header's name when the entries are kept.
     fn disagreement(&self, index: usize, central: &str) -> Error {
         match self.summary.entries.get(index) {
-            Some(seen) => self.bad(format!(
-                "central directory entry {index} disagrees with local header of '{}'",
-                seen.name
-            )),
-            None => self.bad(format!(
-                "central directory entry {index} ('{central}') disagrees with its local header"
-            )),
+            Some(seen) => self.bad(
+                ZipCheck::HeaderMismatch,
+                format!(
+                    "central directory entry {index} disagrees with local header of '{}'",
+                    seen.name
+                ),
+            ),
+            None => self.bad(
+                ZipCheck::HeaderMismatch,
+                format!(
+                    "central directory entry {index} ('{central}') disagrees with its local header"
+                ),
+            ),
         }
     }
 
@@ -710,14 +757,17 @@ impl<R: BufRead> Parser<R> {
             let size = self.read_exact(8)?;
             let size = u64::from_le_bytes(size.try_into().unwrap_or([0; 8]));
             if !(44..=1 << 16).contains(&size) {
-                return Err(self.bad("bad zip64 end record size".into()));
+                return Err(self.bad(ZipCheck::Structure, "bad zip64 end record size".into()));
             }
             let rest = self.read_exact(size as usize)?;
             let mut r = LeReader::new(&rest);
             r.bytes(12);
             let count = r.u64().unwrap_or(0);
             if count != self.summary.count {
-                return Err(self.bad("the zip64 end record miscounts the entries".into()));
+                return Err(self.bad(
+                    ZipCheck::Structure,
+                    "the zip64 end record miscounts the entries".into(),
+                ));
             }
             sig = self.u32_or_eof()?;
         }
@@ -726,7 +776,10 @@ impl<R: BufRead> Parser<R> {
             sig = self.u32_or_eof()?;
         }
         if sig != Some(EOCD_SIG) {
-            return Err(self.bad("no end-of-central-directory record".into()));
+            return Err(self.bad(
+                ZipCheck::Structure,
+                "no end-of-central-directory record".into(),
+            ));
         }
         let fixed = self.read_exact(18)?;
         let mut r = LeReader::new(&fixed);
@@ -736,26 +789,27 @@ impl<R: BufRead> Parser<R> {
         let comment_len = usize::from(r.u16().unwrap_or(0));
         self.read_exact(comment_len)?;
         if count != 0xFFFF && u64::from(count) != self.summary.count % 0x1_0000 {
-            return Err(self.bad("the end record miscounts the entries".into()));
+            return Err(self.bad(
+                ZipCheck::Structure,
+                "the end record miscounts the entries".into(),
+            ));
         }
         if self.u32_or_eof()?.is_some() {
-            return Err(self.bad("data follows the end of the zip".into()));
+            return Err(self.bad(
+                ZipCheck::Structure,
+                "data follows the end of the zip".into(),
+            ));
         }
         Ok(())
     }
 }
 
 fn self_io(origin: &Path, e: io::Error) -> Error {
-    if crate::crypto::is_padding_error(&e) {
-        Error::BadPadding {
-            path: origin.to_path_buf(),
-        }
-    } else {
-        Error::InnerZip {
-            path: origin.to_path_buf(),
-            reason: format!("cannot read entry data ({e})"),
-        }
-    }
+    crate::error::recover(e, origin).unwrap_or_else(|e| Error::InnerZip {
+        path: origin.to_path_buf(),
+        check: ZipCheck::EntryData,
+        reason: format!("cannot read entry data ({e})"),
+    })
 }
 
 /// An entry's raw data, inflated when deflated.
@@ -798,7 +852,9 @@ struct CheckedReader<'a, R: BufRead> {
     crc: crc32fast::Hasher,
     produced: u64,
     limit: Option<u64>,
-    slot: ErrorSlot,
+    /// The first error this reader met, kept here for the parser: the visitor only sees an
+    /// `io::Error` and may report it as something else, or not at all.
+    failure: Option<Error>,
     origin: PathBuf,
     name: String,
 }
@@ -808,24 +864,25 @@ impl<R: BufRead> Read for CheckedReader<'_, R> {
         let n = match self.body.read(buf) {
             Ok(n) => n,
             Err(e) => {
-                let err = if crate::crypto::is_padding_error(&e) {
-                    Error::BadPadding {
+                let err =
+                    crate::error::recover(e, &self.origin).unwrap_or_else(|e| Error::InnerZip {
                         path: self.origin.clone(),
-                    }
-                } else {
-                    Error::InnerZip {
-                        path: self.origin.clone(),
+                        check: ZipCheck::EntryData,
                         reason: format!("entry '{}' cannot be decompressed ({e})", self.name),
-                    }
-                };
+                    });
                 return Err(self.fail(err));
             }
         };
         self.produced += n as u64;
-        if self.limit.is_some_and(|max| self.produced > max) {
+        if let Some(max) = self.limit
+            && self.produced > max
+        {
             let err = Error::LimitExceeded {
                 path: self.origin.clone(),
-                reason: format!("entry '{}' expands beyond its declared size", self.name),
+                limit: crate::Limit::EntrySize,
+                at: Some(self.name.clone()),
+                actual: self.produced,
+                max,
             };
             return Err(self.fail(err));
         }
@@ -835,11 +892,9 @@ impl<R: BufRead> Read for CheckedReader<'_, R> {
 }
 
 impl<R: BufRead> CheckedReader<'_, R> {
-    fn fail(&self, err: Error) -> io::Error {
+    fn fail(&mut self, err: Error) -> io::Error {
         let msg = err.to_string();
-        if let Ok(mut slot) = self.slot.lock() {
-            slot.get_or_insert(err);
-        }
+        self.failure.get_or_insert(err);
         io::Error::other(msg)
     }
 }

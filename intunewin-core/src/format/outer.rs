@@ -7,6 +7,7 @@
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use crate::dostime::DosDateTime;
+use crate::error::ZipCheck;
 use crate::zipbits::*;
 
 /// Folder of the encrypted content entry.
@@ -230,11 +231,11 @@ const MAX_EOCD_SEARCH: u64 = 22 + 0xFFFF;
 
 impl OuterZip {
     /// Parses the central directory of `file` (of length `len`) and checks every local header.
-    /// Errors are plain reasons; the caller names the file.
-    pub fn read<R: Read + Seek>(file: &mut R, len: u64) -> Result<OuterZip, String> {
+    /// Errors say which check failed and what it found; the caller names the file.
+    pub fn read<R: Read + Seek>(file: &mut R, len: u64) -> Result<OuterZip, ZipFault> {
         let (cd_offset, cd_len, count) = find_central_directory(file, len)?;
         if count > MAX_OUTER_ENTRIES {
-            return Err(format!("{count} entries, expected 2"));
+            return Err(format!("{count} entries, expected 2").into());
         }
         if cd_offset.checked_add(cd_len).is_none_or(|end| end > len) || cd_len > 1 << 20 {
             return Err("the central directory lies outside the file".into());
@@ -260,11 +261,44 @@ impl OuterZip {
     }
 }
 
-fn read_at<R: Read + Seek>(file: &mut R, at: u64, n: usize) -> Result<Vec<u8>, String> {
+/// Why [`OuterZip::read`] failed: which check, and what it found.
+#[derive(Debug)]
+pub struct ZipFault {
+    /// Which check failed.
+    pub check: ZipCheck,
+    /// What it found, as part of a sentence.
+    pub reason: String,
+}
+
+impl ZipFault {
+    fn new(check: ZipCheck, reason: String) -> Self {
+        ZipFault { check, reason }
+    }
+}
+
+/// A fault of the records themselves ([`ZipCheck::Structure`]), the most common kind.
+impl From<String> for ZipFault {
+    fn from(reason: String) -> Self {
+        ZipFault::new(ZipCheck::Structure, reason)
+    }
+}
+
+impl From<&str> for ZipFault {
+    fn from(reason: &str) -> Self {
+        ZipFault::new(ZipCheck::Structure, reason.into())
+    }
+}
+
+fn read_at<R: Read + Seek>(file: &mut R, at: u64, n: usize) -> Result<Vec<u8>, ZipFault> {
     let mut buf = vec![0u8; n];
     file.seek(SeekFrom::Start(at))
         .and_then(|_| file.read_exact(&mut buf))
-        .map_err(|e| format!("cannot read {n} bytes at offset {at}: {e}"))?;
+        .map_err(|e| {
+            ZipFault::new(
+                ZipCheck::Truncated,
+                format!("cannot read {n} bytes at offset {at}: {e}"),
+            )
+        })?;
     Ok(buf)
 }
 
@@ -272,9 +306,9 @@ fn read_at<R: Read + Seek>(file: &mut R, at: u64, n: usize) -> Result<Vec<u8>, S
 fn find_central_directory<R: Read + Seek>(
     file: &mut R,
     len: u64,
-) -> Result<(u64, u64, u64), String> {
+) -> Result<(u64, u64, u64), ZipFault> {
     if len < 22 {
-        return Err(format!("{len} bytes is too short for a zip"));
+        return Err(format!("{len} bytes is too short for a zip").into());
     }
     let tail_len = len.min(MAX_EOCD_SEARCH);
     let tail = read_at(file, len - tail_len, tail_len as usize)?;
@@ -294,7 +328,10 @@ fn find_central_directory<R: Read + Seek>(
     let cd_len = r.u32().unwrap_or(0);
     let cd_offset = r.u32().unwrap_or(0);
     if disk != 0 || cd_disk != 0 {
-        return Err("multi-disk archives are not supported".into());
+        return Err(ZipFault::new(
+            ZipCheck::Unsupported,
+            "multi-disk archives are not supported".into(),
+        ));
     }
     let eocd_pos = len - tail_len + at as u64;
     if count == 0xFFFF || cd_len == U32_MAX || cd_offset == U32_MAX {
@@ -303,7 +340,10 @@ fn find_central_directory<R: Read + Seek>(
     Ok((u64::from(cd_offset), u64::from(cd_len), u64::from(count)))
 }
 
-fn read_zip64_end<R: Read + Seek>(file: &mut R, eocd_pos: u64) -> Result<(u64, u64, u64), String> {
+fn read_zip64_end<R: Read + Seek>(
+    file: &mut R,
+    eocd_pos: u64,
+) -> Result<(u64, u64, u64), ZipFault> {
     let loc_pos = eocd_pos.checked_sub(20).ok_or("zip64 locator missing")?;
     let loc = read_at(file, loc_pos, 20)?;
     let mut r = LeReader::new(&loc);
@@ -328,7 +368,7 @@ fn read_zip64_end<R: Read + Seek>(file: &mut R, eocd_pos: u64) -> Result<(u64, u
     Ok((cd_offset, cd_len, count))
 }
 
-fn parse_central_header(r: &mut LeReader<'_>) -> Result<OuterEntry, String> {
+fn parse_central_header(r: &mut LeReader<'_>) -> Result<OuterEntry, ZipFault> {
     let bad = || "truncated central directory".to_string();
     if r.u32().ok_or_else(bad)? != CDH_SIG {
         return Err("bad central directory header signature".into());
@@ -363,7 +403,10 @@ fn parse_central_header(r: &mut LeReader<'_>) -> Result<OuterEntry, String> {
     )
     .ok_or_else(|| format!("entry '{name}' lacks its zip64 values"))?;
     if flags & 1 != 0 {
-        return Err(format!("entry '{name}' is encrypted with zip encryption"));
+        return Err(ZipFault::new(
+            ZipCheck::Unsupported,
+            format!("entry '{name}' is encrypted with zip encryption"),
+        ));
     }
     Ok(OuterEntry {
         name,
@@ -384,24 +427,30 @@ fn check_local_header<R: Read + Seek>(
     file: &mut R,
     len: u64,
     e: &mut OuterEntry,
-) -> Result<(), String> {
+) -> Result<(), ZipFault> {
     if e.header_offset
         .checked_add(LFH_LEN)
         .is_none_or(|end| end > len)
     {
-        return Err(format!(
-            "entry '{}' has its header outside the file",
-            e.name
+        return Err(ZipFault::new(
+            ZipCheck::Truncated,
+            format!("entry '{}' has its header outside the file", e.name),
         ));
     }
     let fixed = read_at(file, e.header_offset, LFH_LEN as usize)?;
     let mut r = LeReader::new(&fixed);
-    let bad = || format!("entry '{}' has a truncated local header", e.name);
+    let bad = || {
+        ZipFault::new(
+            ZipCheck::Truncated,
+            format!("entry '{}' has a truncated local header", e.name),
+        )
+    };
     if r.u32() != Some(LFH_SIG) {
         return Err(format!(
             "entry '{}' has no local header at offset {}",
             e.name, e.header_offset
-        ));
+        )
+        .into());
     }
     r.bytes(4).ok_or_else(bad)?; // needed, flags
     let method = r.u16().ok_or_else(bad)?;
@@ -417,9 +466,12 @@ fn check_local_header<R: Read + Seek>(
         || var[..name_len as usize] != *e.name.as_bytes()
             && String::from_utf8_lossy(&var[..name_len as usize]) != e.name
     {
-        return Err(format!(
-            "entry '{}': local header disagrees with the central directory",
-            e.name
+        return Err(ZipFault::new(
+            ZipCheck::HeaderMismatch,
+            format!(
+                "entry '{}': local header disagrees with the central directory",
+                e.name
+            ),
         ));
     }
     e.has_growth_hint = extra_fields(&var[name_len as usize..]).any(|(id, _)| id == 0xA220);
@@ -428,9 +480,12 @@ fn check_local_header<R: Read + Seek>(
         .checked_add(e.compressed_size)
         .is_none_or(|end| end > len)
     {
-        return Err(format!(
-            "entry '{}' extends past the end of the file (truncated?)",
-            e.name
+        return Err(ZipFault::new(
+            ZipCheck::Truncated,
+            format!(
+                "entry '{}' extends past the end of the file (truncated?)",
+                e.name
+            ),
         ));
     }
     Ok(())

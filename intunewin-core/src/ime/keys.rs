@@ -277,6 +277,7 @@ impl DecryptInfo {
 pub(super) fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
     use std::io::Read as _;
     let file = crate::identity::open_regular(path).map_err(|e| Error::io("open", path, e))?;
+    let size = file.metadata().map_or(0, |m| m.len());
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
@@ -284,7 +285,10 @@ pub(super) fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
     if bytes.len() as u64 > max {
         return Err(Error::LimitExceeded {
             path: path.to_path_buf(),
-            reason: format!("the file is larger than {max} bytes"),
+            limit: crate::Limit::FileSize,
+            at: None,
+            actual: size.max(bytes.len() as u64),
+            max,
         });
     }
     Ok(bytes)
@@ -373,5 +377,24 @@ mod tests {
         );
         let err = DecryptInfo::from_json(short.as_bytes(), Path::new("x")).unwrap_err();
         assert!(matches!(err, Error::DecryptInfo { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn an_oversized_decrypt_info_file_is_a_file_size_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("info.json");
+        std::fs::write(&path, vec![b' '; 100_000]).unwrap();
+        match DecryptInfo::read(&path) {
+            Err(Error::LimitExceeded {
+                path: at,
+                limit: crate::Limit::FileSize,
+                at: None,
+                actual: 100_000,
+                max,
+            }) => {
+                assert_eq!((at, max), (path, MAX_DECRYPT_INFO_LEN));
+            }
+            other => panic!("expected a file-size limit, got {other:?}"),
+        }
     }
 }

@@ -394,6 +394,7 @@ impl PackOptions {
             return Err(Error::UnsafePath {
                 path: plan.source_dir.clone(),
                 entry: f.path.clone(),
+                rule: Some(f.rule),
                 reason: f.message.clone(),
             });
         }
@@ -411,13 +412,21 @@ impl PackOptions {
         outer.output().write_all(&[0u8; MAC_LEN]).map_err(out_err)?;
 
         self.progress.begin(Stage::Pack, plan.source_bytes());
-        let (stored_count, sealed) = with_encryption_thread(outer.output(), &keys, |channel| {
-            let mut zip = InnerZipWriter::new(channel);
-            let stored = self.write_entries(plan, &mut zip)?;
-            let digest = zip.finish()?.close()?;
-            Ok((stored, digest))
-        })
-        .map_err(|e| self.map_write_error(e, out_name))?;
+        let (stored_count, sealed) =
+            with_encryption_thread(outer.output(), &keys, out_err, |channel| {
+                let mut zip = InnerZipWriter::new(channel);
+                let stored = self.write_entries(plan, &mut zip, &out_err)?;
+                let digest = zip.finish().and_then(|c| c.close()).map_err(out_err)?;
+                Ok((stored, digest))
+            })
+            // Once cancelled, any failure (a worker's, a closed channel's) is the cancellation.
+            .map_err(|e| {
+                if self.cancel.is_cancelled() {
+                    Error::Cancelled
+                } else {
+                    e
+                }
+            })?;
         self.progress.end();
 
         let blob_len = MAC_LEN as u64 + sealed.written_len;
@@ -471,12 +480,15 @@ impl PackOptions {
 
     /// Writes every planned entry to the inner zip; all compression runs on the worker pool,
     /// ahead of the writer. Returns how many files were stored uncompressed.
+    /// Errors writing the inner zip are the output's, named by `out_err`; a source file's
+    /// come from the worker that read it.
     fn write_entries<W: Write>(
         &self,
         plan: &PackPlan,
         zip: &mut InnerZipWriter<W>,
-    ) -> io::Result<usize> {
-        let (work, jobs) = self.schedule(plan)?;
+        out_err: &dyn Fn(io::Error) -> Error,
+    ) -> Result<usize> {
+        let (work, jobs) = self.schedule(plan);
         with_compression_pool(
             &jobs,
             &self.compressor,
@@ -487,28 +499,31 @@ impl PackOptions {
                 for (entry, work) in plan.entries.iter().zip(&work) {
                     self.check_cancel()?;
                     let time = DosDateTime::from_system_time(entry.mtime);
-                    let src = |e| SourceError::wrap(e, &entry.path);
                     match *work {
                         Work::Skip => {}
-                        Work::Dir => zip.add_directory(&format!("{}/", entry.rel), time)?,
+                        Work::Dir => zip
+                            .add_directory(&format!("{}/", entry.rel), time)
+                            .map_err(out_err)?,
                         Work::InMemory => {
-                            let file = next().map_err(src)?;
-                            zip.add_compressed(&entry.rel, time, &file)?;
+                            let file = next()?;
+                            zip.add_compressed(&entry.rel, time, &file)
+                                .map_err(out_err)?;
                             self.progress.advance(entry.size);
                             stored += usize::from(file.method == STORED && entry.size > 0);
                             pool.give(file.data);
                         }
                         Work::Pieces(count) => {
-                            zip.begin_pieces(&entry.rel, time, entry.size)?;
+                            zip.begin_pieces(&entry.rel, time, entry.size)
+                                .map_err(out_err)?;
                             let mut all_stored = true;
                             for _ in 0..count {
-                                let piece = next().map_err(src)?;
-                                zip.write_piece(&piece)?;
+                                let piece = next()?;
+                                zip.write_piece(&piece).map_err(out_err)?;
                                 all_stored &= piece.method == STORED;
                                 self.progress.advance(piece.size);
                                 pool.give(piece.data);
                             }
-                            zip.end_pieces()?;
+                            zip.end_pieces().map_err(out_err)?;
                             stored += usize::from(all_stored);
                         }
                     }
@@ -519,7 +534,7 @@ impl PackOptions {
     }
 
     /// Decides how each entry is written and lists the compression jobs, in write order.
-    fn schedule<'p>(&self, plan: &'p PackPlan) -> io::Result<(Vec<Work>, Vec<Job<'p>>)> {
+    fn schedule<'p>(&self, plan: &'p PackPlan) -> (Vec<Work>, Vec<Job<'p>>) {
         let mut work = Vec::with_capacity(plan.entries.len());
         // At least one job per file; pieces of large files add a few more.
         let mut jobs = Vec::with_capacity(plan.file_count());
@@ -550,29 +565,14 @@ impl PackOptions {
                 }
             });
         }
-        Ok((work, jobs))
+        (work, jobs)
     }
 
-    fn check_cancel(&self) -> io::Result<()> {
+    fn check_cancel(&self) -> Result<()> {
         if self.cancel.is_cancelled() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, CancelledMarker));
+            return Err(Error::Cancelled);
         }
         Ok(())
-    }
-
-    /// Turns a pipeline error into the library error naming the right file.
-    fn map_write_error(&self, e: io::Error, out_name: &Path) -> Error {
-        if self.cancel.is_cancelled() || e.get_ref().is_some_and(|r| r.is::<CancelledMarker>()) {
-            return Error::Cancelled;
-        }
-        if let Some(src) = e.get_ref().and_then(|r| r.downcast_ref::<SourceError>()) {
-            return Error::io(
-                "read",
-                &src.path,
-                io::Error::new(src.kind, src.message.clone()),
-            );
-        }
-        Error::write("write", out_name, e)
     }
 }
 
@@ -593,52 +593,6 @@ enum Work {
 
 /// Length of the pieces large files are deflated in, one per job.
 const PIECE_LEN: u64 = IN_MEMORY_LIMIT;
-
-/// An error reading a source file, carried through the pipeline's `io::Error`s.
-#[derive(Debug)]
-struct SourceError {
-    path: PathBuf,
-    kind: io::ErrorKind,
-    message: String,
-}
-
-impl SourceError {
-    fn wrap(e: io::Error, path: &Path) -> io::Error {
-        if e.get_ref().is_some_and(|r| r.is::<CancelledMarker>())
-            || e.kind() == io::ErrorKind::BrokenPipe
-        {
-            return e;
-        }
-        let kind = e.kind();
-        io::Error::new(
-            kind,
-            SourceError {
-                path: path.to_path_buf(),
-                kind,
-                message: e.to_string(),
-            },
-        )
-    }
-}
-
-impl std::fmt::Display for SourceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
-    }
-}
-
-impl std::error::Error for SourceError {}
-
-#[derive(Debug)]
-struct CancelledMarker;
-
-impl std::fmt::Display for CancelledMarker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("cancelled")
-    }
-}
-
-impl std::error::Error for CancelledMarker {}
 
 /// An unfollowed link among `entries` is an [`Error::Symlink`]: it would be lost.
 fn refuse_links(entries: &[SourceEntry]) -> Result<()> {

@@ -13,6 +13,7 @@ use std::sync::{Condvar, Mutex};
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{EncryptingWriter, Keys, Sealed};
+use crate::error::{Error, Result};
 use crate::identity::FileIdentity;
 use crate::inner_write::{Compressed, Compressor, compress_open, deflate_open};
 use crate::progress::CancelFlag;
@@ -91,12 +92,13 @@ impl Write for ChannelWriter {
 /// Runs `produce` with a writer whose bytes are encrypted on another thread into `out`.
 /// `produce` must [`close`](ChannelWriter::close) the writer and return its digest with its
 /// value. Returns that value and the sealed values; the first error of either side wins,
-/// preferring the encryption side's (a full disk shows up there).
+/// preferring the encryption side's (a full disk shows up there), which `out_err` names.
 pub(crate) fn with_encryption_thread<W, T>(
     out: &mut W,
     keys: &Keys,
-    produce: impl FnOnce(ChannelWriter) -> io::Result<(T, [u8; 32])>,
-) -> io::Result<(T, Sealed)>
+    out_err: impl Fn(io::Error) -> Error,
+    produce: impl FnOnce(ChannelWriter) -> Result<(T, [u8; 32])>,
+) -> Result<(T, Sealed)>
 where
     W: Write + Send,
 {
@@ -123,7 +125,7 @@ where
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the encryption thread panicked")));
         match (produced, sealed) {
-            (_, Err(e)) => Err(e),
+            (_, Err(e)) => Err(out_err(e)),
             (Err(e), Ok(_)) => Err(e),
             (Ok((t, digest)), Ok(mut s)) => {
                 s.file_digest = digest;
@@ -146,7 +148,7 @@ pub(crate) struct Job<'a> {
 }
 
 struct Slots {
-    ready: HashMap<usize, io::Result<Compressed>>,
+    ready: HashMap<usize, Result<Compressed>>,
     /// Index of the next result the writer will take.
     consumed: usize,
     /// Source bytes claimed by workers and not yet taken by the writer.
@@ -191,7 +193,7 @@ pub(crate) fn with_compression_pool<T>(
     compressor: &Compressor,
     threads: usize,
     cancel: &CancelFlag,
-    consume: impl FnOnce(&mut dyn FnMut() -> io::Result<Compressed>, &BufferPool) -> T,
+    consume: impl FnOnce(&mut dyn FnMut() -> Result<Compressed>, &BufferPool) -> T,
 ) -> T {
     let window = threads * 4;
     // Every buffer that can be in flight at once is kept for reuse: freeing multi-MiB buffers
@@ -215,9 +217,9 @@ pub(crate) fn with_compression_pool<T>(
             scope.spawn(|| worker(jobs, compressor, cancel, &state, &claim, window, &pool));
         }
         let mut taken = 0usize;
-        let mut next = || -> io::Result<Compressed> {
+        let mut next = || -> Result<Compressed> {
             let (lock, cvar) = &state;
-            let mut slots = lock.lock().map_err(|_| poisoned())?;
+            let mut slots = lock.lock().map_err(|_| poisoned(jobs, taken))?;
             loop {
                 if let Some(result) = slots.ready.remove(&taken) {
                     slots.consumed = taken + 1;
@@ -226,7 +228,7 @@ pub(crate) fn with_compression_pool<T>(
                     cvar.notify_all();
                     return result;
                 }
-                slots = cvar.wait(slots).map_err(|_| poisoned())?;
+                slots = cvar.wait(slots).map_err(|_| poisoned(jobs, taken))?;
             }
         };
         let out = consume(&mut next, &pool);
@@ -238,8 +240,14 @@ pub(crate) fn with_compression_pool<T>(
     })
 }
 
-fn poisoned() -> io::Error {
-    io::Error::other("a compression worker panicked")
+/// The error for job `k` when a compression worker panicked.
+fn poisoned(jobs: &[Job<'_>], k: usize) -> Error {
+    let path = jobs.get(k).map_or(Path::new(""), |job| job.path);
+    Error::io(
+        "read",
+        path,
+        io::Error::other("a compression worker panicked"),
+    )
 }
 
 fn worker(
@@ -272,9 +280,10 @@ fn worker(
             slots.ahead += job.size;
         }
         let result = if cancel.is_cancelled() {
-            Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"))
+            Err(Error::Cancelled)
         } else {
             compress_job(job, compressor, &mut raw, pool.take())
+                .map_err(|e| Error::io("read", job.path, e))
         };
         let Ok(mut slots) = lock.lock() else { return };
         slots.ready.insert(k, result);
@@ -380,14 +389,11 @@ pub(crate) fn read_full<R: io::Read + ?Sized>(source: &mut R, buf: &mut [u8]) ->
     Ok(filled)
 }
 
-/// A copy of a read error for the other side of the channel, keeping the padding marker
-/// that tells a bad key or broken producer from an I/O failure.
+/// A copy of a read error for the other side of the channel, which only needs to stop: the
+/// caller reports the original, returned by [`read_on_thread`], before what `consume` made of
+/// the copy.
 fn duplicate(e: &io::Error) -> io::Error {
-    if crate::crypto::is_padding_error(e) {
-        io::Error::new(io::ErrorKind::InvalidData, crate::crypto::PaddingError)
-    } else {
-        io::Error::new(e.kind(), e.to_string())
-    }
+    io::Error::new(e.kind(), e.to_string())
 }
 
 /// The receiving end of [`read_on_thread`].

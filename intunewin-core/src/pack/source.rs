@@ -265,12 +265,10 @@ impl Walker<'_, '_> {
             if self.folder_links.get() > MAX_FOLDER_LINKS {
                 return Err(Error::LimitExceeded {
                     path: self.root.to_path_buf(),
-                    reason: format!(
-                        "more than {MAX_FOLDER_LINKS} folder links followed; links lead to the \
-                         same folders again and again (last: {} -> {})",
-                        link.display(),
-                        target.display()
-                    ),
+                    limit: crate::Limit::FolderLinks,
+                    at: Some(format!("{} -> {}", link.display(), target.display())),
+                    actual: self.folder_links.get() as u64,
+                    max: MAX_FOLDER_LINKS as u64,
                 });
             }
             let chain = Arc::new(at.chain.enter(&at.dir, target.clone()));
@@ -613,7 +611,17 @@ mod tests {
                 }
             }
             match walk_following(&root, None) {
-                Err(Error::LimitExceeded { path, .. }) => assert_eq!(path, root),
+                Err(Error::LimitExceeded {
+                    path,
+                    limit: crate::Limit::FolderLinks,
+                    at: Some(link),
+                    actual,
+                    max,
+                }) => {
+                    assert_eq!(path, root);
+                    assert_eq!((actual, max), (MAX_FOLDER_LINKS as u64 + 1, 1000));
+                    assert!(link.contains(" -> "), "{link}");
+                }
                 other => panic!("expected LimitExceeded, got {:?}", other.map(|e| e.len())),
             }
         }

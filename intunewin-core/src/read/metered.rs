@@ -5,22 +5,9 @@
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use crate::crypto;
 use crate::error::Error;
 use crate::progress::{CancelFlag, Progress};
 use crate::read::options::ReadOptions;
-
-/// Marker carried in an `io::Error` when the cancel flag stopped a read.
-#[derive(Debug)]
-struct Cancelled;
-
-impl std::fmt::Display for Cancelled {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("cancelled")
-    }
-}
-
-impl std::error::Error for Cancelled {}
 
 /// A reader that reports progress and stops once the cancel flag is set.
 pub struct Metered<'a, R: Read> {
@@ -48,7 +35,7 @@ impl<'a, R: Read> Metered<'a, R> {
 impl<R: Read> Read for Metered<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.cancel.is_cancelled() {
-            return Err(io::Error::other(Cancelled));
+            return Err(crate::error::carry(Error::Cancelled));
         }
         let n = self.inner.read(buf)?;
         self.progress.advance(n as u64);
@@ -56,17 +43,10 @@ impl<R: Read> Read for Metered<'_, R> {
     }
 }
 
-/// Maps an error met while reading encrypted content: bad padding, cancellation, or I/O on `path`.
+/// Maps an error met while reading encrypted content: the library error a reader carried
+/// (bad padding, named after `path`; cancellation; ...), or I/O on `path`.
 pub fn map_read_error(e: io::Error, path: &Path) -> Error {
-    if crypto::is_padding_error(&e) {
-        Error::BadPadding {
-            path: path.to_path_buf(),
-        }
-    } else if e.get_ref().is_some_and(|r| r.is::<Cancelled>()) {
-        Error::Cancelled
-    } else {
-        Error::io("read", path, e)
-    }
+    crate::error::recover(e, path).unwrap_or_else(|e| Error::io("read", path, e))
 }
 
 /// Why a copy stopped: the reader failed, or the writer did.

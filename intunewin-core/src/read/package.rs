@@ -141,7 +141,13 @@ impl Package {
             Err(_) if crate::content::shape::has_blob_shape(&mut file, len) => {
                 return Err(Error::BareBlob { path });
             }
-            Err(reason) => return Err(Error::OuterZip { path, reason }),
+            Err(fault) => {
+                return Err(Error::OuterZip {
+                    path,
+                    check: fault.check,
+                    reason: fault.reason,
+                });
+            }
         };
         let xml_entry = outer
             .find(DETECTION_ENTRY)
@@ -228,6 +234,7 @@ impl Package {
             m => {
                 return Err(Error::OuterZip {
                     path: self.path.clone(),
+                    check: crate::ZipCheck::Unsupported,
                     reason: format!("content entry uses compression method {m}"),
                 });
             }
@@ -615,23 +622,23 @@ impl Package {
 /// before anything is allocated or read for it.
 fn check_detection_sizes(entry: &OuterEntry, path: &Path) -> Result<()> {
     use crate::detection::{MAX_DETECTION_XML_LEN, MAX_DETECTION_XML_STORED_LEN};
-    let limit = |what: &str, size: u64, max: u64| Error::LimitExceeded {
+    let limit = |limit, actual, max| Error::LimitExceeded {
         path: path.to_path_buf(),
-        reason: format!(
-            "{} declares {size} {what} bytes, over the {max} accepted",
-            entry.name
-        ),
+        limit,
+        at: Some(entry.name.clone()),
+        actual,
+        max,
     };
     if entry.size > MAX_DETECTION_XML_LEN as u64 {
         return Err(limit(
-            "uncompressed",
+            crate::Limit::DetectionXmlSize,
             entry.size,
             MAX_DETECTION_XML_LEN as u64,
         ));
     }
     if entry.compressed_size > MAX_DETECTION_XML_STORED_LEN {
         return Err(limit(
-            "compressed",
+            crate::Limit::DetectionXmlStoredSize,
             entry.compressed_size,
             MAX_DETECTION_XML_STORED_LEN,
         ));
@@ -661,6 +668,7 @@ fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<
                 .read_to_end(&mut out)
                 .map_err(|e| Error::OuterZip {
                     path: path.to_path_buf(),
+                    check: crate::ZipCheck::EntryData,
                     reason: format!("cannot inflate {}: {e}", entry.name),
                 })?;
             out
@@ -668,6 +676,7 @@ fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<
         m => {
             return Err(Error::OuterZip {
                 path: path.to_path_buf(),
+                check: crate::ZipCheck::Unsupported,
                 reason: format!("{} uses compression method {m}", entry.name),
             });
         }
@@ -864,6 +873,7 @@ impl EntryVisitor for Hashing<'_> {
         loop {
             let n = data.read(&mut self.buf).map_err(|e| Error::InnerZip {
                 path: self.origin.to_path_buf(),
+                check: crate::ZipCheck::EntryData,
                 reason: e.to_string(),
             })?;
             if n == 0 {

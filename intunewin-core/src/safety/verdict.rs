@@ -150,6 +150,7 @@ fn refusal_of(origin: &Path, finding: &Finding) -> Error {
     Error::UnsafePath {
         path: origin.to_path_buf(),
         entry: finding.path.clone(),
+        rule: Some(finding.rule),
         reason: finding.reason().to_string(),
     }
 }
