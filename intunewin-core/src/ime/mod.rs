@@ -3,6 +3,7 @@
 
 #[cfg(feature = "cert")]
 mod cert;
+pub mod cmtrace;
 pub mod explain;
 mod keys;
 
