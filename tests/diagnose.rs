@@ -171,3 +171,81 @@ fn cmtrace_longest_record_whole() {
     assert!(longest.message.ends_with("\"Scripts\":null}]"));
     assert!(!longest.cut);
 }
+
+/// The shared folder as one log set: every record read, overlapping rotations' duplicates
+/// dropped, and the same timeline from a zip laid out like a "Collect diagnostics" bundle
+/// (a numbered folder, lower-cased names, unrelated files beside it).
+#[test]
+fn logset_folder_and_diagnostics_zip_agree() {
+    use intunewin_core::ime::logset::{LogKind, LogSet};
+    use intunewin_core::ime::timeline::Timeline;
+    let Some(dir) = imelogs_dir() else { return };
+    let set = LogSet::from_paths(&[&dir]).unwrap();
+    assert_eq!(set.files.len(), 22);
+    let ignored: Vec<_> = set
+        .ignored
+        .iter()
+        .map(|i| i.display.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(ignored, ["MARKERS.md", "README.md", "SOURCES.tsv"]);
+    let workloads = set
+        .files
+        .iter()
+        .filter(|f| f.log.kind == LogKind::AppWorkload)
+        .count();
+    assert_eq!(workloads, 3);
+    let folder = Timeline::read(&set, |_| true).unwrap();
+    assert_eq!(folder.records, 128_807);
+    assert!(folder.entries.windows(2).all(|w| w[0].time <= w[1].time));
+    assert_eq!(
+        folder.records,
+        folder.entries.len() as u64 + folder.duplicates
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = tmp.path().join("DiagLogs-device-20260324T1200Z.zip");
+    let mut zip = zip::ZipWriter::new(File::create(&bundle).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file(
+        "(12) FoldersFiles ProgramData_Microsoft_Windows_Logs/appworkload.log",
+        options,
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut zip, b"<![LOG[not the IME]LOG]!>").unwrap();
+    for file in &set.files {
+        let name = file
+            .name
+            .rsplit("__")
+            .next()
+            .unwrap()
+            .trim_start_matches("Logs_");
+        // Files of other devices keep their provenance prefix: names stay distinct.
+        let name = if file.name.starts_with("adamgell") {
+            name.to_owned()
+        } else {
+            file.name.clone()
+        };
+        let entry = format!(
+            "(67) FoldersFiles ProgramData_Microsoft_IntuneManagementExtension_Logs/{}",
+            name.to_lowercase()
+        );
+        zip.start_file(entry, options).unwrap();
+        let bytes = std::fs::read(&file.display).unwrap();
+        std::io::Write::write_all(&mut zip, &bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    let zipped_set = LogSet::from_paths(&[&bundle]).unwrap();
+    assert_eq!(zipped_set.files.len(), 22);
+    assert_eq!(zipped_set.ignored.len(), 1, "{:?}", zipped_set.ignored);
+    let zipped = Timeline::read(&zipped_set, |_| true).unwrap();
+    assert_eq!(zipped.records, folder.records);
+    assert_eq!(zipped.duplicates, folder.duplicates);
+    let key = |t: &Timeline| -> Vec<(String, String)> {
+        t.entries
+            .iter()
+            .map(|e| (e.time.to_string(), e.message.clone()))
+            .collect()
+    };
+    assert_eq!(key(&zipped), key(&folder));
+}

@@ -33,7 +33,7 @@ const END: &[u8] = b"]LOG]!>";
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A local date and time as CMTrace writes it (no zone), ordered chronologically.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LocalTime {
     /// Year.
     pub year: u16,

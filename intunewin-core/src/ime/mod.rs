@@ -6,5 +6,7 @@ mod cert;
 pub mod cmtrace;
 pub mod explain;
 mod keys;
+pub mod logset;
+pub mod timeline;
 
 pub use keys::*;
