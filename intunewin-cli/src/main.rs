@@ -90,6 +90,8 @@ enum Command {
     ExtractContent(commands::extract_content::ExtractContentArgs),
     /// Compare two packages' files and metadata; exit 1 when they differ.
     Diff(commands::diff::DiffArgs),
+    /// Why a Win32 app failed on a device, from its IME logs; exit 1 when an app failed.
+    Diagnose(commands::diagnose::DiagnoseArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page (roff), of intunewin or of one subcommand.
@@ -115,6 +117,7 @@ impl Command {
             Command::Decrypt(a) => a.json,
             Command::ExtractContent(a) => a.json,
             Command::Diff(a) => a.json,
+            Command::Diagnose(a) => a.json,
             Command::Completions(_) | Command::Man(_) => false,
         }
     }
@@ -184,6 +187,7 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => commands::decrypt::run(*args),
         Command::ExtractContent(args) => commands::extract_content::run(args),
         Command::Diff(args) => commands::diff::run(args),
+        Command::Diagnose(args) => commands::diagnose::run(args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::completions::man(args),
     };

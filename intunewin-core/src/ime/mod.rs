@@ -4,6 +4,7 @@
 #[cfg(feature = "cert")]
 mod cert;
 pub mod cmtrace;
+pub mod diagnose;
 pub mod explain;
 mod keys;
 pub mod logset;

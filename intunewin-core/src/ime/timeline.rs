@@ -75,7 +75,7 @@ impl Timeline {
                 message: record.message,
             });
         })?;
-        entries.sort_by(|a, b| (a.time, a.file, a.offset).cmp(&(b.time, b.file, b.offset)));
+        entries.sort_by_key(|e| (e.time, e.file, e.offset));
         let before = entries.len();
         dedup(&mut entries);
         Ok(Timeline {
