@@ -249,3 +249,390 @@ fn logset_folder_and_diagnostics_zip_agree() {
     };
     assert_eq!(key(&zipped), key(&folder));
 }
+
+const SNAGIT: &str = "5e432f47-4739-4df5-b8a4-d5b4cbb41daf";
+
+fn at(text: &str) -> intunewin_core::ime::cmtrace::LocalTime {
+    let (date, time) = text.split_once(' ').unwrap();
+    intunewin_core::ime::cmtrace::LocalTime::parse(time, date)
+        .unwrap()
+        .0
+}
+
+/// The Snagit 2025 story of the shared README, from the model: the earlier 0x80070643, the DO
+/// download at background priority that timed out after 30 minutes, its resumption in the
+/// background at later check-ins, and its end at 11:56:01 (IME log, joined by job id).
+#[test]
+fn snagit_story_on_the_model() {
+    use intunewin_core::ime::diagnose::{Intent, Verdict, Via, diagnose};
+    use intunewin_core::ime::logset::LogSet;
+    let Some(dir) = imelogs_dir() else { return };
+    let d = diagnose(&LogSet::from_paths(&[&dir]).unwrap()).unwrap();
+    let app = d
+        .find_app("snagit 2025")
+        .expect("Snagit 2025 is in the logs");
+    assert_eq!(app.id, SNAGIT);
+    assert_eq!(d.find_app(&SNAGIT.to_uppercase()).unwrap().id, SNAGIT);
+    assert_eq!(app.intent, Some(Intent::Required));
+    let policy = app.policy.as_ref().unwrap();
+    assert_eq!(
+        policy.install_command.as_deref(),
+        Some("msiexec /i \"snagit.msi\" /qn")
+    );
+    assert!(policy.return_codes.contains(&(3010, "soft-reboot")));
+    assert_eq!(policy.detection_rules.len(), 1);
+
+    // The earlier failure: installer 1603 as 0x80070643, kept in the reporting JSON.
+    let earlier = app
+        .error_history
+        .iter()
+        .find(|e| e.code == 0x8007_0643)
+        .unwrap();
+    assert_eq!(earlier.enforcement_state, Some(5000));
+    assert!(earlier.first_seen < at("3-24-2026 09:22:48.0"));
+    assert!(
+        earlier
+            .sources
+            .contains(&"content request (previous attempt)")
+    );
+
+    // One DO job, background priority (1,800,000 ms), timed out 30 min after it started,
+    // still running in the background, resumed at the next check-ins, finished at 11:56:01.
+    assert_eq!(app.downloads.len(), 1, "{:#?}", app.downloads);
+    let dl = &app.downloads[0];
+    assert_eq!(
+        dl.job_id.as_deref(),
+        Some("00be7b94-3204-4a24-8830-4db9d72faf86")
+    );
+    assert_eq!(dl.via, Some(Via::DeliveryOptimization));
+    assert_eq!(dl.priority.as_deref(), Some("BG_JOB_PRIORITY_NORMAL"));
+    assert_eq!(dl.timeout_ms, Some(1_800_000));
+    assert_eq!(dl.background_priority(), Some(true));
+    let started = dl.started.unwrap();
+    let timed_out = dl.timed_out_at.unwrap();
+    assert_eq!(started.millis_until(&timed_out) / 1000, 1800);
+    assert!(dl.background);
+    assert_eq!(dl.bytes_total, Some(431_000_128));
+    let resumed: Vec<_> = dl
+        .resumed
+        .iter()
+        .map(|r| (r.at.hour, r.bytes_done))
+        .collect();
+    assert_eq!(resumed, [(10, Some(17_825_792)), (11, Some(97_517_568))]);
+    let finished = dl.finished_at.unwrap();
+    assert_eq!(finished.to_string(), "2026-03-24 11:56:01.431");
+    assert_eq!(dl.duration_ms().unwrap() / 60_000, 153);
+    // Finished download, no install line after it: in progress, not failed, not succeeded.
+    assert_eq!(app.verdict, Verdict::InProgress);
+    assert_eq!(app.verdict_at, Some(finished));
+    assert_eq!(app.retry.expired, Some(true));
+}
+
+/// The same story through the binary, as JSON and as text.
+#[test]
+fn snagit_story_through_the_binary() {
+    let Some(dir) = imelogs_dir() else { return };
+    let out = crate::util::intunewin()
+        .args(["diagnose", "--json", "--app", "Snagit 2025"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let app = &json["apps"][0];
+    assert_eq!(json["apps"].as_array().unwrap().len(), 1);
+    assert_eq!(app["id"], SNAGIT);
+    assert_eq!(app["verdict"], "in-progress");
+    assert_eq!(app["intent"], "required");
+    let history = app["errorHistory"].as_array().unwrap();
+    let earlier = history.iter().find(|e| e["code"] == "0x80070643").unwrap();
+    assert_eq!(earlier["codeDecimal"], -2147023293);
+    let dl = &app["downloads"][0];
+    assert_eq!(dl["via"], "delivery-optimization");
+    assert_eq!(dl["timeoutMs"], 1_800_000);
+    assert_eq!(dl["backgroundPriority"], true);
+    assert_eq!(dl["runningInBackground"], true);
+    assert_eq!(dl["timedOutAt"], "2026-03-24 09:52:49.988");
+    assert_eq!(dl["finishedAt"], "2026-03-24 11:56:01.431");
+    assert_eq!(dl["resumed"].as_array().unwrap().len(), 2);
+    assert!(!app["steps"].as_array().unwrap().is_empty());
+
+    let out = crate::util::intunewin()
+        .args(["diagnose", "--app", SNAGIT])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "error on record: 0x80070643 (-2147023293)",
+        "priority BG_JOB_PRIORITY_NORMAL, the IME waits 30 min 0 s (background priority)",
+        "09:52:49.988  download not finished within the wait (30 min 0 s after it started); \
+         still downloading in the background",
+        "download job resumed in the background (17825792 of 431000128 bytes done)",
+        "11:56:01.431  download finished, 2 h 33 min after it started",
+        "verdict: in progress (download finished; no install logged after it",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
+
+/// Every shared log alone, and the folder as a whole: exit 0 or 1, no parse error, every
+/// record counted (JSON `records` = the independent `<![LOG[` count).
+#[test]
+fn every_log_alone_and_the_folder() {
+    let logs = imelogs();
+    let Some(dir) = imelogs_dir() else { return };
+    let mut total = 0;
+    for path in logs.iter().chain(std::iter::once(&dir)) {
+        let out = crate::util::intunewin()
+            .args(["diagnose", "--json"])
+            .arg(path)
+            .output()
+            .unwrap();
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0 | 1)),
+            "{}: exit {code:?}\n{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["anyFailed"], code == Some(1));
+        let records = json["records"].as_u64().unwrap();
+        if path.is_file() {
+            let bytes = std::fs::read(path).unwrap();
+            assert_eq!(
+                records,
+                occurrences(&bytes, b"<![LOG[") as u64,
+                "{}",
+                path.display()
+            );
+            total += records;
+        } else {
+            assert_eq!(records, total);
+            assert_eq!(
+                code,
+                Some(1),
+                "the folder holds failed apps (0x80070642, 0x87D30068)"
+            );
+        }
+    }
+}
+
+/// A small deterministic generator for cut offsets (no dependency, same cuts every run).
+fn offsets(seed: u64, count: usize, len: usize) -> Vec<usize> {
+    let mut x = seed;
+    (0..count)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as usize % len.max(1)
+        })
+        .collect()
+}
+
+/// Every shared log cut at random offsets into two rotations of one component (a record
+/// split across two files): the reader gets one record per `<![LOG[` left whole in either
+/// part, and `diagnose` on the pair exits 0 or 1.
+#[test]
+fn random_cuts_split_records_across_files() {
+    use intunewin_core::ime::logset::LogSet;
+    use intunewin_core::ime::timeline::Timeline;
+    let tmp = tempfile::tempdir().unwrap();
+    for (n, path) in imelogs().iter().enumerate() {
+        let bytes = std::fs::read(path).unwrap();
+        for (k, cut) in offsets(n as u64 + 1, 3, bytes.len())
+            .into_iter()
+            .enumerate()
+        {
+            let case = tmp.path().join(format!("{n}-{k}"));
+            std::fs::create_dir(&case).unwrap();
+            let (head, tail) = bytes.split_at(cut);
+            std::fs::write(case.join("AppWorkload-20260324-092249.log"), head).unwrap();
+            std::fs::write(case.join("AppWorkload.log"), tail).unwrap();
+            let set = LogSet::from_paths(&[&case]).unwrap();
+            let timeline = Timeline::read(&set, |_| true).unwrap();
+            let expected = occurrences(head, b"<![LOG[") + occurrences(tail, b"<![LOG[");
+            assert_eq!(
+                timeline.records,
+                expected as u64,
+                "{} cut at {cut}",
+                path.display()
+            );
+            if k == 0 {
+                let code = crate::util::intunewin()
+                    .args(["diagnose", "--json"])
+                    .arg(&case)
+                    .output()
+                    .unwrap()
+                    .status
+                    .code();
+                // Both parts empty of records (a cut inside the only record) is exit 2.
+                let allowed: &[i32] = if expected == 0 { &[2] } else { &[0, 1] };
+                assert!(code.is_some_and(|c| allowed.contains(&c)), "{code:?}");
+            }
+        }
+    }
+}
+
+/// A rotation copied under another name (`AppWorkload 2.log`) adds nothing: every record of
+/// the copy that diagnosis reads is dropped as a duplicate and the verdicts are unchanged.
+#[test]
+fn duplicated_overlapping_files() {
+    let Some(dir) = imelogs_dir() else { return };
+    let source = dir.join("adamgell+cmtraceopen__Logs_AppWorkload-20260324-115437.log");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(&source, tmp.path().join("AppWorkload-20260324-115437.log")).unwrap();
+    let run = |dir: &std::path::Path| -> serde_json::Value {
+        let out = crate::util::intunewin()
+            .args(["diagnose", "--json"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1)));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let once = run(tmp.path());
+    std::fs::copy(&source, tmp.path().join("AppWorkload 2.log")).unwrap();
+    let twice = run(tmp.path());
+    let records = once["records"].as_u64().unwrap();
+    assert_eq!(twice["records"].as_u64().unwrap(), 2 * records);
+    let (used, dups) = (
+        once["usedRecords"].as_u64().unwrap(),
+        once["duplicates"].as_u64().unwrap(),
+    );
+    assert!(used > 1000);
+    assert_eq!(twice["usedRecords"].as_u64().unwrap(), used);
+    // Each copy repeats the file's own duplicates and every record the other copy kept.
+    assert_eq!(twice["duplicates"].as_u64().unwrap(), 2 * dups + used);
+    let verdicts = |j: &serde_json::Value| -> Vec<(String, String)> {
+        j["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["id"].to_string(), a["verdict"].to_string()))
+            .collect()
+    };
+    assert_eq!(verdicts(&twice), verdicts(&once));
+}
+
+/// Inputs with nothing to read: an empty file, a binary file, a folder without IME logs, a
+/// missing path, an unreadable zip: exit 2 with the error as JSON under `--json`; an empty
+/// file beside a real log is read with it.
+#[test]
+fn unreadable_inputs_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("AppWorkload.log");
+    std::fs::write(&empty, b"").unwrap();
+    let binary = tmp.path().join("blob.bin");
+    let noise: Vec<u8> = offsets(7, 50_000, 256)
+        .into_iter()
+        .map(|b| b as u8)
+        .collect();
+    std::fs::write(&binary, &noise).unwrap();
+    let no_logs = tmp.path().join("nothing");
+    std::fs::create_dir(&no_logs).unwrap();
+    std::fs::write(no_logs.join("notes.txt"), b"hello").unwrap();
+    let bad_zip = tmp.path().join("bundle.zip");
+    std::fs::write(&bad_zip, b"PK\x03\x04 not really").unwrap();
+    let missing = tmp.path().join("missing");
+    for input in [&empty, &binary, &no_logs, &bad_zip, &missing] {
+        let out = crate::util::intunewin()
+            .args(["diagnose", "--json"])
+            .arg(input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", input.display());
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(json["error"]["message"].is_string(), "{json}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("intunewin: error: "), "{stderr}");
+    }
+    let fixture = crate::util::testdata().join("imelogs");
+    let out = crate::util::intunewin()
+        .args(["diagnose", "--json"])
+        .arg(&empty)
+        .arg(fixture.join("AppWorkload.log"))
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)));
+}
+
+/// The synthetic fixture (`testdata/imelogs`, no real data): the summary and each app's story
+/// as a reader sees them, and the JSON verdicts.
+#[test]
+fn fixture_summary_and_stories() {
+    let fixture = crate::util::testdata().join("imelogs");
+    let run = |extra: &[&str]| {
+        let out = crate::util::intunewin()
+            .arg("diagnose")
+            .args(extra)
+            .arg(&fixture)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_escape(&fixture.display().to_string()), "[FIXTURE]");
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        insta::assert_snapshot!("diagnose_summary", run(&[]));
+        insta::assert_snapshot!("diagnose_failed_app", run(&["--app", "contoso agent 2.1"]));
+    });
+    let out = crate::util::intunewin()
+        .args(["diagnose", "--app", "Fabrikam Viewer"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "only the app asked for counts");
+    let json: serde_json::Value = serde_json::from_str(&run(&["--json"])).unwrap();
+    let apps = json["apps"].as_array().unwrap();
+    assert_eq!(apps[0]["verdict"], "failed");
+    assert_eq!(apps[0]["failedPhase"], "installation");
+    assert_eq!(apps[0]["code"], "0x80070643");
+    assert_eq!(apps[0]["codeDecimal"], -2147023293);
+    assert_eq!(apps[1]["verdict"], "succeeded");
+    assert_eq!(apps[1]["downloads"][0]["backgroundPriority"], false);
+    assert_eq!(apps[1]["downloads"][0]["durationMs"], 99_800);
+    assert_eq!(json["files"][1]["cutRecords"], 1);
+    // `garbage that is no record`: 25 bytes, 4 of them spaces.
+    assert_eq!(json["files"][0]["skippedBytes"], 21);
+    let out = crate::util::intunewin()
+        .args(["diagnose", "--json", "--app", "no such app"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no app 'no such app'")
+    );
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}

@@ -92,9 +92,10 @@ fn print_header(d: &Diagnosis) -> std::io::Result<()> {
     let cut: u64 = d.files.iter().map(|f| f.stats.cut).sum();
     let garbage: u64 = d.files.iter().map(|f| f.stats.skipped_bytes).sum();
     let mut line = format!(
-        "{} read, {} records ({} duplicates dropped",
+        "{} read, {} records ({} about apps, {} duplicates dropped",
         crate::ui::count(d.files.len(), "log file", "log files"),
         d.records,
+        d.used,
         d.duplicates
     );
     if cut > 0 {
@@ -383,6 +384,7 @@ struct DiagnosisJson {
     files: Vec<FileJson>,
     ignored: Vec<String>,
     records: u64,
+    used_records: u64,
     duplicates: u64,
     agent_versions: Vec<String>,
     first_record: Option<String>,
@@ -527,6 +529,7 @@ fn to_json(d: &Diagnosis, apps: &[&AppStory], steps: bool) -> DiagnosisJson {
             .collect(),
         ignored: d.ignored.iter().map(|i| i.display.clone()).collect(),
         records: d.records,
+        used_records: d.used,
         duplicates: d.duplicates,
         agent_versions: d.agent_versions.clone(),
         first_record: time(d.span.map(|s| s.0)),

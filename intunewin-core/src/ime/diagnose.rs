@@ -32,7 +32,9 @@ pub struct Diagnosis {
     pub ignored: Vec<Ignored>,
     /// Records read in all.
     pub records: u64,
-    /// Records dropped as duplicates across overlapping files.
+    /// Records diagnosis used: those about app processing, duplicates left out.
+    pub used: u64,
+    /// Records about app processing dropped as duplicates across overlapping files.
     pub duplicates: u64,
     /// IME agent versions the logs name (`Agent version is: …`).
     pub agent_versions: Vec<String>,
@@ -394,6 +396,7 @@ pub fn diagnose(set: &LogSet) -> Result<Diagnosis, LogSetError> {
         files,
         ignored: set.ignored.clone(),
         records: timeline.records,
+        used: timeline.entries.len() as u64,
         duplicates: timeline.duplicates,
         agent_versions,
         span,
@@ -707,14 +710,8 @@ impl Builder {
             );
         } else if let Some(code) = after(msg, "lpExitCode ") {
             app.installed_in_attempt = true;
-            let code = code.trim();
-            if code.chars().all(|c| c.is_ascii_digit() || c == '-') {
-                app.step(
-                    Phase::Installation,
-                    t,
-                    Outcome::Started,
-                    &format!("installer exit code {code}"),
-                );
+            if let Ok(code) = code.trim().parse::<i64>() {
+                app.exit_code(code, t);
             }
         } else if msg.contains("result of requirementMet: False") {
             app.step(
@@ -915,6 +912,46 @@ impl App {
                 && done > 0
             {
                 d.bytes_done = Some(done);
+            }
+        }
+    }
+
+    /// The installer's exit code, read through the app's return-code map (without one, 0 is
+    /// success and anything else fails, as the IME's default map says).
+    fn exit_code(&mut self, code: i64, t: LocalTime) {
+        let kind = match self
+            .story
+            .policy
+            .as_ref()
+            .filter(|p| !p.return_codes.is_empty())
+        {
+            Some(p) => p
+                .return_codes
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, k)| *k),
+            None => (code == 0).then_some("success"),
+        };
+        let detail = format!(
+            "installer exit code {code} ({})",
+            kind.unwrap_or("not in the return-code map")
+        );
+        match kind {
+            Some("success" | "soft-reboot" | "hard-reboot") => {
+                self.end(Phase::Installation, t, Outcome::Succeeded, &detail);
+            }
+            Some("retry") => self.step(Phase::Installation, t, Outcome::Started, &detail),
+            _ => {
+                // The IME reports an exit code as a Win32 HRESULT (1603 as 0x80070643).
+                let hresult = u32::try_from(code)
+                    .ok()
+                    .and_then(|c| explain::decode_hresult(c).hresult_from_win32);
+                self.end(Phase::Installation, t, Outcome::Failed, &detail);
+                let verdict = Verdict::Failed {
+                    phase: Phase::Installation,
+                    code: hresult,
+                };
+                self.set_state(verdict, t, &detail);
             }
         }
     }
