@@ -208,7 +208,7 @@ fn print_story(app: &AppStory) -> std::io::Result<()> {
     };
     let when = app
         .verdict_at
-        .map(|t| format!(" ({}; {t})", app.verdict_reason))
+        .map(|t| format!(" ({}; {t})", safe(&app.verdict_reason)))
         .unwrap_or_default();
     outln!("  verdict: {verdict}{when}")?;
     if let Some(esp) = &app.esp_phase {

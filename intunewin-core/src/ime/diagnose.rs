@@ -641,7 +641,9 @@ impl Builder {
             self.job_app.insert(job, id.to_owned());
         } else if let Some(p) = after(msg, "DO Job set priority is ") {
             app.download_mut(t).priority = Some(p.trim().to_owned());
-        } else if let Some(rest) = after(msg, "Waiting ") {
+        } else if let Some(rest) = after(msg, "Waiting ")
+            && rest.contains(" ms for ")
+        {
             if let Some(ms) = rest.split(' ').next().and_then(|n| n.parse().ok()) {
                 app.download_mut(t).timeout_ms = Some(ms);
             }

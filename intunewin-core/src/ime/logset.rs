@@ -5,7 +5,8 @@
 //! `IntuneManagementExtension.log`, `AppWorkload-20260324-115437.log` (renamed at the time of
 //! its last record), `AgentExecutor 2.log` (a copy); matching ignores case and any prefix, as
 //! diagnostics bundles lower-case names. In a folder or zip, other files are left out with a
-//! note ([`LogSet::ignored`]); a file named on its own is always read.
+//! note ([`LogSet::ignored`]), hidden ones (`.DS_Store`) silently; a file named on its own is
+//! always read.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -220,6 +221,10 @@ impl LogSet {
         let before = self.files.len();
         for path in paths {
             let name = file_name(&path);
+            // Hidden files (`.DS_Store`, `.gitattributes`) are no one's logs: left out silently.
+            if name.starts_with('.') {
+                continue;
+            }
             let display = path.display().to_string();
             match LogName::parse(&name) {
                 Some(log) if path.is_file() => self.files.push(LogFile {

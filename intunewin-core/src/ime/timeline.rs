@@ -106,18 +106,22 @@ impl Timeline {
 
 /// Drops entries equal to an earlier one with the same time (the sort put them in one run).
 fn dedup(entries: &mut Vec<Entry>) {
+    let mut keep = Vec::with_capacity(entries.len());
     let mut run_time = None;
-    let mut seen: HashSet<(String, String, String)> = HashSet::new();
-    entries.retain(|e| {
+    let mut seen: HashSet<(&str, &str, &str)> = HashSet::new();
+    for e in entries.iter() {
         if !e.timed {
-            return true;
+            keep.push(true);
+            continue;
         }
         if run_time != Some(e.time) {
             run_time = Some(e.time);
             seen.clear();
         }
-        seen.insert((e.component.clone(), e.thread.clone(), e.message.clone()))
-    });
+        keep.push(seen.insert((&e.component, &e.thread, &e.message)));
+    }
+    let mut keep = keep.into_iter();
+    entries.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// The GUIDs (`8-4-4-4-12` hex digits, not inside a longer run of hex digits) in `text`.
