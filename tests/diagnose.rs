@@ -636,3 +636,35 @@ fn regex_escape(text: &str) -> String {
         })
         .collect()
 }
+
+/// An IME log of 1.94 alone (no AppWorkload.log): the DO jobs are tied to their apps by the
+/// file id (`…-intunewin-bin_<app>_1`) and the job id, each at foreground priority, and since
+/// the install lines would be in AppWorkload.log the verdict is unknown, saying so.
+#[test]
+fn ime_log_alone_ties_jobs_to_apps() {
+    use intunewin_core::ime::diagnose::{Verdict, diagnose};
+    use intunewin_core::ime::logset::LogSet;
+    let Some(dir) = imelogs_dir() else { return };
+    let path = dir.join("Silvermaz28+SOE@283950f__IntuneManagementExtension.log");
+    let d = diagnose(&LogSet::from_paths(&[&path]).unwrap()).unwrap();
+    assert_eq!(
+        d.apps.len(),
+        9,
+        "{:#?}",
+        d.apps.iter().map(|a| &a.id).collect::<Vec<_>>()
+    );
+    for app in &d.apps {
+        assert_eq!(app.downloads.len(), 1, "{}", app.id);
+        let dl = &app.downloads[0];
+        assert!(
+            dl.job_id.is_some() && dl.finished_at.is_some(),
+            "{}: {dl:?}",
+            app.id
+        );
+        assert_eq!(dl.background_priority(), Some(false));
+        match &app.verdict {
+            Verdict::Unknown { missing } => assert!(missing.starts_with("AppWorkload.log")),
+            other => panic!("{}: {other:?}", app.id),
+        }
+    }
+}

@@ -411,8 +411,9 @@ fn span(timeline: &Timeline) -> Option<(LocalTime, LocalTime)> {
 
 /// The records diagnosis reads (most of an IME log is about scripts and check-ins).
 fn relevant(record: &Record) -> bool {
-    const MARKS: [&str; 12] = [
+    const MARKS: [&str; 13] = [
         "Win32App",
+        "Add File to the Job",
         "Get policies",
         "Get content info",
         "DO Job",
@@ -443,6 +444,10 @@ struct Builder {
     job_app: HashMap<String, String>,
     agent_versions: Vec<String>,
     esp: HashMap<String, String>,
+    /// The DO job a thread of the IME log created last (`DO Job Id = …`).
+    thread_job: HashMap<String, String>,
+    /// Whether any AppWorkload.log record was read (where installs are logged since IME 2408).
+    saw_appworkload: bool,
 }
 
 struct App {
@@ -481,6 +486,14 @@ impl Builder {
 
     fn feed(&mut self, e: &Entry) {
         let msg = e.message.as_str();
+        self.saw_appworkload |= e.component == "AppWorkload";
+        if let Some(job) = msg.strip_prefix("DO Job Id = ") {
+            if let Some(job) = guids(job).next() {
+                self.thread_job
+                    .insert(e.thread.clone(), job.to_ascii_lowercase());
+            }
+            return;
+        }
         if let Some(v) = after(msg, "Agent version is:") {
             let v = v.trim().to_owned();
             if !v.is_empty() && !self.agent_versions.contains(&v) {
@@ -539,9 +552,20 @@ impl Builder {
         let msg = e.message.as_str();
         let t = e.time;
         let esp = self.esp.get(&e.thread).cloned();
+        let thread_job = self.thread_job.get(&e.thread).cloned();
         let app = self.app(id, t);
         if esp.is_some() {
             app.story.esp_phase = esp;
+        }
+        if msg.starts_with("Add File to the Job") {
+            // The IME log's half of a DO download: the file id ends with the app id.
+            let job = thread_job;
+            let d = app.download_for_job(job.as_deref(), t);
+            d.via = Some(Via::DeliveryOptimization);
+            if let Some(job) = job {
+                self.job_app.insert(job, id.to_owned());
+            }
+            return;
         }
         if let Some(json) = after(msg, "ReportingState: ") {
             app.report(json, t, "reporting state at agent start");
@@ -746,11 +770,7 @@ impl Builder {
             let d = app.download_for_job(Some(job), t);
             d.finished_at = Some(t);
             app.end(Phase::Download, t, Outcome::Succeeded, "DO job transferred");
-            app.set_state(
-                Verdict::InProgress,
-                t,
-                "download finished; no install logged after it",
-            );
+            app.set_state(Verdict::InProgress, t, DOWNLOAD_DONE);
         } else if msg.contains("DO downloading is not finished within timeout") {
             let d = app.download_for_job(Some(job), t);
             d.timed_out_at.get_or_insert(t);
@@ -771,10 +791,25 @@ impl Builder {
     }
 
     fn finish(self) -> Vec<AppStory> {
+        let saw_appworkload = self.saw_appworkload;
         let mut apps: Vec<AppStory> = self
             .apps
             .into_values()
             .map(|mut app| {
+                if !saw_appworkload
+                    && app
+                        .state
+                        .as_ref()
+                        .is_some_and(|s| s.reason == DOWNLOAD_DONE)
+                {
+                    app.story.verdict = Verdict::Unknown {
+                        missing: "AppWorkload.log: the download finished, but the detection \
+                                  and install lines are in AppWorkload.log, which is not among \
+                                  the files read"
+                            .into(),
+                    };
+                    return app.story;
+                }
                 match app.state {
                     Some(state) => {
                         app.story.verdict = state.verdict;
@@ -1235,7 +1270,7 @@ fn detection_rule(rule: &Value) -> String {
 
 /// The app id a line is about: the GUID after one of the app-naming phrases.
 fn app_id(msg: &str) -> Option<&str> {
-    const LEADS: [&str; 9] = [
+    const LEADS: [&str; 10] = [
         "policy with id: ",
         "App with id: ",
         "app with id: ",
@@ -1245,6 +1280,7 @@ fn app_id(msg: &str) -> Option<&str> {
         "\"ApplicationId\":\"",
         "for app: ",
         "subgraph with app ids: ",
+        "intunewin-bin_",
     ];
     LEADS.iter().find_map(|lead| {
         let rest = after(msg, lead)?;
@@ -1252,6 +1288,9 @@ fn app_id(msg: &str) -> Option<&str> {
         guids(id).next().filter(|g| *g != NIL)
     })
 }
+
+/// The reason of an in-progress verdict whose latest evidence is a finished download.
+const DOWNLOAD_DONE: &str = "download finished; no install logged after it";
 
 /// The nil GUID, which some lines print for "no app".
 const NIL: &str = "00000000-0000-0000-0000-000000000000";
