@@ -6,6 +6,7 @@ mod check;
 mod cli_compat;
 mod cli_core;
 mod cli_shapes;
+mod diagnose;
 mod errors;
 mod explain;
 mod first_hour;

@@ -94,6 +94,8 @@ enum Command {
     ExtractContent(commands::extract_content::ExtractContentArgs),
     /// Compare two packages' files and metadata; exit 1 when they differ.
     Diff(commands::diff::DiffArgs),
+    /// Why a Win32 app failed on a device, from its IME logs; exit 1 when an app failed.
+    Diagnose(commands::diagnose::DiagnoseArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page (roff), of intunewin or of one subcommand.
@@ -119,6 +121,7 @@ impl Command {
             Command::Decrypt(a) => a.report.json,
             Command::ExtractContent(a) => a.report.json,
             Command::Diff(a) => a.report.json,
+            Command::Diagnose(a) => a.format.json,
             Command::Completions(_) | Command::Man(_) => false,
         }
     }
@@ -234,6 +237,7 @@ fn main() -> ExitCode {
         Command::Decrypt(args) => commands::decrypt::run(*args),
         Command::ExtractContent(args) => commands::extract_content::run(args),
         Command::Diff(args) => commands::diff::run(args),
+        Command::Diagnose(args) => commands::diagnose::run(args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::completions::man(args),
     };

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod completions;
 pub mod decrypt;
+pub mod diagnose;
 pub mod diff;
 pub mod explain;
 pub mod extract;

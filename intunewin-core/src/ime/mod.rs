@@ -3,8 +3,12 @@
 
 #[cfg(feature = "cert")]
 mod cert;
+pub mod cmtrace;
+pub mod diagnose;
 pub mod explain;
 mod keys;
+pub mod logset;
+pub mod timeline;
 
 #[cfg(feature = "cert")]
 pub use cert::DeviceKey;

@@ -1,0 +1,1362 @@
+//! Why a Win32 app did or did not install, read from the IME logs (`intunewin diagnose`).
+//!
+//! [`diagnose`] reads a [`LogSet`] into one [`Timeline`] of the records that matter, then
+//! follows every app through it: its policy (from the `Get policies` JSON), the phases the
+//! log lines mark (catalogued from real logs in the shared `imelogs/MARKERS.md`), its
+//! downloads, the errors its status reports carry (also those whose own lines rotated away),
+//! and its retry schedule (GRS). Lines without an app id are joined to one by thread (the
+//! IME log's half of a download) and by download job id (`JobTransferred callback`).
+//!
+//! Verdicts are honest: an app has failed only when a status report or a phase line says so,
+//! it is in progress when its latest evidence is a running step, and it is
+//! [`Verdict::Unknown`] with the evidence that is missing otherwise. The `type` attribute is
+//! never used: in IME logs it is no severity.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use super::cmtrace::{LocalTime, Record};
+use super::explain::{self, Phase};
+use super::logset::{FileStats, Ignored, LogSet, LogSetError};
+use super::timeline::{Entry, Timeline, guids};
+
+/// What the logs say about every app, and what was read.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnosis {
+    /// The apps, by name (apps without a name last, by id).
+    pub apps: Vec<AppStory>,
+    /// The files read, with what reading each found.
+    pub files: Vec<FileSummary>,
+    /// Files of a folder or zip that were left out.
+    pub ignored: Vec<Ignored>,
+    /// Records read in all.
+    pub records: u64,
+    /// Records diagnosis used: those about app processing, duplicates left out.
+    pub used: u64,
+    /// Records about app processing dropped as duplicates across overlapping files.
+    pub duplicates: u64,
+    /// IME agent versions the logs name (`Agent version is: …`).
+    pub agent_versions: Vec<String>,
+    /// First and last record time (local time of the device).
+    pub span: Option<(LocalTime, LocalTime)>,
+}
+
+impl Diagnosis {
+    /// Whether any app's verdict is [`Verdict::Failed`].
+    pub fn any_failed(&self) -> bool {
+        self.apps
+            .iter()
+            .any(|a| matches!(a.verdict, Verdict::Failed { .. }))
+    }
+
+    /// The app with this id (any case) or this exact name (any case).
+    pub fn find_app(&self, id_or_name: &str) -> Option<&AppStory> {
+        let wanted = id_or_name.trim();
+        self.apps
+            .iter()
+            .find(|a| a.id.eq_ignore_ascii_case(wanted))
+            .or_else(|| {
+                self.apps.iter().find(|a| {
+                    a.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+                })
+            })
+    }
+}
+
+/// One file of the set and what reading it found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSummary {
+    /// The file as shown to the user.
+    pub display: String,
+    /// The component, from the name.
+    pub component: &'static str,
+    /// The rotation stamp, from the name.
+    pub rotation: Option<String>,
+    /// Records, cut records, bytes and garbage.
+    pub stats: FileStats,
+}
+
+/// The assignment's intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// Offered in Company Portal.
+    Available,
+    /// Installed without asking.
+    Required,
+    /// Removed.
+    Uninstall,
+    /// Another value of the policy's `Intent` field.
+    Other(i64),
+}
+
+impl Intent {
+    fn from_policy(value: i64) -> Intent {
+        match value {
+            1 => Intent::Available,
+            3 => Intent::Required,
+            4 => Intent::Uninstall,
+            other => Intent::Other(other),
+        }
+    }
+
+    /// A stable kebab-case identifier (for JSON output).
+    pub fn id(self) -> String {
+        match self {
+            Intent::Available => "available".into(),
+            Intent::Required => "required".into(),
+            Intent::Uninstall => "uninstall".into(),
+            Intent::Other(n) => format!("intent-{n}"),
+        }
+    }
+}
+
+/// An app's policy, from the latest `Get policies` JSON that lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppPolicy {
+    /// The app's content version.
+    pub version: Option<i64>,
+    /// The install command line.
+    pub install_command: Option<String>,
+    /// The uninstall command line.
+    pub uninstall_command: Option<String>,
+    /// The setup file.
+    pub setup_file: Option<String>,
+    /// Detection rules, one line each (`ProductCode {…}`, `registry …`, `file …`, `script`).
+    pub detection_rules: Vec<String>,
+    /// The built-in requirements as the policy gives them (JSON text).
+    pub requirements: Option<String>,
+    /// Number of extended (script, file, registry) requirement rules.
+    pub extended_requirements: usize,
+    /// The return-code map: installer exit code and what it means.
+    pub return_codes: Vec<(i64, &'static str)>,
+    /// Install behaviour (JSON text: run as, retries, retry interval, maximum run time).
+    pub install_ex: Option<String>,
+    /// Delivery Optimization priority (0 background, 1 foreground).
+    pub do_priority: Option<i64>,
+    /// Ids of the apps this one depends on or supersedes (`FlatDependencies`).
+    pub dependencies: Vec<String>,
+}
+
+/// What a phase step came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Started; no end seen.
+    Started,
+    /// Ended well (detected, applicable, downloaded, installed, ...).
+    Succeeded,
+    /// Ended with the app not detected (a result, not an error).
+    NotDetected,
+    /// Ended with the app not applicable.
+    NotApplicable,
+    /// Ran out of time (a download may go on in the background).
+    TimedOut,
+    /// Failed.
+    Failed,
+}
+
+impl Outcome {
+    /// A stable kebab-case identifier (for JSON output).
+    pub fn id(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::Succeeded => "succeeded",
+            Outcome::NotDetected => "not-detected",
+            Outcome::NotApplicable => "not-applicable",
+            Outcome::TimedOut => "timed-out",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One step of an app's processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseStep {
+    /// The phase.
+    pub phase: Phase,
+    /// When it started.
+    pub start: LocalTime,
+    /// When it ended, if seen.
+    pub end: Option<LocalTime>,
+    /// What it came to.
+    pub outcome: Outcome,
+    /// What the log says, in short.
+    pub detail: String,
+}
+
+impl PhaseStep {
+    /// Milliseconds from start to end.
+    pub fn duration_ms(&self) -> Option<i64> {
+        self.end.map(|end| self.start.millis_until(&end))
+    }
+}
+
+/// An error the app had, from a status report, a report delta or a content request: each
+/// code once, with every kind of line that carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastError {
+    /// When a log line first carried it.
+    pub first_seen: LocalTime,
+    /// When a log line last carried it.
+    pub last_seen: LocalTime,
+    /// The code.
+    pub code: u32,
+    /// The enforcement state reported with it (5000 error, ...), when given.
+    pub enforcement_state: Option<i64>,
+    /// The kinds of line that carried it, in the order first seen.
+    pub sources: Vec<&'static str>,
+}
+
+/// How content was downloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// Delivery Optimization (or BITS) job.
+    DeliveryOptimization,
+    /// Direct from the CDN.
+    Cdn,
+}
+
+/// One download of an app's content (a DO job, resumed across check-ins).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Download {
+    /// The DO/BITS job id.
+    pub job_id: Option<String>,
+    /// DO or CDN, when said.
+    pub via: Option<Via>,
+    /// The priority the IME set (`BG_JOB_PRIORITY_NORMAL`, `…_FOREGROUND`).
+    pub priority: Option<String>,
+    /// How long the IME waited for the job, in ms (1,800,000: background; 43,200,000:
+    /// foreground).
+    pub timeout_ms: Option<u64>,
+    /// When the download started.
+    pub started: Option<LocalTime>,
+    /// Content size in bytes.
+    pub bytes_total: Option<u64>,
+    /// Bytes transferred at the latest progress line.
+    pub bytes_done: Option<u64>,
+    /// When the IME stopped waiting.
+    pub timed_out_at: Option<LocalTime>,
+    /// The IME said the download goes on in the background.
+    pub background: bool,
+    /// When the job was resumed at later check-ins, with the bytes it had then.
+    pub resumed: Vec<Resume>,
+    /// When the job finished (`JobTransferred callback`, `download completes`).
+    pub finished_at: Option<LocalTime>,
+}
+
+impl Download {
+    /// Whether the wait shows a background-priority job: `Some(true)` for 1,800,000 ms,
+    /// `Some(false)` for 43,200,000 ms, `None` otherwise.
+    pub fn background_priority(&self) -> Option<bool> {
+        match self.timeout_ms {
+            Some(1_800_000) => Some(true),
+            Some(43_200_000) => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Milliseconds from start to finish.
+    pub fn duration_ms(&self) -> Option<i64> {
+        Some(self.started?.millis_until(&self.finished_at?))
+    }
+
+    /// Average rate in bytes per second from start to finish.
+    pub fn rate_bytes_per_sec(&self) -> Option<u64> {
+        let ms = self.duration_ms().filter(|ms| *ms > 0)?;
+        Some(self.bytes_total? * 1000 / ms as u64)
+    }
+}
+
+/// A download job resumed at a later check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    /// When.
+    pub at: LocalTime,
+    /// Bytes transferred at that point, when logged.
+    pub bytes_done: Option<u64>,
+}
+
+/// The app's retry schedule (GRS: the time of the last failed attempt, kept by the IME).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retry {
+    /// The GRS time as logged (UTC on the device), when one was found.
+    pub grs_time: Option<String>,
+    /// Whether the IME found it expired (the app may be retried) at its last check.
+    pub expired: Option<bool>,
+    /// When that check was logged.
+    pub checked_at: Option<LocalTime>,
+    /// When the IME cleared it so that the next check-in enforces the app again.
+    pub cleared_at: Option<LocalTime>,
+}
+
+/// What became of the app, by the latest evidence in the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Installed (or removed, for an uninstall) as intended.
+    Succeeded,
+    /// Failed in `phase`, with `code` when the logs give one.
+    Failed {
+        /// The failing phase.
+        phase: Phase,
+        /// The code reported.
+        code: Option<u32>,
+    },
+    /// Still being processed (a download going on in the background, ...).
+    InProgress,
+    /// Not applicable to this device (requirements, assignment filters).
+    NotApplicable,
+    /// The logs do not say; `missing` names the evidence that would.
+    Unknown {
+        /// What is missing.
+        missing: String,
+    },
+}
+
+impl Verdict {
+    /// A stable kebab-case identifier (for JSON output).
+    pub fn id(&self) -> &'static str {
+        match self {
+            Verdict::Succeeded => "succeeded",
+            Verdict::Failed { .. } => "failed",
+            Verdict::InProgress => "in-progress",
+            Verdict::NotApplicable => "not-applicable",
+            Verdict::Unknown { .. } => "unknown",
+        }
+    }
+}
+
+/// Everything the logs say about one app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppStory {
+    /// The app id (lower case).
+    pub id: String,
+    /// The name, from the policy or a content request.
+    pub name: Option<String>,
+    /// The intent, from the policy or the action processor.
+    pub intent: Option<Intent>,
+    /// The policy.
+    pub policy: Option<AppPolicy>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// When the evidence deciding the verdict was logged.
+    pub verdict_at: Option<LocalTime>,
+    /// The evidence deciding the verdict, in short.
+    pub verdict_reason: String,
+    /// The processing steps, in time order.
+    pub phases: Vec<PhaseStep>,
+    /// Errors reported for the app, oldest first, each code once.
+    pub error_history: Vec<PastError>,
+    /// Content downloads.
+    pub downloads: Vec<Download>,
+    /// The retry schedule.
+    pub retry: Retry,
+    /// ESP phase, when logged for the app's processing.
+    pub esp_phase: Option<String>,
+    /// First and last line naming the app.
+    pub seen: (LocalTime, LocalTime),
+}
+
+impl AppStory {
+    /// The first failing step of the app's latest attempt, when it failed.
+    pub fn failing_step(&self) -> Option<&PhaseStep> {
+        let Verdict::Failed { phase, .. } = self.verdict else {
+            return None;
+        };
+        self.phases
+            .iter()
+            .rev()
+            .find(|s| s.phase == phase && matches!(s.outcome, Outcome::Failed))
+    }
+}
+
+/// Reads `set` and tells every app's story.
+pub fn diagnose(set: &LogSet) -> Result<Diagnosis, LogSetError> {
+    let timeline = Timeline::read(set, relevant)?;
+    let mut builder = Builder::default();
+    for entry in &timeline.entries {
+        builder.feed(entry);
+    }
+    let span = span(&timeline);
+    let agent_versions = std::mem::take(&mut builder.agent_versions);
+    let files = set
+        .files
+        .iter()
+        .zip(&timeline.stats)
+        .map(|(file, stats)| FileSummary {
+            display: file.display.clone(),
+            component: file.log.kind.name(),
+            rotation: file.log.rotation.clone(),
+            stats: *stats,
+        })
+        .collect();
+    Ok(Diagnosis {
+        apps: builder.finish(),
+        files,
+        ignored: set.ignored.clone(),
+        records: timeline.records,
+        used: timeline.entries.len() as u64,
+        duplicates: timeline.duplicates,
+        agent_versions,
+        span,
+    })
+}
+
+fn span(timeline: &Timeline) -> Option<(LocalTime, LocalTime)> {
+    let mut times = timeline.entries.iter().filter(|e| e.timed).map(|e| e.time);
+    let first = times.next()?;
+    Some((first, times.next_back().unwrap_or(first)))
+}
+
+/// The records diagnosis reads (most of an IME log is about scripts and check-ins).
+fn relevant(record: &Record) -> bool {
+    const MARKS: [&str; 13] = [
+        "Win32App",
+        "Add File to the Job",
+        "Get policies",
+        "Get content info",
+        "DO Job",
+        "Waiting ",
+        "Jobs failed",
+        "JobTransferred",
+        "JobError",
+        "Job has failed",
+        "Agent version is",
+        "[StatusService]",
+        "Installation is done",
+    ];
+    MARKS.iter().any(|m| record.message.contains(m))
+}
+
+/// The latest state evidence for an app.
+#[derive(Debug, Clone)]
+struct State {
+    verdict: Verdict,
+    at: LocalTime,
+    reason: String,
+}
+
+#[derive(Default)]
+struct Builder {
+    apps: BTreeMap<String, App>,
+    thread_app: HashMap<String, String>,
+    job_app: HashMap<String, String>,
+    agent_versions: Vec<String>,
+    esp: HashMap<String, String>,
+    /// The DO job a thread of the IME log created last (`DO Job Id = …`).
+    thread_job: HashMap<String, String>,
+    /// Whether any AppWorkload.log record was read (where installs are logged since IME 2408).
+    saw_appworkload: bool,
+}
+
+struct App {
+    story: AppStory,
+    state: Option<State>,
+    installed_in_attempt: bool,
+}
+
+impl Builder {
+    fn app(&mut self, id: &str, at: LocalTime) -> &mut App {
+        let id = id.to_ascii_lowercase();
+        let app = self.apps.entry(id.clone()).or_insert_with(|| App {
+            story: AppStory {
+                id,
+                name: None,
+                intent: None,
+                policy: None,
+                verdict: Verdict::Unknown {
+                    missing: String::new(),
+                },
+                verdict_at: None,
+                verdict_reason: String::new(),
+                phases: Vec::new(),
+                error_history: Vec::new(),
+                downloads: Vec::new(),
+                retry: Retry::default(),
+                esp_phase: None,
+                seen: (at, at),
+            },
+            state: None,
+            installed_in_attempt: false,
+        });
+        app.story.seen.1 = at;
+        app
+    }
+
+    fn feed(&mut self, e: &Entry) {
+        let msg = e.message.as_str();
+        self.saw_appworkload |= e.component == "AppWorkload";
+        if let Some(job) = msg.strip_prefix("DO Job Id = ") {
+            if let Some(job) = guids(job).next() {
+                self.thread_job
+                    .insert(e.thread.clone(), job.to_ascii_lowercase());
+            }
+            return;
+        }
+        if let Some(v) = after(msg, "Agent version is:") {
+            let v = v.trim().to_owned();
+            if !v.is_empty() && !self.agent_versions.contains(&v) {
+                self.agent_versions.push(v);
+            }
+            return;
+        }
+        if let Some(json) = msg.strip_prefix("Get policies = ") {
+            self.policies(json, e.time);
+            return;
+        }
+        if let Some(phase) = after(msg, "The EspPhase: ") {
+            let phase = phase
+                .trim_end_matches(['.', ' '])
+                .split(' ')
+                .next()
+                .unwrap_or("");
+            self.esp.insert(e.thread.clone(), phase.to_owned());
+        }
+        if let Some(id) = app_id(msg) {
+            self.thread_app
+                .insert(e.thread.clone(), id.to_ascii_lowercase());
+            self.with_app(&id.to_ascii_lowercase(), e);
+        } else if let Some(job) = job_of(msg) {
+            if let Some(id) = self.job_app.get(&job).cloned() {
+                self.job_line(&id, &job, e);
+            } else if let Some(id) = self.thread_app.get(&e.thread).cloned() {
+                self.job_line(&id, &job, e);
+            }
+        } else if let Some(id) = self.thread_app.get(&e.thread).cloned() {
+            self.thread_line(&id, e);
+        }
+    }
+
+    fn policies(&mut self, json: &str, at: LocalTime) {
+        let Ok(Value::Array(list)) = serde_json::from_str::<Value>(json) else {
+            return;
+        };
+        for item in &list {
+            let Some(id) = item.get("Id").and_then(Value::as_str) else {
+                continue;
+            };
+            let app = self.app(id, at);
+            if let Some(name) = item.get("Name").and_then(Value::as_str) {
+                app.story.name = Some(name.to_owned());
+            }
+            if let Some(intent) = item.get("Intent").and_then(Value::as_i64) {
+                app.story.intent = Some(Intent::from_policy(intent));
+            }
+            app.story.policy = Some(policy(item));
+        }
+    }
+
+    /// A line naming the app.
+    fn with_app(&mut self, id: &str, e: &Entry) {
+        let msg = e.message.as_str();
+        let t = e.time;
+        let esp = self.esp.get(&e.thread).cloned();
+        let thread_job = self.thread_job.get(&e.thread).cloned();
+        let app = self.app(id, t);
+        if esp.is_some() {
+            app.story.esp_phase = esp;
+        }
+        if msg.starts_with("Add File to the Job") {
+            // The IME log's half of a DO download: the file id ends with the app id.
+            let job = thread_job;
+            let d = app.download_for_job(job.as_deref(), t);
+            d.via = Some(Via::DeliveryOptimization);
+            if let Some(job) = job {
+                self.job_app.insert(job, id.to_owned());
+            }
+            return;
+        }
+        if let Some(json) = after(msg, "ReportingState: ") {
+            app.report(json, t, "reporting state at agent start");
+        } else if let Some(json) = after(msg, "based on report: ") {
+            app.report(json, t, "status report");
+        } else if let Some(json) = after(msg, "Report delta: ") {
+            app.delta(json, t);
+        } else if let Some(json) = after(msg, "content info request is ") {
+            app.content_request(json, t);
+        } else if msg.contains("Downloading app on session") {
+            app.installed_in_attempt = false;
+            app.step(
+                Phase::ContentMetadata,
+                t,
+                Outcome::Started,
+                "content info requested",
+            );
+        } else if msg.starts_with("Get content info from service") {
+            app.end(
+                Phase::ContentMetadata,
+                t,
+                Outcome::Succeeded,
+                "content info received",
+            );
+        } else if msg.contains("[DetectionActionHandler] Detection for policy") {
+            app.detection(msg, t);
+        } else if msg.contains("[ApplicabilityActionHandler] Applicability check") {
+            app.applicability(msg, t);
+        } else if msg.contains("[DownloadActionHandler] Handler invoked") {
+            app.step(
+                Phase::Download,
+                t,
+                Outcome::Started,
+                "download handler invoked",
+            );
+        } else if msg.contains("Content cache miss") {
+            app.download_mut(t);
+        } else if let Some(rest) = after(msg, "[StatusService] Downloading app") {
+            app.progress_line(rest, t);
+        } else if msg.contains("DO Job: ") && msg.contains(" is in progress for app:") {
+            let job = guids(msg).next().map(str::to_ascii_lowercase);
+            let total = number_after(msg, "bytes total:");
+            let done = number_after(msg, "bytes transfered:");
+            let d = app.download_for_job(job.as_deref(), t);
+            d.bytes_total = total.or(d.bytes_total);
+            d.bytes_done = done.or(d.bytes_done);
+            if let Some(job) = job {
+                self.job_app.insert(job, id.to_owned());
+            }
+        } else if msg.contains("DO Job: resume job") {
+            let job = guids(msg).next().map(str::to_ascii_lowercase);
+            let d = app.download_for_job(job.as_deref(), t);
+            let bytes_done = d.bytes_done;
+            d.resumed.push(Resume { at: t, bytes_done });
+            d.via = Some(Via::DeliveryOptimization);
+            app.step(
+                Phase::Download,
+                t,
+                Outcome::Started,
+                "download resumed (DO job)",
+            );
+            app.set_state(Verdict::InProgress, t, "download resumed in the background");
+        } else if msg.contains("[ExecutionActionHandler] Handler invoked") {
+            app.installed_in_attempt = true;
+            app.step(
+                Phase::Installation,
+                t,
+                Outcome::Started,
+                "install handler invoked",
+            );
+        } else if msg.contains("[GRSManager]") {
+            app.grs(msg, t);
+        } else if msg.contains("[ActionProcessor] App with id:") {
+            if let Some(intent) = between(msg, "targeted intent: ", ",") {
+                app.story.intent = app.story.intent.or(match intent {
+                    "RequiredInstall" => Some(Intent::Required),
+                    "RequiredUninstall" => Some(Intent::Uninstall),
+                    "AvailableInstall" => Some(Intent::Available),
+                    _ => None,
+                });
+            }
+        } else if let Some(name) = between(msg, ", name = ", ")") {
+            app.story.name.get_or_insert_with(|| name.to_owned());
+        }
+    }
+
+    /// An app-less line on a thread that last named an app.
+    fn thread_line(&mut self, id: &str, e: &Entry) {
+        let msg = e.message.as_str();
+        let t = e.time;
+        let app = self.app(id, t);
+        if let Some(job) = after(msg, "[Win32App DO] DO Job Id is ") {
+            let job = job.trim().to_ascii_lowercase();
+            let d = app.download_mut(t);
+            d.job_id = Some(job.clone());
+            d.via = Some(Via::DeliveryOptimization);
+            self.job_app.insert(job, id.to_owned());
+        } else if let Some(p) = after(msg, "DO Job set priority is ") {
+            app.download_mut(t).priority = Some(p.trim().to_owned());
+        } else if let Some(rest) = after(msg, "Waiting ")
+            && rest.contains(" ms for ")
+        {
+            if let Some(ms) = rest.split(' ').next().and_then(|n| n.parse().ok()) {
+                app.download_mut(t).timeout_ms = Some(ms);
+            }
+        } else if msg.starts_with("Jobs failed to complete within timeout") {
+            let d = app.download_mut(t);
+            d.timed_out_at.get_or_insert(t);
+        } else if msg.contains("Execution completed with action status: Timeout") {
+            let background = msg.contains("download running in background: True");
+            let d = app.download_mut(t);
+            d.timed_out_at.get_or_insert(t);
+            d.background |= background;
+            app.end(
+                Phase::Download,
+                t,
+                Outcome::TimedOut,
+                "download wait timed out",
+            );
+            if background {
+                app.set_state(
+                    Verdict::InProgress,
+                    t,
+                    "download still running in the background",
+                );
+            }
+        } else if msg.contains("[DownloadActionHandler] Handler completed with action status: ") {
+            let status = after(msg, "action status: ")
+                .unwrap_or("")
+                .trim_end_matches('.');
+            let outcome = match status {
+                "Success" => Outcome::Succeeded,
+                "Timeout" => Outcome::TimedOut,
+                _ => Outcome::Failed,
+            };
+            app.end(
+                Phase::Download,
+                t,
+                outcome,
+                &format!("download handler: {status}"),
+            );
+        } else if msg.contains("CDN mode, download completes") {
+            let d = app.download_mut(t);
+            d.via = Some(Via::Cdn);
+            d.finished_at = Some(t);
+            app.end(
+                Phase::Download,
+                t,
+                Outcome::Succeeded,
+                "downloaded from the CDN",
+            );
+        } else if msg.contains("hmac validation is pass") || msg.contains("starts decrypting") {
+            app.step(
+                Phase::IntegrityAndUnzip,
+                t,
+                Outcome::Started,
+                "hash checked, decrypting",
+            );
+        } else if msg.contains("Decryption is done successfully") {
+            app.end(Phase::IntegrityAndUnzip, t, Outcome::Succeeded, "decrypted");
+        } else if msg.contains("Launch Win32AppInstaller") {
+            app.installed_in_attempt = true;
+            app.step(
+                Phase::Installation,
+                t,
+                Outcome::Started,
+                "installer launched",
+            );
+        } else if let Some(code) = after(msg, "lpExitCode ") {
+            app.installed_in_attempt = true;
+            if let Ok(code) = code.trim().parse::<i64>() {
+                app.exit_code(code, t);
+            }
+        } else if msg.contains("result of requirementMet: False") {
+            app.step(
+                Phase::ExtendedRequirements,
+                t,
+                Outcome::NotApplicable,
+                "requirement script not met",
+            );
+        } else if msg.contains("not applicable due to assignment filters") {
+            app.end(
+                Phase::Applicability,
+                t,
+                Outcome::NotApplicable,
+                "excluded by an assignment filter",
+            );
+            app.set_state(
+                Verdict::NotApplicable,
+                t,
+                "excluded by an assignment filter",
+            );
+        }
+    }
+
+    /// A line naming a download job but no app.
+    fn job_line(&mut self, id: &str, job: &str, e: &Entry) {
+        let msg = e.message.as_str();
+        let t = e.time;
+        let app = self.app(id, t);
+        if msg.starts_with("JobTransferred callback") {
+            let d = app.download_for_job(Some(job), t);
+            d.finished_at = Some(t);
+            app.end(Phase::Download, t, Outcome::Succeeded, "DO job transferred");
+            app.set_state(Verdict::InProgress, t, DOWNLOAD_DONE);
+        } else if msg.contains("DO downloading is not finished within timeout") {
+            let d = app.download_for_job(Some(job), t);
+            d.timed_out_at.get_or_insert(t);
+        } else if msg.contains("Job has failed") || msg.contains("JobError") {
+            let code = after(msg, "ErrorCode: ")
+                .or_else(|| after(msg, "Error: "))
+                .and_then(|c| explain::parse_code(c.split([';', ')', ' ']).next().unwrap_or("")));
+            app.end(Phase::Download, t, Outcome::Failed, "DO/BITS job failed");
+            app.set_state(
+                Verdict::Failed {
+                    phase: Phase::Download,
+                    code,
+                },
+                t,
+                "the download job failed",
+            );
+        }
+    }
+
+    fn finish(self) -> Vec<AppStory> {
+        let saw_appworkload = self.saw_appworkload;
+        let mut apps: Vec<AppStory> = self
+            .apps
+            .into_values()
+            .map(|mut app| {
+                if !saw_appworkload
+                    && app
+                        .state
+                        .as_ref()
+                        .is_some_and(|s| s.reason == DOWNLOAD_DONE)
+                {
+                    app.story.verdict = Verdict::Unknown {
+                        missing: "AppWorkload.log: the download finished, but the detection \
+                                  and install lines are in AppWorkload.log, which is not among \
+                                  the files read"
+                            .into(),
+                    };
+                    return app.story;
+                }
+                match app.state {
+                    Some(state) => {
+                        app.story.verdict = state.verdict;
+                        app.story.verdict_at = Some(state.at);
+                        app.story.verdict_reason = state.reason;
+                    }
+                    None => {
+                        app.story.verdict = Verdict::Unknown {
+                            missing: "no detection, download, install or status report line \
+                                      for this app in the logs read"
+                                .into(),
+                        };
+                    }
+                }
+                app.story
+            })
+            .collect();
+        apps.sort_by(|a, b| {
+            (
+                a.name.is_none(),
+                a.name.as_deref().map(str::to_lowercase),
+                &a.id,
+            )
+                .cmp(&(
+                    b.name.is_none(),
+                    b.name.as_deref().map(str::to_lowercase),
+                    &b.id,
+                ))
+        });
+        apps
+    }
+}
+
+impl App {
+    fn set_state(&mut self, verdict: Verdict, at: LocalTime, reason: &str) {
+        self.state = Some(State {
+            verdict,
+            at,
+            reason: reason.to_owned(),
+        });
+    }
+
+    fn step(&mut self, phase: Phase, at: LocalTime, outcome: Outcome, detail: &str) {
+        if let Some(last) = self.story.phases.last_mut()
+            && last.phase == phase
+            && last.outcome == outcome
+            && last.detail == detail
+        {
+            last.end = Some(at);
+            return;
+        }
+        self.story.phases.push(PhaseStep {
+            phase,
+            start: at,
+            end: None,
+            outcome,
+            detail: detail.to_owned(),
+        });
+    }
+
+    /// Ends the open step of `phase`, or records a step that ended at once.
+    fn end(&mut self, phase: Phase, at: LocalTime, outcome: Outcome, detail: &str) {
+        if let Some(open) = self
+            .story
+            .phases
+            .iter_mut()
+            .rev()
+            .take(6)
+            .find(|s| s.phase == phase && s.outcome == Outcome::Started)
+        {
+            open.end = Some(at);
+            open.outcome = outcome;
+            open.detail = detail.to_owned();
+            return;
+        }
+        self.story.phases.push(PhaseStep {
+            phase,
+            start: at,
+            end: Some(at),
+            outcome,
+            detail: detail.to_owned(),
+        });
+    }
+
+    fn download_mut(&mut self, at: LocalTime) -> &mut Download {
+        // A timed-out download stays the current one: the IME resumes its job later.
+        let fresh = self
+            .story
+            .downloads
+            .last()
+            .is_none_or(|d| d.finished_at.is_some());
+        if fresh {
+            self.story.downloads.push(Download {
+                started: Some(at),
+                ..Download::default()
+            });
+        }
+        let last = self.story.downloads.len() - 1;
+        &mut self.story.downloads[last]
+    }
+
+    fn download_for_job(&mut self, job: Option<&str>, at: LocalTime) -> &mut Download {
+        if let Some(job) = job
+            && let Some(i) = self
+                .story
+                .downloads
+                .iter()
+                .rposition(|d| d.job_id.as_deref() == Some(job))
+        {
+            return &mut self.story.downloads[i];
+        }
+        let d = self.download_mut(at);
+        if d.job_id.is_none() {
+            d.job_id = job.map(str::to_owned);
+        }
+        d
+    }
+
+    fn progress_line(&mut self, rest: &str, t: LocalTime) {
+        let via = if rest.contains(" via DO") {
+            Some(Via::DeliveryOptimization)
+        } else if rest.contains(" via CDN") {
+            Some(Via::Cdn)
+        } else {
+            None
+        };
+        let bytes = after(rest, ", bytes ").and_then(|b| b.split(' ').next());
+        let d = self.download_mut(t);
+        d.via = via.or(d.via);
+        if let Some((done, total)) = bytes.and_then(|b| b.split_once('/')) {
+            if let Ok(total) = total.parse::<u64>()
+                && total > 0
+            {
+                d.bytes_total = Some(total);
+            }
+            if let Ok(done) = done.parse::<u64>()
+                && done > 0
+            {
+                d.bytes_done = Some(done);
+            }
+        }
+    }
+
+    /// The installer's exit code, read through the app's return-code map (without one, 0 is
+    /// success and anything else fails, as the IME's default map says).
+    fn exit_code(&mut self, code: i64, t: LocalTime) {
+        let kind = match self
+            .story
+            .policy
+            .as_ref()
+            .filter(|p| !p.return_codes.is_empty())
+        {
+            Some(p) => p
+                .return_codes
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, k)| *k),
+            None => (code == 0).then_some("success"),
+        };
+        let detail = format!(
+            "installer exit code {code} ({})",
+            kind.unwrap_or("not in the return-code map")
+        );
+        match kind {
+            Some("success" | "soft-reboot" | "hard-reboot") => {
+                self.end(Phase::Installation, t, Outcome::Succeeded, &detail);
+            }
+            Some("retry") => self.step(Phase::Installation, t, Outcome::Started, &detail),
+            _ => {
+                // The IME reports an exit code as a Win32 HRESULT (1603 as 0x80070643).
+                let hresult = u32::try_from(code)
+                    .ok()
+                    .and_then(|c| explain::decode_hresult(c).hresult_from_win32);
+                self.end(Phase::Installation, t, Outcome::Failed, &detail);
+                let verdict = Verdict::Failed {
+                    phase: Phase::Installation,
+                    code: hresult,
+                };
+                self.set_state(verdict, t, &detail);
+            }
+        }
+    }
+
+    fn detection(&mut self, msg: &str, t: LocalTime) {
+        let state = after(msg, "detection state: ")
+            .unwrap_or("")
+            .trim_end_matches('.');
+        let status = between(msg, "action status: ", " and").unwrap_or("");
+        let phase = if self.installed_in_attempt {
+            Phase::PostInstallDetection
+        } else {
+            Phase::PreInstallDetection
+        };
+        let uninstall = self.story.intent == Some(Intent::Uninstall);
+        let (outcome, verdict) = match (status, state) {
+            ("Success", "Detected") if !uninstall => (Outcome::Succeeded, Some(Verdict::Succeeded)),
+            ("Success", "NotDetected") if uninstall => {
+                (Outcome::NotDetected, Some(Verdict::Succeeded))
+            }
+            ("Success", "NotDetected") if phase == Phase::PostInstallDetection => (
+                Outcome::Failed,
+                Some(Verdict::Failed {
+                    phase,
+                    code: Some(0x87D1_041C),
+                }),
+            ),
+            ("Success", "NotDetected") => (Outcome::NotDetected, None),
+            ("Success", _) => (Outcome::Succeeded, None),
+            _ => (Outcome::Failed, Some(Verdict::Failed { phase, code: None })),
+        };
+        let detail = format!("detection: {state} ({status})");
+        self.end(phase, t, outcome, &detail);
+        if let Some(verdict) = verdict {
+            self.set_state(verdict, t, &detail);
+        }
+    }
+
+    fn applicability(&mut self, msg: &str, t: LocalTime) {
+        let state = after(msg, "applicability state: ")
+            .unwrap_or("")
+            .trim_end_matches('.');
+        let detail = format!("applicability: {state}");
+        if state == "Applicable" {
+            self.end(Phase::Applicability, t, Outcome::Succeeded, &detail);
+        } else {
+            self.end(Phase::Applicability, t, Outcome::NotApplicable, &detail);
+            self.set_state(Verdict::NotApplicable, t, &detail);
+        }
+    }
+
+    fn grs(&mut self, msg: &str, t: LocalTime) {
+        let retry = &mut self.story.retry;
+        if msg.contains(" is expired.") {
+            retry.expired = Some(true);
+            retry.checked_at = Some(t);
+        } else if msg.contains(" is not expired.") {
+            retry.expired = Some(false);
+            retry.checked_at = Some(t);
+        } else if msg.contains("has no recorded GRS value") {
+            retry.expired = Some(true);
+            retry.checked_at = Some(t);
+            retry.grs_time = None;
+        } else if msg.contains("Cleared GRS value") {
+            retry.cleared_at = Some(t);
+        }
+        if let Some(time) = after(msg, "GRSTimeUTC = ") {
+            retry.grs_time = Some(time.lines().next().unwrap_or("").trim().to_owned());
+        } else if let Some(time) = between(msg, "Found GRS value: ", " at key") {
+            retry.grs_time = Some(time.to_owned());
+        }
+    }
+
+    /// A status report (or the reporting state loaded at agent start).
+    fn report(&mut self, json: &str, t: LocalTime, source: &'static str) {
+        let Ok(value) = serde_json::from_str::<Value>(json.trim()) else {
+            return;
+        };
+        let state = value.get("EnforcementState").and_then(Value::as_i64);
+        let code = value
+            .get("EnforcementErrorCode")
+            .and_then(Value::as_i64)
+            .and_then(code_of)
+            .filter(|c| *c != 0);
+        if let Some(code) = code {
+            self.past_error(t, code, state, source);
+        }
+        let Some(state) = state else { return };
+        let reason = format!("{source}: enforcement state {state}");
+        match state {
+            1000..=1999 => self.set_state(Verdict::Succeeded, t, &reason),
+            2000..=2999 => self.set_state(Verdict::InProgress, t, &reason),
+            3000..=3999 => self.set_state(Verdict::NotApplicable, t, &reason),
+            5000..=5999 => {
+                let phase = failing_phase(code);
+                self.set_state(Verdict::Failed { phase, code }, t, &reason);
+                if self
+                    .story
+                    .phases
+                    .last()
+                    .is_none_or(|s| s.outcome != Outcome::Failed)
+                {
+                    let detail = match code {
+                        Some(c) => format!("reported error 0x{c:08X}"),
+                        None => "reported error".into(),
+                    };
+                    self.end(phase, t, Outcome::Failed, &detail);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn delta(&mut self, json: &str, t: LocalTime) {
+        let Ok(value) = serde_json::from_str::<Value>(json.trim()) else {
+            return;
+        };
+        let old = value
+            .pointer("/EnforcementErrorCode/OldValue")
+            .and_then(Value::as_i64)
+            .and_then(code_of)
+            .filter(|c| *c != 0);
+        if let Some(code) = old {
+            self.past_error(t, code, None, "report delta (previous value)");
+        }
+        if let Some(new) = value
+            .pointer("/EnforcementState/NewValue")
+            .and_then(Value::as_str)
+        {
+            let reason = format!("report delta: enforcement state {new}");
+            match new {
+                "InProgress" => self.set_state(Verdict::InProgress, t, &reason),
+                "Success" => self.set_state(Verdict::Succeeded, t, &reason),
+                _ => {}
+            }
+        }
+    }
+
+    fn content_request(&mut self, json: &str, t: LocalTime) {
+        let Ok(value) = serde_json::from_str::<Value>(json.trim()) else {
+            return;
+        };
+        if let Some(name) = value.get("ApplicationName").and_then(Value::as_str) {
+            self.story.name.get_or_insert_with(|| name.to_owned());
+        }
+        let code = value
+            .get("ErrorCode")
+            .and_then(|v| {
+                v.as_str()
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .or(v.as_i64())
+            })
+            .and_then(code_of)
+            .filter(|c| *c != 0);
+        if let Some(code) = code {
+            self.past_error(t, code, None, "content request (previous attempt)");
+        }
+        self.step(
+            Phase::ContentMetadata,
+            t,
+            Outcome::Started,
+            "content info requested",
+        );
+    }
+
+    fn past_error(&mut self, seen: LocalTime, code: u32, state: Option<i64>, source: &'static str) {
+        match self.story.error_history.iter_mut().find(|e| e.code == code) {
+            Some(known) => {
+                known.last_seen = seen;
+                known.enforcement_state = known.enforcement_state.or(state);
+                if !known.sources.contains(&source) {
+                    known.sources.push(source);
+                }
+            }
+            None => self.story.error_history.push(PastError {
+                first_seen: seen,
+                last_seen: seen,
+                code,
+                enforcement_state: state,
+                sources: vec![source],
+            }),
+        }
+    }
+}
+
+/// The phase a reported code belongs to: the `explain` table's first phase, the install for
+/// an installer's exit code as a Win32 HRESULT, else unknown (reporting).
+fn failing_phase(code: Option<u32>) -> Phase {
+    match code {
+        Some(c) => match explain::lookup(c).and_then(|i| i.phases.first()) {
+            Some(phase) => *phase,
+            None if c & 0xFFFF_0000 == 0x8007_0000 => Phase::Installation,
+            None => Phase::ReportStatus,
+        },
+        None => Phase::ReportStatus,
+    }
+}
+
+fn code_of(value: i64) -> Option<u32> {
+    i32::try_from(value)
+        .map(|v| v as u32)
+        .ok()
+        .or_else(|| u32::try_from(value).ok())
+}
+
+fn policy(item: &Value) -> AppPolicy {
+    let text = |key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
+    let nested = |key: &str| -> Option<Value> {
+        match item.get(key)? {
+            Value::String(s) => serde_json::from_str(s).ok(),
+            Value::Null => None,
+            other => Some(other.clone()),
+        }
+    };
+    let detection_rules = match nested("DetectionRule") {
+        Some(Value::Array(rules)) => rules.iter().map(detection_rule).collect(),
+        _ => Vec::new(),
+    };
+    let return_codes = match nested("ReturnCodes") {
+        Some(Value::Array(codes)) => codes
+            .iter()
+            .filter_map(|c| {
+                let code = c.get("ReturnCode")?.as_i64()?;
+                let kind = match c.get("Type")?.as_i64()? {
+                    0 => "failed",
+                    1 => "success",
+                    2 => "soft-reboot",
+                    3 => "hard-reboot",
+                    4 => "retry",
+                    _ => "other",
+                };
+                Some((code, kind))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let dependencies = match nested("FlatDependencies") {
+        Some(Value::Array(deps)) => deps
+            .iter()
+            .filter_map(|d| d.get("ChildId").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    AppPolicy {
+        version: item.get("Version").and_then(Value::as_i64),
+        install_command: text("InstallCommandLine"),
+        uninstall_command: text("UninstallCommandLine"),
+        setup_file: text("SetUpFilePath"),
+        detection_rules,
+        requirements: nested("RequirementRules").map(|v| v.to_string()),
+        extended_requirements: match nested("ExtendedRequirementRules") {
+            Some(Value::Array(rules)) => rules.len(),
+            _ => 0,
+        },
+        return_codes,
+        install_ex: nested("InstallEx").map(|v| v.to_string()),
+        do_priority: item.get("DOPriority").and_then(Value::as_i64),
+        dependencies,
+    }
+}
+
+/// One detection rule in a line: its kind and the key of what it checks.
+fn detection_rule(rule: &Value) -> String {
+    let body: Value = rule
+        .get("DetectionText")
+        .and_then(Value::as_str)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null);
+    let field = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or("");
+    match rule.get("DetectionType").and_then(Value::as_i64) {
+        Some(0) => format!("registry {}\\{}", field("KeyPath"), field("ValueName")),
+        Some(1) => format!("MSI product code {}", field("ProductCode")),
+        Some(2) => format!("file {}\\{}", field("Path"), field("FileOrFolderName")),
+        Some(3) => "script".into(),
+        Some(n) => format!("rule type {n}"),
+        None => "unknown rule".into(),
+    }
+}
+
+/// The app id a line is about: the GUID after one of the app-naming phrases.
+fn app_id(msg: &str) -> Option<&str> {
+    const LEADS: [&str; 10] = [
+        "policy with id: ",
+        "App with id: ",
+        "app with id: ",
+        "App: ",
+        "app (id = ",
+        "for app:",
+        "\"ApplicationId\":\"",
+        "for app: ",
+        "subgraph with app ids: ",
+        "intunewin-bin_",
+    ];
+    LEADS.iter().find_map(|lead| {
+        let rest = after(msg, lead)?;
+        let id = rest.get(..36)?;
+        guids(id).next().filter(|g| *g != NIL)
+    })
+}
+
+/// The reason of an in-progress verdict whose latest evidence is a finished download.
+const DOWNLOAD_DONE: &str = "download finished; no install logged after it";
+
+/// The nil GUID, which some lines print for "no app".
+const NIL: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The job id of a line that names a job but no app.
+fn job_of(msg: &str) -> Option<String> {
+    const LEADS: [&str; 4] = [
+        "JobTransferred callback for job = ",
+        "not finished within timeout, jobId = ",
+        "for job ",
+        "Job has failed",
+    ];
+    LEADS.iter().find_map(|lead| {
+        let rest = after(msg, lead)?;
+        guids(rest).next().map(str::to_ascii_lowercase)
+    })
+}
+
+fn after<'a>(text: &'a str, lead: &str) -> Option<&'a str> {
+    text.find(lead).map(|at| &text[at + lead.len()..])
+}
+
+fn between<'a>(text: &'a str, lead: &str, end: &str) -> Option<&'a str> {
+    let rest = after(text, lead)?;
+    rest.find(end).map(|at| &rest[..at])
+}
+
+fn number_after(text: &str, lead: &str) -> Option<u64> {
+    let rest = after(text, lead)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_ids_come_from_app_phrases_only() {
+        assert_eq!(
+            app_id(
+                "[Win32App] Downloading app on session 1. App: 5e432f47-4739-4df5-b8a4-d5b4cbb41daf"
+            ),
+            Some("5e432f47-4739-4df5-b8a4-d5b4cbb41daf")
+        );
+        assert_eq!(
+            app_id("Saved report for user abe70b00-e88e-4a5e-be37-787882c82fbb in the registry"),
+            None
+        );
+    }
+
+    #[test]
+    fn codes_and_phases() {
+        assert_eq!(code_of(-2147023293), Some(0x8007_0643));
+        assert_eq!(failing_phase(Some(0x8007_0643)), Phase::Installation);
+        assert_eq!(failing_phase(None), Phase::ReportStatus);
+    }
+
+    #[test]
+    fn priority_from_timeout() {
+        let mut d = Download {
+            timeout_ms: Some(1_800_000),
+            ..Download::default()
+        };
+        assert_eq!(d.background_priority(), Some(true));
+        d.timeout_ms = Some(43_200_000);
+        assert_eq!(d.background_priority(), Some(false));
+    }
+}
