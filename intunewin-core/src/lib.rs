@@ -92,6 +92,7 @@ pub use pack::source;
 pub use read::{blob, package};
 pub use safety::{check, paths, verdict};
 
+pub use content::{ContentWriter, SealedContent, seal_bytes};
 pub use detection::{Detection, EncryptionInfo, MsiInfo};
 pub use error::{Error, Result};
 pub use pack::{PackOptions, PackReport};
