@@ -167,3 +167,101 @@ fn verify_and_list_report_the_mac_before_anything_the_tampered_stream_shows() {
     let err = pkg.list(&read).expect_err("tampered");
     assert!(matches!(err, Error::HmacMismatch { .. }), "{err:?}");
 }
+
+/// Runs the binary under test with `args` while files it writes may not grow past about 32 KiB
+/// (`ulimit -f`, with SIGXFSZ ignored so that a write past it fails with EFBIG, as on a full
+/// disk), from `dir`. Unix only: the limit is set by `/bin/sh`.
+fn run_with_small_file_limit(dir: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 64 || exit 99; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_intunewin"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("runs under /bin/sh")
+}
+
+/// The `--json` error of a failed run: its kind, path and message.
+fn json_error(out: &std::process::Output) -> (String, String, String) {
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let field = |name: &str| {
+        report["error"][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    (field("kind"), field("path"), field("message"))
+}
+
+#[test]
+fn a_failed_write_while_decrypting_is_a_write_error_naming_the_output() {
+    if cfg!(windows)
+        || crate::util::not_for_windows_binary("it limits the file size with a Unix shell")
+        || std::env::var_os("INTUNEWIN_RUNNER").is_some()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let package = large_package(dir.path());
+    let blob = dir.path().join("content.bin");
+    let saved = crate::util::intunewin()
+        .arg("extract-content")
+        .arg(&package)
+        .arg("-o")
+        .arg(&blob)
+        .output()
+        .expect("runs");
+    assert!(saved.status.success(), "{saved:?}");
+    let package_bytes = fs::read(&package).unwrap();
+    // decrypt (a blob, the content layer's decrypting read) and extract-content (a package, its
+    // copying read): the output outgrows the limit while the input reads fine.
+    let runs: [(&str, Vec<&std::ffi::OsStr>); 2] = [
+        (
+            "inner.zip",
+            vec![
+                "decrypt".as_ref(),
+                blob.as_os_str(),
+                "--package".as_ref(),
+                package.as_os_str(),
+                "-o".as_ref(),
+                "inner.zip".as_ref(),
+                "--json".as_ref(),
+            ],
+        ),
+        (
+            "copy.bin",
+            vec![
+                "extract-content".as_ref(),
+                package.as_os_str(),
+                "-o".as_ref(),
+                "copy.bin".as_ref(),
+                "--json".as_ref(),
+            ],
+        ),
+    ];
+    for (output, args) in runs {
+        let out = run_with_small_file_limit(dir.path(), &args);
+        assert_ne!(out.status.code(), Some(0), "{out:?}");
+        assert_ne!(out.status.code(), Some(99), "ulimit -f failed: {out:?}");
+        let (kind, path, message) = json_error(&out);
+        assert_eq!(kind, "write", "{message}");
+        assert_eq!(path, output, "{message}");
+        assert!(message.contains(output), "{message}");
+        assert!(!message.contains("large.intunewin"), "{message}");
+        assert!(!message.contains("content.bin"), "{message}");
+        // Nothing is left behind, and the inputs are as they were.
+        assert_eq!(
+            names_in(dir.path()),
+            ["content.bin", "large.intunewin"],
+            "{output}"
+        );
+        assert_eq!(fs::read(&package).unwrap(), package_bytes);
+    }
+}

@@ -477,3 +477,175 @@ fn copy_raw(
     out.flush().map_err(CopyError::Write)?;
     Ok(copied)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::blob::Blob;
+    use crate::crypto::tests::tv0_keys;
+    use crate::dostime::DOS_EPOCH;
+    use crate::inner_write::{Compressed, InnerZipWriter, STORED};
+    use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
+    use crate::package::Package;
+
+    /// An inner zip of `setup.exe` holding `data`, stored.
+    fn inner_zip(data: &[u8]) -> Vec<u8> {
+        let mut zip = InnerZipWriter::new(Vec::new());
+        let entry = Compressed {
+            method: STORED,
+            crc: crc32fast::hash(data),
+            size: data.len() as u64,
+            data: data.to_vec(),
+        };
+        zip.add_compressed("setup.exe", DOS_EPOCH, &entry).unwrap();
+        zip.finish().unwrap()
+    }
+
+    /// A package sealing `inner`, and its content alone (the blob).
+    fn package_and_blob(inner: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let (blob, sealed) = crate::seal_bytes(inner, &tv0_keys()).unwrap();
+        let xml = sealed.detection("setup.exe", "setup.exe").to_xml().unwrap();
+        let mut outer = OuterZipWriter::new(Cursor::new(Vec::new()), DOS_EPOCH).unwrap();
+        let name = format!("{CONTENTS_DIR}IntunePackage.intunewin");
+        outer.add_entry(&name, &blob).unwrap();
+        outer.add_entry(DETECTION_ENTRY, xml.as_bytes()).unwrap();
+        (outer.finish().unwrap().into_inner(), blob)
+    }
+
+    /// A writer that accepts `room` bytes, then fails like a full disk.
+    struct FullDisk {
+        room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Asserts `err` is a write error of `output` that does not name the input.
+    fn assert_write_error_of(err: &Error, output: &Path, input: &str) {
+        match err {
+            Error::Write {
+                path: Some(path),
+                source,
+                ..
+            } => {
+                assert_eq!(path, output);
+                assert_eq!(source.kind(), io::ErrorKind::StorageFull);
+            }
+            other => panic!("expected a write error of {output:?}, got {other:?}"),
+        }
+        let message = err.to_string();
+        assert!(message.contains("out.zip"), "{message}");
+        assert!(!message.contains(input), "{message}");
+    }
+
+    #[test]
+    fn a_failing_writer_is_a_write_error_naming_the_output_for_every_source() {
+        let plain = inner_zip(&[7u8; 300_000]);
+        let (package_bytes, blob_bytes) = package_and_blob(&plain);
+        let dir = tempfile::tempdir().unwrap();
+        let (package_path, blob_path) =
+            (dir.path().join("app.intunewin"), dir.path().join("c.bin"));
+        std::fs::write(&package_path, &package_bytes).unwrap();
+        std::fs::write(&blob_path, &blob_bytes).unwrap();
+        let packages = [
+            Package::open(&package_path).unwrap(),
+            Package::from_bytes(package_bytes, "app.intunewin").unwrap(),
+        ];
+        let blobs = [
+            Blob::open(&blob_path).unwrap(),
+            Blob::from_bytes(blob_bytes, "c.bin").unwrap(),
+        ];
+        let output = PathBuf::from("out.zip");
+        let opts = ReadOptions::default();
+        let keys = BlobKeys::from_detection(packages[0].detection());
+        for reader in packages.iter().map(Package::reader) {
+            let (_, pass) = reader.before_writing(&opts).unwrap();
+            let full = FullDisk { room: 1000 };
+            let err = reader.decrypt_pass(full, Some(&output), &opts, pass);
+            assert_write_error_of(&err.unwrap_err(), &output, "app.intunewin");
+            // The copying read (extract-content) too, the header included.
+            for room in [10, 1000] {
+                let copy: (&mut dyn Write, &Path) = (&mut FullDisk { room }, &output);
+                let err = reader.authenticate(&opts, Some(copy)).unwrap_err();
+                assert_write_error_of(&err, &output, "app.intunewin");
+            }
+        }
+        for blob in &blobs {
+            let reader = blob.reader(&keys);
+            let (verified, pass) = reader.before_writing(&opts).unwrap();
+            assert!(verified);
+            let err = reader.decrypt_pass(FullDisk { room: 1000 }, Some(&output), &opts, pass);
+            assert_write_error_of(&err.unwrap_err(), &output, "c.bin");
+        }
+    }
+
+    #[test]
+    fn memory_and_file_sources_read_alike() {
+        let plain = inner_zip(b"MZ setup");
+        let (package_bytes, blob_bytes) = package_and_blob(&plain);
+        let dir = tempfile::tempdir().unwrap();
+        let package_path = dir.path().join("app.intunewin");
+        std::fs::write(&package_path, &package_bytes).unwrap();
+        let opts = ReadOptions::default();
+        let from_file = Package::open(&package_path).unwrap();
+        let in_memory = Package::from_bytes(package_bytes.clone(), "app.intunewin").unwrap();
+        assert_eq!(in_memory.detection(), from_file.detection());
+        assert_eq!(in_memory.len(), from_file.len());
+        assert_eq!(in_memory.path(), Path::new("app.intunewin"));
+        let listed = in_memory.list(&opts).unwrap();
+        assert_eq!(listed.entries, from_file.list(&opts).unwrap().entries);
+        assert_eq!(listed.entries[0].info.name, "setup.exe");
+        let mut decrypted = Vec::new();
+        in_memory.decrypt_to(&mut decrypted, &opts).unwrap();
+        assert_eq!(decrypted, plain);
+        let mut saved = Vec::new();
+        let copy: (&mut dyn Write, &Path) = (&mut saved, Path::new("c.bin"));
+        assert!(in_memory.reader().authenticate(&opts, Some(copy)).unwrap());
+        assert_eq!(saved, blob_bytes);
+        let dest = dir.path().join("out");
+        in_memory
+            .extract(&dest, &ExtractOptions::default())
+            .unwrap();
+        assert_eq!(std::fs::read(dest.join("setup.exe")).unwrap(), b"MZ setup");
+
+        // A tampered byte in memory is refused as in a file, naming the given name.
+        let mut tampered = package_bytes;
+        let at = in_memory.content_entry().data_offset as usize + 60;
+        tampered[at] ^= 1;
+        let err = Package::from_bytes(tampered, "app.intunewin")
+            .unwrap()
+            .verify(&opts)
+            .unwrap_err();
+        assert!(matches!(&err, Error::HmacMismatch { path } if path == Path::new("app.intunewin")));
+
+        let blob = Blob::from_bytes(blob_bytes, "c.bin").unwrap();
+        let keys = BlobKeys::from_detection(in_memory.detection());
+        let mut out = Vec::new();
+        let report = blob.decrypt_to(&keys, &mut out, &opts).unwrap();
+        assert!(report.mac_verified);
+        assert_eq!(out, plain);
+        assert!(matches!(
+            Blob::from_bytes(&[0u8; 63][..], "short.bin"),
+            Err(Error::BlobLength {
+                expected: 64,
+                actual: 63,
+                ..
+            })
+        ));
+    }
+}

@@ -112,7 +112,7 @@ impl Blob {
     }
 
     /// The reader of the blob with `keys`.
-    fn reader<'a>(&'a self, keys: &'a BlobKeys) -> ContentReader<'a> {
+    pub(crate) fn reader<'a>(&'a self, keys: &'a BlobKeys) -> ContentReader<'a> {
         ContentReader {
             source: &self.source,
             origin: &self.path,
