@@ -479,7 +479,7 @@ fn copy_raw(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Cursor;
     use std::path::PathBuf;
 
@@ -516,8 +516,8 @@ mod tests {
     }
 
     /// A writer that accepts `room` bytes, then fails like a full disk.
-    struct FullDisk {
-        room: usize,
+    pub(crate) struct FullDisk {
+        pub(crate) room: usize,
     }
 
     impl Write for FullDisk {

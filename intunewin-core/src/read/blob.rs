@@ -67,15 +67,14 @@ impl Blob {
 
     fn from_storage(storage: Storage, len: u64, path: PathBuf) -> Result<Blob> {
         check_shape(len, &path)?;
-        let source = ContentSource::whole(storage, len);
         let mut header = [0u8; HEADER_LEN];
-        source
-            .open(&path)?
+        storage
+            .range(0, HEADER_LEN as u64)
             .read_exact(&mut header)
             .map_err(|e| Error::io("read", &path, e))?;
         Ok(Blob {
             path,
-            source,
+            source: ContentSource::whole(storage, len),
             header,
         })
     }
@@ -257,6 +256,7 @@ mod tests {
     use std::io;
 
     use super::*;
+    use crate::content::reader::tests::FullDisk;
     use crate::crypto::{EncryptingWriter, Keys};
     use crate::staging::copy_watched;
 
@@ -352,26 +352,6 @@ mod tests {
             blob.authenticate(&wrong_size, &ReadOptions::default()),
             Err(Error::BlobLength { .. })
         ));
-    }
-
-    /// A writer that accepts `room` bytes, then fails like a full disk.
-    pub(crate) struct FullDisk {
-        pub(crate) room: usize,
-    }
-
-    impl Write for FullDisk {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if self.room == 0 {
-                return Err(io::Error::from(io::ErrorKind::StorageFull));
-            }
-            let n = buf.len().min(self.room);
-            self.room -= n;
-            Ok(n)
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]
