@@ -443,7 +443,7 @@ fn an_unreadable_package_is_a_read_error_with_a_hint() {
 /// Runs the binary with a 64 KiB file size limit, so writing the output fails half-way with
 /// EFBIG as on a full disk (SIGXFSZ ignored, inherited through exec).
 #[cfg(unix)]
-fn run_with_small_file_limit(fx: &Fixture, args: &[&str]) -> Output {
+fn run_with_small_file_limit(dir: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> Output {
     let bin = assert_cmd::cargo::cargo_bin("intunewin");
     let script = "trap '' XFSZ; ulimit -f 128; exec \"$0\" \"$@\"";
     std::process::Command::new("sh")
@@ -451,7 +451,7 @@ fn run_with_small_file_limit(fx: &Fixture, args: &[&str]) -> Output {
         .arg(script)
         .arg(bin)
         .args(args)
-        .current_dir(fx.dir.path())
+        .current_dir(dir)
         .output()
         .expect("sh runs")
 }
@@ -492,7 +492,7 @@ fn an_output_that_fills_up_is_a_write_error_naming_it() {
     ] {
         let mut with_json = args.clone();
         with_json.push("--json");
-        let out = run_with_small_file_limit(&fx, &with_json);
+        let out = run_with_small_file_limit(fx.dir.path(), &with_json);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
         let err = error_object(&out, "write");
         assert_eq!(err["path"], output, "the real output, not a temporary file");
@@ -1058,4 +1058,113 @@ fn ctrl_c_at_the_overwrite_prompt_keeps_the_package() {
     assert!(status.ends_with(", 130)"), "{status}");
     assert_eq!(fs::read(&package).expect("read"), kept);
     assert_eq!(names_in(&fx.path("out")), ["Install.intunewin"]);
+}
+
+/// A package of about 3 MiB of noise (it does not compress), so that its decrypted content
+/// outgrows a small file-size limit.
+fn large_package(dir: &Path) -> PathBuf {
+    let src = dir.join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("setup.cmd"), b"@echo off\r\n").unwrap();
+    let mut state = 0x2545_f491_u32;
+    let noise: Vec<u8> = (0..3 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    fs::write(src.join("payload.bin"), noise).unwrap();
+    let out = dir.join("large.intunewin");
+    PackOptions::new(&src, "setup.cmd")
+        .pack_to_file(&out, intunewin_core::Overwrite::Refuse)
+        .expect("packs");
+    fs::remove_dir_all(&src).unwrap();
+    out
+}
+
+/// The `--json` error of a failed run: its kind, path and message.
+fn json_error(out: &std::process::Output) -> (String, String, String) {
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let field = |name: &str| {
+        report["error"][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    (field("kind"), field("path"), field("message"))
+}
+
+#[cfg(unix)]
+#[test]
+fn a_failed_write_while_decrypting_is_a_write_error_naming_the_output() {
+    if cfg!(windows)
+        || crate::util::not_for_windows_binary("it limits the file size with a Unix shell")
+        || std::env::var_os("INTUNEWIN_RUNNER").is_some()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let package = large_package(dir.path());
+    let blob = dir.path().join("content.bin");
+    let saved = intunewin()
+        .arg("extract-content")
+        .arg(&package)
+        .arg("-o")
+        .arg(&blob)
+        .output()
+        .expect("runs");
+    assert!(saved.status.success(), "{saved:?}");
+    let package_bytes = fs::read(&package).unwrap();
+    // decrypt (a blob, the content layer's decrypting read) and extract-content (a package, its
+    // copying read): the output outgrows the limit while the input reads fine.
+    let runs: [(&str, Vec<&std::ffi::OsStr>); 2] = [
+        (
+            "inner.zip",
+            vec![
+                "decrypt".as_ref(),
+                blob.as_os_str(),
+                "--package".as_ref(),
+                package.as_os_str(),
+                "-o".as_ref(),
+                "inner.zip".as_ref(),
+                "--json".as_ref(),
+            ],
+        ),
+        (
+            "copy.bin",
+            vec![
+                "extract-content".as_ref(),
+                package.as_os_str(),
+                "-o".as_ref(),
+                "copy.bin".as_ref(),
+                "--json".as_ref(),
+            ],
+        ),
+    ];
+    for (output, args) in runs {
+        let out = run_with_small_file_limit(dir.path(), &args);
+        assert_ne!(out.status.code(), Some(0), "{out:?}");
+        assert_ne!(out.status.code(), Some(99), "ulimit -f failed: {out:?}");
+        let (kind, path, message) = json_error(&out);
+        assert_eq!(kind, "write", "{message}");
+        assert_eq!(path, output, "{message}");
+        assert!(message.contains(output), "{message}");
+        assert!(!message.contains("large.intunewin"), "{message}");
+        assert!(!message.contains("content.bin"), "{message}");
+        // Nothing is left behind, and the inputs are as they were.
+        assert_eq!(
+            names_in(dir.path()),
+            ["content.bin", "large.intunewin"],
+            "{output}"
+        );
+        assert_eq!(fs::read(&package).unwrap(), package_bytes);
+    }
 }

@@ -121,6 +121,7 @@ pub use pack::{
 };
 
 // Reading.
+pub use content::{ContentWriter, SealedContent, seal_bytes};
 pub use format::inner_read::{EntryInfo, EntryVisitor, Limits};
 pub use read::blob::{Blob, BlobKeys, BlobReport, save_content};
 pub use read::package::{

@@ -11,15 +11,14 @@ use std::fs;
 use std::io::{Cursor, Write};
 use std::path::PathBuf;
 
-use intunewin_core::__private::crypto::{EncryptingWriter, mac_stream};
+use intunewin_core::__private::crypto::mac_stream;
 use intunewin_core::__private::inner_write::{
     Compressed, Compressor, DEFLATED, InnerZipWriter, STORED, compress_file, deflate_chunk,
 };
 use intunewin_core::__private::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
 use intunewin_core::DosDateTime;
 use intunewin_core::Keys;
-use intunewin_core::PackOptions;
-use intunewin_core::{Detection, EncryptionInfo, MsiInfo};
+use intunewin_core::{Detection, MsiInfo, PackOptions, seal_bytes};
 
 use crate::util::testdata;
 
@@ -215,27 +214,8 @@ pub(crate) struct Content {
 
 /// Encrypts and MACs `inner` as `pack` does (FORMAT.md §3).
 pub(crate) fn seal(inner: &[u8]) -> Content {
-    let keys = keys();
-    let mut enc = EncryptingWriter::new(Vec::new(), &keys).expect("encrypt");
-    enc.write_all(inner).expect("encrypt");
-    let (rest, sealed) = enc.finish().expect("encrypt");
-    let mut blob = sealed.mac.to_vec();
-    blob.extend_from_slice(&rest);
-    let detection = Detection {
-        tool_version: "1.8.7.0".into(),
-        name: "setup.exe".into(),
-        unencrypted_content_size: inner.len() as u64,
-        file_name: "IntunePackage.intunewin".into(),
-        setup_file: "setup.exe".into(),
-        encryption: EncryptionInfo {
-            encryption_key: keys.encryption_key,
-            mac_key: keys.mac_key,
-            iv: keys.iv,
-            mac: sealed.mac,
-            file_digest: sealed.file_digest,
-        },
-        msi_info: None,
-    };
+    let (blob, sealed) = seal_bytes(inner, &keys()).expect("encrypt");
+    let detection = sealed.detection("setup.exe", "setup.exe");
     Content { blob, detection }
 }
 

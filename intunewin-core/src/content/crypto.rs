@@ -429,12 +429,6 @@ impl<R: Read> DecryptingReader<R> {
         (digest, self.plaintext_len)
     }
 
-    /// Like [`finish`](Self::finish), also giving back the reader of the ciphertext.
-    pub(crate) fn finish_with_inner(self) -> (([u8; 32], u64), R) {
-        let digest = self.digest.map(|d| d.finalize().into()).unwrap_or_default();
-        ((digest, self.plaintext_len), self.inner)
-    }
-
     /// Number of ciphertext bytes consumed so far.
     pub fn ciphertext_read(&self) -> u64 {
         self.ciphertext_len

@@ -1,8 +1,8 @@
 //! What a bare blob (MAC ‖ IV ‖ ciphertext, FORMAT.md §3.2) looks like from outside, so that a
 //! reader can tell a user what they gave.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use crate::content::source::ReadSeek;
+use std::io::SeekFrom;
 
 use crate::crypto::HEADER_LEN;
 
@@ -14,7 +14,7 @@ const BLOB_MIN_DISTINCT: usize = 40;
 /// True when the open `file` of `len` bytes has a bare blob's shape (FORMAT.md §3.2): not a
 /// zip, at least 64 bytes, a whole number of AES blocks after the 48-byte header, and a header
 /// that looks random. A heuristic to tell a user what they gave, never a check of integrity.
-pub(crate) fn has_blob_shape(file: &mut File, len: u64) -> bool {
+pub(crate) fn has_blob_shape(file: &mut dyn ReadSeek, len: u64) -> bool {
     if len < 64 || !(len - HEADER_LEN as u64).is_multiple_of(16) {
         return false;
     }

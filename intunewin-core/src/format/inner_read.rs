@@ -127,6 +127,15 @@ pub struct InnerSummary {
     pub special: Vec<(String, EntryKind)>,
 }
 
+impl InnerSummary {
+    /// The links and special files found, by name, as the verdict takes them.
+    pub(crate) fn special_kinds(&self) -> impl Iterator<Item = (&str, crate::paths::EntryKind)> {
+        self.special
+            .iter()
+            .map(|(name, kind)| (name.as_str(), *kind))
+    }
+}
+
 /// Parses the inner zip from `reader`, calling `visitor` for each entry. `origin` names the
 /// package in errors. Returns the entries in stored order.
 pub fn read_inner_zip<R: Read>(

@@ -80,14 +80,6 @@ impl<W: Write + Seek> OuterZipWriter<W> {
         &mut self.out
     }
 
-    /// Overwrites `bytes` at absolute offset `at` (e.g. the MAC placeholder), then returns to the end.
-    pub fn patch(&mut self, at: u64, bytes: &[u8]) -> io::Result<()> {
-        self.out.seek(SeekFrom::Start(at))?;
-        self.out.write_all(bytes)?;
-        self.out.seek(SeekFrom::End(0))?;
-        Ok(())
-    }
-
     /// Closes the open entry: patches its local header with the real CRC and size.
     pub fn end_entry(&mut self, crc: u32, size: u64) -> io::Result<()> {
         let (name, offset) = self

@@ -13,10 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::check::CheckOptions;
-use crate::crypto::{Keys, MAC_LEN};
-use crate::detection::{
-    CONTENT_FILE_NAME, DEFAULT_TOOL_VERSION, Detection, EncryptionInfo, MsiInfo,
-};
+use crate::crypto::Keys;
+use crate::detection::{CONTENT_FILE_NAME, DEFAULT_TOOL_VERSION, Detection, MsiInfo};
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result};
 use crate::files::output::Overwrite;
@@ -406,10 +404,9 @@ impl PackOptions {
         let out_err = |e: io::Error| Error::write("write", out_name, e);
         let time = self.time.unwrap_or_else(DosDateTime::now);
         let mut outer = OuterZipWriter::new(out, time).map_err(out_err)?;
-        let data_offset = outer
+        outer
             .begin_entry(&format!("{CONTENTS_DIR}{CONTENT_FILE_NAME}"))
             .map_err(out_err)?;
-        outer.output().write_all(&[0u8; MAC_LEN]).map_err(out_err)?;
 
         self.progress.begin(Stage::Pack, plan.source_bytes());
         let (stored_count, sealed) =
@@ -429,29 +426,13 @@ impl PackOptions {
             })?;
         self.progress.end();
 
-        let blob_len = MAC_LEN as u64 + sealed.written_len;
-        outer.advance(blob_len);
-        outer.patch(data_offset, &sealed.mac).map_err(out_err)?;
-        // FORMAT.md §3.4: the CRC of MAC ‖ rest, combined from the MAC's and the streamed part's.
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&sealed.mac);
-        crc.combine(&sealed.crc_after_mac);
-        outer.end_entry(crc.finalize(), blob_len).map_err(out_err)?;
+        outer.advance(sealed.len);
+        outer.end_entry(sealed.crc, sealed.len).map_err(out_err)?;
 
         let detection = Detection {
             tool_version: self.tool_version.clone(),
-            name: plan.name.clone(),
-            unencrypted_content_size: sealed.plaintext_len,
-            file_name: CONTENT_FILE_NAME.to_string(),
-            setup_file: plan.setup_file.clone(),
-            encryption: EncryptionInfo {
-                encryption_key: keys.encryption_key,
-                mac_key: keys.mac_key,
-                iv: keys.iv,
-                mac: sealed.mac,
-                file_digest: sealed.file_digest,
-            },
             msi_info: plan.msi_info.clone(),
+            ..sealed.detection(&plan.name, &plan.setup_file)
         };
         let xml = detection.to_xml()?;
         outer
@@ -471,7 +452,7 @@ impl PackOptions {
             stored_count,
             source_bytes: plan.source_bytes(),
             inner_size: sealed.plaintext_len,
-            encrypted_size: blob_len,
+            encrypted_size: sealed.len,
             package_size,
             findings: plan.findings.clone(),
             warnings: plan.warnings.clone(),

@@ -4,7 +4,7 @@
 //! budget ahead of the writer, and the channel holds a few fixed-size chunks.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -12,7 +12,8 @@ use std::sync::{Condvar, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{EncryptingWriter, Keys, Sealed};
+use crate::content::{ContentWriter, SealedContent};
+use crate::crypto::Keys;
 use crate::error::{Error, Result};
 use crate::identity::FileIdentity;
 use crate::inner_write::{Compressed, Compressor, compress_open, deflate_open};
@@ -89,30 +90,31 @@ impl Write for ChannelWriter {
     }
 }
 
-/// Runs `produce` with a writer whose bytes are encrypted on another thread into `out`.
-/// `produce` must [`close`](ChannelWriter::close) the writer and return its digest with its
-/// value. Returns that value and the sealed values; the first error of either side wins,
-/// preferring the encryption side's (a full disk shows up there), which `out_err` names.
+/// Runs `produce` with a writer whose bytes are sealed on another thread into `out` (MAC ‖ IV ‖
+/// ciphertext, from `out`'s position). `produce` must [`close`](ChannelWriter::close) the writer
+/// and return its digest with its value. Returns that value and what was sealed; the first
+/// error of either side wins, preferring the encryption side's (a full disk shows up there),
+/// which `out_err` names.
 pub(crate) fn with_encryption_thread<W, T>(
     out: &mut W,
     keys: &Keys,
     out_err: impl Fn(io::Error) -> Error,
     produce: impl FnOnce(ChannelWriter) -> Result<(T, [u8; 32])>,
-) -> Result<(T, Sealed)>
+) -> Result<(T, SealedContent)>
 where
-    W: Write + Send,
+    W: Write + Seek + Send,
 {
     let (tx, rx) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH);
     let (spent_tx, spent) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH + 2);
     std::thread::scope(|scope| {
-        let crypto = scope.spawn(move || -> io::Result<Sealed> {
-            let mut enc = EncryptingWriter::new_unhashed(out, keys)?;
+        let crypto = scope.spawn(move || -> io::Result<SealedContent> {
+            let mut content = ContentWriter::new_unhashed(out, keys)?;
             for mut chunk in rx {
-                enc.write_all(&chunk)?;
+                content.write_all(&chunk)?;
                 chunk.clear();
                 let _ = spent_tx.try_send(chunk); // freed here only if the pool is full
             }
-            Ok(enc.finish()?.1)
+            Ok(content.finish()?.1)
         });
         let writer = ChannelWriter {
             tx: Some(tx),
@@ -127,10 +129,7 @@ where
         match (produced, sealed) {
             (_, Err(e)) => Err(out_err(e)),
             (Err(e), Ok(_)) => Err(e),
-            (Ok((t, digest)), Ok(mut s)) => {
-                s.file_digest = digest;
-                Ok((t, s))
-            }
+            (Ok((t, digest)), Ok(s)) => Ok((t, s.file_digest(digest))),
         }
     })
 }

@@ -4,23 +4,21 @@
 //! [`Package::extract`] and [`Package::decrypt_to`] authenticate the content first (FORMAT.md
 //! §7), then decrypt it as a stream.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Read, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
-use crate::detection::{Detection, blob_len_for};
+use crate::content::BlobKeys;
+use crate::content::reader::{ContentReader, FirstPass, Pass};
+use crate::content::source::{ContentSource, ReadSeek, Storage};
+use crate::detection::Detection;
 use crate::error::{Error, Result};
-use crate::inner_read::{EntryInfo, EntryVisitor, InnerSummary, read_inner_zip_buffered};
+use crate::inner_read::{EntryInfo, EntryVisitor, InnerSummary};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
-use crate::paths::{EntryKind, Finding};
-use crate::pipeline::read_on_thread;
+use crate::paths::Finding;
 use crate::progress::Stage;
-use crate::range::RangeReader;
-use crate::read::metered::{CopyError, Metered, copy_watched, map_read_error};
 use crate::staging::StagedFolder;
 use crate::verdict::{EntryGate, Gated, Ignore};
 
@@ -48,15 +46,6 @@ impl ExtractOptions {
         self.read = read;
         self
     }
-}
-
-/// Which read of the content: the only one (verify, list: nothing is written, so MAC and
-/// FileDigest are checked at the end), or the second one after
-/// [`authenticate_content`](Package::authenticate_content) (extract, decrypt: MACed again).
-#[derive(Clone, Copy)]
-enum Pass {
-    Only,
-    Second,
 }
 
 /// One inner entry as `list` reports it.
@@ -112,11 +101,13 @@ pub struct VerifyReport {
 #[derive(Debug)]
 pub struct Package {
     path: PathBuf,
-    /// The handle every read goes through (by position), so that all reads see one file.
-    file: Arc<File>,
     len: u64,
     outer: OuterZip,
     content: OuterEntry,
+    /// The content entry, read by position through the handle (or buffer) opened first.
+    source: ContentSource,
+    /// Detection.xml's keys and expected values, which every read is checked against.
+    keys: BlobKeys,
     detection: Detection,
     detection_xml: Vec<u8>,
     warnings: Vec<String>,
@@ -128,44 +119,34 @@ impl Package {
     /// [`Error::Io`].
     pub fn open(path: impl AsRef<Path>) -> Result<Package> {
         let path = path.as_ref().to_path_buf();
-        let mut file =
-            crate::identity::open_regular(&path).map_err(|e| Error::io("open", &path, e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("read metadata of", &path, e))?
-            .len();
-        let outer = match OuterZip::read(&mut file, len) {
-            Ok(outer) => outer,
-            // Not a zip: say so plainly when it is the encrypted content itself (the package's
-            // inner IntunePackage.intunewin, or an IME download), which `decrypt` reads.
-            Err(_) if crate::content::shape::has_blob_shape(&mut file, len) => {
-                return Err(Error::BareBlob { path });
-            }
-            Err(fault) => {
-                return Err(Error::OuterZip {
-                    path,
-                    check: fault.check,
-                    reason: fault.reason,
-                });
-            }
-        };
-        let xml_entry = outer
-            .find(DETECTION_ENTRY)
-            .ok_or_else(|| Error::MissingEntry {
-                path: path.clone(),
-                entry: DETECTION_ENTRY.into(),
-            })?;
-        check_detection_sizes(xml_entry, &path)?;
-        let detection_xml = read_small_entry(&mut file, xml_entry, &path)?;
-        let detection = Detection::parse(&detection_xml, &path)?;
-        let mut warnings = layout_warnings(&outer);
-        let content = locate_content(&outer, &detection, &path, &mut warnings)?;
+        let (storage, len) = Storage::open(&path)?;
+        Self::from_storage(storage, len, path)
+    }
+
+    /// Opens a package held in memory, as [`open`](Self::open) opens a file; `name` stands for
+    /// the package in errors and reports.
+    pub fn from_bytes(bytes: impl Into<Arc<[u8]>>, name: impl Into<PathBuf>) -> Result<Package> {
+        let (storage, len) = Storage::memory(bytes.into());
+        Self::from_storage(storage, len, name.into())
+    }
+
+    fn from_storage(storage: Storage, len: u64, path: PathBuf) -> Result<Package> {
+        let opened = storage.seekable(|file| open_outer(file, len, &path))?;
+        let (outer, content, detection, detection_xml, warnings) = opened;
+        let source = ContentSource::new(
+            storage,
+            content.data_offset,
+            content.compressed_size,
+            content.method,
+            content.size,
+        );
         Ok(Package {
+            keys: BlobKeys::from_detection(&detection),
             path,
-            file: Arc::new(file),
             len,
             outer,
             content,
+            source,
             detection,
             detection_xml,
             warnings,
@@ -222,55 +203,24 @@ impl Package {
 
     /// A reader of the encrypted content blob (inflated if the outer entry is deflated).
     pub fn content_reader(&self) -> Result<Box<dyn Read + Send>> {
-        let range = RangeReader::new(
-            self.file.clone(),
-            self.content.data_offset,
-            self.content.compressed_size,
-        );
-        let raw = BufReader::with_capacity(1 << 20, range);
-        Ok(match self.content.method {
-            0 => Box::new(raw),
-            8 => Box::new(flate2::read::DeflateDecoder::new(raw).take(self.content.size)),
-            m => {
-                return Err(Error::OuterZip {
-                    path: self.path.clone(),
-                    check: crate::ZipCheck::Unsupported,
-                    reason: format!("content entry uses compression method {m}"),
-                });
-            }
-        })
+        self.source.open(&self.path)
+    }
+
+    /// The reader of the content, checked against Detection.xml and the content entry.
+    pub(crate) fn reader(&self) -> ContentReader<'_> {
+        ContentReader {
+            source: &self.source,
+            origin: &self.path,
+            keys: &self.keys,
+            entry: Some(&self.content),
+            first_pass: FirstPass::MacAndDigest,
+        }
     }
 
     /// Checks sizes, the MAC and IV fields, and the HMAC over IV ‖ ciphertext in constant time,
     /// plus the content entry's CRC-32 (FORMAT.md §7 steps 3–5 and 9). Decrypts nothing.
     pub fn authenticate(&self, opts: &ReadOptions) -> Result<()> {
-        let actual = self.content.size;
-        let tap = self.tapped_ciphertext()?;
-        opts.progress.begin(Stage::Authenticate, actual);
-        let mut metered = Metered::new(tap, opts);
-        let copied = io::copy(&mut metered, &mut io::sink());
-        opts.progress.end();
-        copied.map_err(|e| map_read_error(e, &self.path))?;
-        self.check_tap(metered.into_inner())
-    }
-
-    /// Authenticates the content and checks its FileDigest before anything sees a byte of it:
-    /// the MAC is computed on one thread while another decrypts and hashes (FORMAT.md §7
-    /// steps 3–7 and 9). Nothing is kept or written.
-    fn authenticate_content(&self, opts: &ReadOptions) -> Result<()> {
-        let tap = self.tapped_ciphertext()?;
-        opts.progress.begin(Stage::Authenticate, self.content.size);
-        let enc = &self.detection.encryption;
-        let (plain, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
-            let mut decrypting = DecryptingReader::new(ciphertext, &enc.encryption_key, &enc.iv);
-            let copied = io::copy(&mut decrypting, &mut io::sink());
-            copied.map(|_| decrypting.finish())
-        });
-        opts.progress.end();
-        status.map_err(|e| map_read_error(e, &self.path))?;
-        self.check_tap(tap.into_inner())?;
-        let (digest, len) = plain.map_err(|e| map_read_error(e, &self.path))?;
-        self.check_plaintext(&digest, len)
+        self.reader().authenticate(opts, None).map(|_| ())
     }
 
     /// Authenticates (MAC and FileDigest), then decrypts and parses the inner zip, handing each
@@ -282,19 +232,15 @@ impl Package {
         stage: Stage,
         visitor: &mut dyn EntryVisitor,
     ) -> Result<Vec<EntryInfo>> {
-        self.authenticate_content(opts)?;
-        let summary = self.read_once(
-            &opts.clone().keep_entries(true),
-            stage,
-            visitor,
-            Pass::Second,
-        );
-        summary.map(|s| s.entries)
+        let reader = self.reader();
+        let (_, pass) = reader.before_writing(opts)?;
+        let opts = opts.clone().keep_entries(true);
+        let (summary, _) = reader.read_entries(&opts, stage, pass, visitor)?;
+        Ok(summary.entries)
     }
 
-    /// Parses the inner zip in one read of the content (see
-    /// [`read_content`](Self::read_content)), handing each entry to `visitor`; the entries
-    /// are kept when [`ReadOptions::keep_entries`].
+    /// Parses the inner zip in one read of the content ([`ContentReader::read`]), handing each
+    /// entry to `visitor`; the entries are kept when [`ReadOptions::keep_entries`].
     fn read_once(
         &self,
         opts: &ReadOptions,
@@ -302,9 +248,8 @@ impl Package {
         visitor: &mut dyn EntryVisitor,
         pass: Pass,
     ) -> Result<InnerSummary> {
-        self.read_content(opts, stage, pass, |plain| {
-            read_inner_zip_buffered(plain, &opts.limits, &self.path, visitor, opts.keep_entries)
-        })?
+        let (summary, _) = self.reader().read_entries(opts, stage, pass, visitor)?;
+        Ok(summary)
     }
 
     /// [`read_once`](Self::read_once) that also looks for the SetupFile among the entries.
@@ -318,56 +263,6 @@ impl Package {
         let mut watch = SetupWatch::new(&self.detection.setup_file, visitor);
         let summary = self.read_once(opts, stage, &mut watch, pass)?;
         Ok((summary, watch.seen))
-    }
-
-    /// Reads the content once, in three threads: reading, MAC and CRC on one; decryption (and
-    /// for [`Pass::Only`] the FileDigest) on the next; `consume` on this one. `consume` sees
-    /// data before the MAC is known to match, so without a prior
-    /// [`authenticate_content`](Self::authenticate_content) it must write nothing; every check
-    /// (MAC first) is made before its value is returned. The content is read to its end even
-    /// when `consume` stops early, so the MAC is always checked.
-    ///
-    /// Every read is MACed against the keys read at [`open`](Self::open), through the handle
-    /// opened then: bytes changed between two reads (a file rewritten in place, a network file
-    /// system serving other bytes) fail the second read's MAC, and a file swapped under the
-    /// same name is not read at all.
-    fn read_content<T>(
-        &self,
-        opts: &ReadOptions,
-        stage: Stage,
-        pass: Pass,
-        consume: impl FnOnce(&mut (dyn BufRead + Send)) -> T,
-    ) -> Result<T> {
-        let tap = self.tapped_ciphertext()?;
-        opts.progress
-            .begin(stage, self.detection.unencrypted_content_size);
-        let enc = &self.detection.encryption;
-        let (consumed, tap, status) = read_on_thread(Metered::new(tap, opts), |ciphertext| {
-            let decrypting = match pass {
-                Pass::Only => DecryptingReader::new(ciphertext, &enc.encryption_key, &enc.iv),
-                Pass::Second => {
-                    DecryptingReader::new_unhashed(ciphertext, &enc.encryption_key, &enc.iv)
-                }
-            };
-            let (value, decrypting, decrypted) = read_on_thread(decrypting, consume);
-            (value, decrypting.finish(), decrypted)
-        });
-        opts.progress.end();
-        if opts.cancel.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        // A read error means the MAC covers only part of the content: report it. Otherwise
-        // every byte went through the MAC, whose verdict comes before padding and the rest.
-        status.map_err(|e| map_read_error(e, &self.path))?;
-        self.check_tap(tap.into_inner())?;
-        let (value, (digest, len), decrypted) = consumed;
-        decrypted.map_err(|e| map_read_error(e, &self.path))?;
-        match pass {
-            Pass::Only => self.check_plaintext(&digest, len)?,
-            // The first read checked the digest; the MAC ties this one to the same ciphertext.
-            Pass::Second => self.check_size(len)?,
-        }
-        Ok(value)
     }
 
     /// Verifies everything FORMAT.md §7 lists in one read of the content; writes nothing.
@@ -391,7 +286,7 @@ impl Package {
             inner: &mut Ignore,
         };
         let (summary, setup) = self.read_watched(opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
-        let findings = gate.finish_kinds(special_kinds(&summary))?;
+        let findings = gate.finish_kinds(summary.special_kinds())?;
         Ok(self.report(summary, setup, findings))
     }
 
@@ -439,7 +334,7 @@ impl Package {
         };
         let (summary, setup) =
             self.read_watched(&opts, Stage::Decrypt, &mut visitor, Pass::Only)?;
-        let findings = gate.finish_kinds(special_kinds(&summary))?;
+        let findings = gate.finish_kinds(summary.special_kinds())?;
         let report = self.report(summary, setup, findings);
         let entries = report
             .entries
@@ -473,7 +368,7 @@ impl Package {
         };
         let (summary, setup) =
             self.read_watched(&opts, Stage::Authenticate, &mut visitor, Pass::Only)?;
-        let findings = gate.finish_kinds(special_kinds(&summary))?;
+        let findings = gate.finish_kinds(summary.special_kinds())?;
         let report = self.report(summary, setup, findings);
         let report = ListReport {
             entries: Vec::new(),
@@ -494,95 +389,11 @@ impl Package {
     /// Writes the decrypted inner zip to `out` after authenticating it (MAC and FileDigest);
     /// the second read is tied to the first as for [`extract`](Self::extract). A failure of
     /// `out` (a full disk, ...) is an [`Error::Write`], never a read error of the package.
-    pub fn decrypt_to<W: Write>(&self, mut out: W, opts: &ReadOptions) -> Result<u64> {
-        self.authenticate_content(opts)?;
-        let copied = self.read_content(opts, Stage::Decrypt, Pass::Second, |plain| {
-            let copied = copy_watched(plain, &mut out)?;
-            out.flush().map_err(CopyError::Write)?;
-            Ok::<_, CopyError>(copied)
-        })?;
-        copied.map_err(|e| e.into_error(&self.path, None))
-    }
-
-    /// Checks what needs no decryption (the blob's length, and its MAC and IV fields against
-    /// Detection.xml), then returns the ciphertext behind a tap that MACs and CRCs IV ‖
-    /// ciphertext for [`check_tap`](Self::check_tap).
-    fn tapped_ciphertext(&self) -> Result<MacReader<Box<dyn Read + Send>>> {
-        let n = self.detection.unencrypted_content_size;
-        let actual = self.content.size;
-        if actual < 64
-            || !(actual - HEADER_LEN as u64).is_multiple_of(16)
-            || actual != blob_len_for(n)
-        {
-            return Err(Error::BlobLength {
-                path: self.path.clone(),
-                expected: blob_len_for(n),
-                actual,
-            });
-        }
-        let mut reader = self.content_reader()?;
-        let mut header = [0u8; HEADER_LEN];
-        reader
-            .read_exact(&mut header)
-            .map_err(|e| Error::io("read", &self.path, e))?;
-        let enc = &self.detection.encryption;
-        if !crypto::ct_eq(&header[..MAC_LEN], &enc.mac) {
-            return Err(Error::MacFieldMismatch {
-                path: self.path.clone(),
-            });
-        }
-        if header[MAC_LEN..] != enc.iv {
-            return Err(Error::IvMismatch {
-                path: self.path.clone(),
-            });
-        }
-        MacReader::new(reader, &enc.mac_key, &header[MAC_LEN..])
-            .map_err(|e| Error::io("read", &self.path, e))
-    }
-
-    /// Compares the tap's HMAC with Detection.xml's Mac (constant time), then the content
-    /// entry's CRC-32 (of the MAC field, known equal, and the tapped bytes).
-    fn check_tap<R: Read>(&self, tap: MacReader<R>) -> Result<()> {
-        let (mac, rest_crc) = tap.finish();
-        let enc = &self.detection.encryption;
-        if mac.is_some_and(|mac| !crypto::ct_eq(&mac, &enc.mac)) {
-            return Err(Error::HmacMismatch {
-                path: self.path.clone(),
-            });
-        }
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&enc.mac);
-        crc.combine(&rest_crc);
-        if crc.finalize() != self.content.crc {
-            return Err(Error::OuterCrcMismatch {
-                path: self.path.clone(),
-                entry: self.content.name.clone(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Checks the decrypted length against UnencryptedContentSize.
-    fn check_size(&self, len: u64) -> Result<()> {
-        if len != self.detection.unencrypted_content_size {
-            return Err(Error::ContentSizeMismatch {
-                path: self.path.clone(),
-                expected: self.detection.unencrypted_content_size,
-                actual: len,
-            });
-        }
-        Ok(())
-    }
-
-    /// Checks the decrypted length and SHA-256 against Detection.xml (FORMAT.md §7 step 7).
-    fn check_plaintext(&self, digest: &[u8; 32], len: u64) -> Result<()> {
-        self.check_size(len)?;
-        if !crypto::ct_eq(digest, &self.detection.encryption.file_digest) {
-            return Err(Error::DigestMismatch {
-                path: self.path.clone(),
-            });
-        }
-        Ok(())
+    pub fn decrypt_to<W: Write>(&self, out: W, opts: &ReadOptions) -> Result<u64> {
+        let reader = self.reader();
+        let (_, pass) = reader.before_writing(opts)?;
+        let plaintext = reader.decrypt_pass(out, None, opts, pass)?;
+        Ok(plaintext.len)
     }
 
     /// Extracts the content into `dest`: a new folder, or with
@@ -601,21 +412,58 @@ impl Package {
                 path: dest.to_path_buf(),
             });
         }
-        self.authenticate_content(&opts.read)?;
+        let (_, pass) = self.reader().before_writing(&opts.read)?;
         let mut staged = StagedFolder::new(dest, opts.overwrite, &self.path)?;
         let mut gate = EntryGate::refusing(&opts.read.path_rules, &self.path);
         let mut visitor = Gated {
             gate: &mut gate,
             inner: &mut staged,
         };
-        let read = self.read_watched(&opts.read, Stage::Extract, &mut visitor, Pass::Second);
+        let read = self.read_watched(&opts.read, Stage::Extract, &mut visitor, pass);
         // A file that failed to be written comes before anything the stream showed later.
         staged.finish_writes()?;
         let (summary, setup) = read?;
-        let findings = gate.finish_kinds(special_kinds(&summary))?;
+        let findings = gate.finish_kinds(summary.special_kinds())?;
         staged.commit()?;
         Ok(self.report(summary, setup, findings))
     }
+}
+
+/// What opening a package reads: the outer zip, the content entry, Detection.xml parsed and as
+/// stored, and the layout warnings.
+type Opened = (OuterZip, OuterEntry, Detection, Vec<u8>, Vec<String>);
+
+/// Parses the outer zip of `len` bytes and Detection.xml, and locates the content.
+fn open_outer(file: &mut dyn ReadSeek, len: u64, path: &Path) -> Result<Opened> {
+    let outer = match OuterZip::read(&mut &mut *file, len) {
+        Ok(outer) => outer,
+        // Not a zip: say so plainly when it is the encrypted content itself (the package's
+        // inner IntunePackage.intunewin, or an IME download), which `decrypt` reads.
+        Err(_) if crate::content::shape::has_blob_shape(file, len) => {
+            return Err(Error::BareBlob {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(fault) => {
+            return Err(Error::OuterZip {
+                path: path.to_path_buf(),
+                check: fault.check,
+                reason: fault.reason,
+            });
+        }
+    };
+    let xml_entry = outer
+        .find(DETECTION_ENTRY)
+        .ok_or_else(|| Error::MissingEntry {
+            path: path.to_path_buf(),
+            entry: DETECTION_ENTRY.into(),
+        })?;
+    check_detection_sizes(xml_entry, path)?;
+    let detection_xml = read_small_entry(file, xml_entry, path)?;
+    let detection = Detection::parse(&detection_xml, path)?;
+    let mut warnings = layout_warnings(&outer);
+    let content = locate_content(&outer, &detection, path, &mut warnings)?;
+    Ok((outer, content, detection, detection_xml, warnings))
 }
 
 /// Checks the sizes Detection.xml's entry declares, compressed and not, against the limits
@@ -648,7 +496,7 @@ fn check_detection_sizes(entry: &OuterEntry, path: &Path) -> Result<()> {
 
 /// Reads a small outer entry whole (its sizes checked by the caller), inflating it if needed,
 /// and checks its size and CRC-32.
-fn read_small_entry(file: &mut File, entry: &OuterEntry, path: &Path) -> Result<Vec<u8>> {
+fn read_small_entry(file: &mut dyn ReadSeek, entry: &OuterEntry, path: &Path) -> Result<Vec<u8>> {
     file.seek(SeekFrom::Start(entry.data_offset))
         .map_err(|e| Error::io("read", path, e))?;
     let mut raw = Vec::new();
@@ -750,14 +598,6 @@ fn locate_content(
             entry: by_name,
         }),
     }
-}
-
-/// The names and kinds of the entries that are links or special files.
-fn special_kinds(summary: &InnerSummary) -> impl Iterator<Item = (&str, EntryKind)> {
-    summary
-        .special
-        .iter()
-        .map(|(name, kind)| (name.as_str(), *kind))
 }
 
 /// Whether the SetupFile is among the entries (any entry, compared case-insensitively with

@@ -105,6 +105,7 @@ impl EntryGate {
 
     /// Adds what only the central directory tells (links and special files) and returns every
     /// finding, in the order found.
+    #[cfg(test)]
     pub(crate) fn finish(self, entries: &[EntryInfo]) -> Result<Vec<Finding>> {
         self.finish_kinds(entries.iter().map(|e| (e.name.as_str(), e.kind())))
     }
