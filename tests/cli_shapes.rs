@@ -8,7 +8,7 @@ use std::process::Output;
 use crate::util::{corpus_dir, intunewin, testdata};
 
 /// Every subcommand, as `intunewin --help` lists them.
-const COMMANDS: [&str; 12] = [
+const COMMANDS: [&str; 13] = [
     "pack",
     "info",
     "verify",
@@ -19,6 +19,7 @@ const COMMANDS: [&str; 12] = [
     "decrypt",
     "extract-content",
     "diff",
+    "diagnose",
     "completions",
     "man",
 ];

@@ -4,7 +4,7 @@
 
 pub mod crypto;
 pub(crate) mod reader;
-mod seal;
+pub(crate) mod seal;
 pub(crate) mod shape;
 pub(crate) mod source;
 

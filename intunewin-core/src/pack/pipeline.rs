@@ -12,7 +12,7 @@ use std::sync::{Condvar, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use crate::content::{ContentWriter, SealedContent};
+use crate::content::seal::{ContentWriter, SealedContent};
 use crate::crypto::Keys;
 use crate::error::{Error, Result};
 use crate::identity::FileIdentity;

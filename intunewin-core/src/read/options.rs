@@ -1,4 +1,4 @@
-//! Options for reading the content of a package or a blob.
+//! Options for reading the content of a package or a blob, and for extracting it.
 
 use std::sync::Arc;
 
@@ -62,6 +62,31 @@ impl ReadOptions {
     /// Whether reports list every entry (see [`keep_entries`](Self::keep_entries)).
     pub fn keep_entries(mut self, keep: bool) -> Self {
         self.keep_entries = keep;
+        self
+    }
+}
+
+/// Options for [`Package::extract`](crate::Package::extract) and
+/// [`Blob::extract`](crate::Blob::extract).
+#[derive(Clone, Default)]
+pub struct ExtractOptions {
+    /// Reading options.
+    pub read: ReadOptions,
+    /// Write into an existing destination folder, replacing the files the package contains and
+    /// leaving every other file as it is (as `unzip -o` does).
+    pub overwrite: bool,
+}
+
+impl ExtractOptions {
+    /// Whether an existing destination is replaced (default false).
+    pub fn overwrite(mut self, yes: bool) -> Self {
+        self.overwrite = yes;
+        self
+    }
+
+    /// Sets the reading options.
+    pub fn read_options(mut self, read: ReadOptions) -> Self {
+        self.read = read;
         self
     }
 }

@@ -22,31 +22,7 @@ use crate::progress::Stage;
 use crate::staging::StagedFolder;
 use crate::verdict::{EntryGate, Gated, Ignore};
 
-pub use super::options::ReadOptions;
-
-/// Options for [`Package::extract`].
-#[derive(Clone, Default)]
-pub struct ExtractOptions {
-    /// Reading options.
-    pub read: ReadOptions,
-    /// Write into an existing destination folder, replacing the files the package contains and
-    /// leaving every other file as it is (as `unzip -o` does).
-    pub overwrite: bool,
-}
-
-impl ExtractOptions {
-    /// Whether an existing destination is replaced (default false).
-    pub fn overwrite(mut self, yes: bool) -> Self {
-        self.overwrite = yes;
-        self
-    }
-
-    /// Sets the reading options.
-    pub fn read_options(mut self, read: ReadOptions) -> Self {
-        self.read = read;
-        self
-    }
-}
+pub use super::options::{ExtractOptions, ReadOptions};
 
 /// One inner entry as `list` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
