@@ -90,6 +90,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod base;
 mod content;
 mod describe;
 mod error;
@@ -103,18 +104,21 @@ mod safety;
 
 // The layers are folders; these keep the modules' old paths (`crate::package`, ...) inside the
 // crate. None of them is public: the surface is the re-exports below.
+pub(crate) use base::paths;
 pub(crate) use content::crypto;
-pub(crate) use files::{canonical, identity, landing, range, staging, writers};
+pub(crate) use files::{
+    canonical, identity, landing, range, readahead, setup, source, staging, writers,
+};
 pub(crate) use format::{detection, dostime, inner_read, inner_write, msi, outer, zipbits};
-pub(crate) use pack::{pipeline, source};
-pub(crate) use read::{blob, package};
-pub(crate) use safety::{check, paths, verdict};
+pub(crate) use pack::pipeline;
+pub(crate) use read::{blob, package, verdict};
+pub(crate) use safety::check;
 
 // Packing.
 pub use content::crypto::Keys;
 pub use error::SymlinkProblem;
+pub use files::source::{SourceEntry, SourceKind};
 pub use format::dostime::DosDateTime;
-pub use pack::source::{SourceEntry, SourceKind};
 pub use pack::{
     CATALOG_FOLDER, DEFAULT_LEVEL, ExcludeFilter, PackOptions, PackPlan, PackReport,
     output_file_name,
@@ -134,11 +138,11 @@ pub use format::detection::{
 };
 
 // Safety: the path classifier's findings, `check`, and the verdict every reading command gives.
+pub use base::paths::{EntryKind, Finding, PathRules, Rule, Severity, shown};
+pub use read::verdict::{refusal, refusal_error, refuses};
 pub use safety::check::{
     CheckKind, CheckOptions, CheckReport, SERVICE_SIZE_LIMIT, check, check_package, check_source,
 };
-pub use safety::paths::{EntryKind, Finding, PathRules, Rule, Severity, shown};
-pub use safety::verdict::{refusal, refusal_error, refuses};
 
 // Describing packages: Microsoft Graph metadata and differences.
 pub use describe::diff::{ChangedFile, DiffEntry, MetadataChange, PackageDiff, diff_packages};
@@ -155,8 +159,8 @@ pub use progress::{CancelFlag, Progress, Stage};
 /// fuzz targets build packages and hostile inputs from. No stability promise of any kind.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::base::paths;
     pub use crate::content::crypto;
     pub use crate::format::{detection, dostime, inner_read, inner_write, msi, outer};
     pub use crate::pack::IN_MEMORY_LIMIT;
-    pub use crate::safety::paths;
 }

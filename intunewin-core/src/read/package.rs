@@ -17,10 +17,10 @@ use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor, InnerSummary, read_inner_zip_buffered};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
 use crate::paths::{EntryKind, Finding};
-use crate::pipeline::read_on_thread;
 use crate::progress::Stage;
 use crate::range::RangeReader;
 use crate::read::metered::{CopyError, Metered, copy_watched, map_read_error};
+use crate::readahead::read_on_thread;
 use crate::staging::StagedFolder;
 use crate::verdict::{EntryGate, Gated, Ignore};
 
