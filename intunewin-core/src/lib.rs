@@ -87,6 +87,27 @@
 //! The public surface is listed in `public-api.txt` beside this crate's manifest, checked by a
 //! test, so a change of it shows in review. The format primitives underneath (zip records,
 //! crypto streams) are not part of it.
+//!
+//! # Layers
+//!
+//! The code is in one folder per layer under `src/`, plus the root files `error.rs` and
+//! `progress.rs`. A layer uses only the layers on lines above its own, never one on its own
+//! line or below, so there is no dependency cycle between them; `lib.rs` re-exports from any.
+//!
+//! 1. `base`: the path classifier (FORMAT.md §12) and a chunked vector; it uses nothing.
+//! 2. `error`, `progress`: the typed errors (an unsafe path names its rule) and progress.
+//! 3. `format`: zip records, the outer and inner zips, Detection.xml, DOS times, MSI metadata.
+//! 4. `content`: the encrypted content, MAC ‖ IV ‖ ciphertext, and its crypto.
+//! 5. `files`: files on disk: reads of exactly the file checked, positional reads, reading
+//!    ahead on a thread, canonical paths, the source walk and finding the setup file in it,
+//!    and outputs written so that nothing is lost.
+//! 6. `read`: packages and blobs verified, listed, decrypted and extracted, and the verdict
+//!    every reading command gives on the classifier's findings.
+//! 7. `safety`: `check`, of a source folder (walked) or of a package (read).
+//! 8. `pack`: packing, planned with `check`'s source findings.
+//! 9. `describe`, `ime`: Graph metadata and diffs; the device side (keys, certificates, logs).
+//!
+//! `python3 ci/module-cycles.py --folders` checks this list against the code (CI runs it).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
