@@ -14,8 +14,9 @@ comments and `#[cfg(test)]` modules left out, at two levels:
 
 Prints each cycle (a strongly connected component of more than one node, with its edges and
 the lines that make them) and exits 1 when there is one between files. Cycles between folders
-are reported too; they fail only with --folders (not yet enforced: safety/check.rs sits above
-read/ and pack/ while safety/paths.rs sits below them, and pack/pipeline.rs serves read/ too).
+are reported too; with --folders (as CI runs it) they fail, and so does any folder edge that
+goes against the layer list in lib.rs's crate docs (`# Layers`: `N. `a`, `b`: ...`, a layer
+using only those on earlier lines), or a folder missing from that list.
 
     python3 ci/module-cycles.py [--graph] [--folders]   # --graph also prints every edge
 """
@@ -82,7 +83,7 @@ def group_names(text, start):
 
 def referenced(text, prefix):
     """(offset, name) of every name referenced as `prefix::name` or in a group; a folder's
-    module is `folder/name` (`crate::pack::setup::x` names `pack/setup`)."""
+    module is `folder/name` (`crate::files::setup::x` names `files/setup`)."""
     for m in re.finditer(r"\b" + prefix + r"::(\{|\w+)(?:::(\w+))?", text):
         if m.group(1) == "{":
             for name in group_names(text, m.start(1)):
@@ -104,8 +105,11 @@ def main():
             flat[mod] = mod
     # Names re-exported at the root: `pub use package::{Package, ...}` -> `read/package`.
     lib = (SRC / "lib.rs").read_text()
-    for m in re.finditer(r"pub(?:\(crate\))?\s+use\s+(\w+)::(\{[^}]*\}|\w+)\s*;", lib):
-        source = flat.get(m.group(1))
+    for m in re.finditer(r"pub(?:\(crate\))?\s+use\s+((?:\w+::)+)(\{[^}]*\}|\w+)\s*;", lib):
+        segments = m.group(1).rstrip(":").split("::")
+        source = flat.get(segments[0])
+        if source and len(segments) > 1 and f"{source}/{segments[1]}" in modules:
+            source = f"{source}/{segments[1]}"
         if not source:
             continue
         for name in re.findall(r"\w+", m.group(2)):
@@ -171,6 +175,8 @@ def main():
             print(f"{level}: {sum(len(b) for b in graph.values())} edges")
             for a in sorted(graph):
                 print(f"  {a} -> {', '.join(sorted(graph[a]))}")
+        if level == "folders" and "--folders" in sys.argv:
+            status |= check_layers(layers(lib), graph, sites)
         cycles = [c for c in sccs(nodes, graph) if len(c) > 1]
         if not cycles:
             print(f"{level}: {len(nodes)} modules, no cycles")
@@ -187,6 +193,41 @@ def main():
                         more = f" (+{len(shown) - 3})" if len(shown) > 3 else ""
                         print(f"    {a} -> {b}: {', '.join(shown[:3])}{more}")
     return status
+
+
+def layers(lib):
+    """Each folder's layer number, from the `# Layers` list in lib.rs's crate docs."""
+    ranks = {}
+    for m in re.finditer(r"^//! (\d+)\. ((?:`\w+`(?:, )?)+):", lib, re.M):
+        for name in re.findall(r"`(\w+)`", m.group(2)):
+            ranks[name] = int(m.group(1))
+    return ranks
+
+
+def check_layers(ranks, graph, sites):
+    """Prints every folder edge the layer list forbids; 1 when there is one."""
+    if not ranks:
+        print("layers: no `# Layers` list in lib.rs's crate docs")
+        return 1
+    bad = []
+    for a in sorted(graph):
+        for b in sorted(graph[a]):
+            if a == "lib":
+                continue
+            if a not in ranks or b not in ranks:
+                missing = a if a not in ranks else b
+                bad.append((a, b, f"`{missing}` is not in lib.rs's layer list"))
+            elif ranks[b] >= ranks[a]:
+                bad.append((a, b, f"layer {ranks[a]} uses layer {ranks[b]}"))
+    if not bad:
+        print(f"layers: {len(ranks)} folders in {len(set(ranks.values()))} layers, every edge downwards")
+        return 0
+    print(f"layers: {len(bad)} edge(s) against lib.rs's layer list")
+    for a, b, why in bad:
+        shown = sorted(set(sites[(a, b)]))
+        more = f" (+{len(shown) - 3})" if len(shown) > 3 else ""
+        print(f"  {a} -> {b} ({why}): {', '.join(shown[:3])}{more}")
+    return 1
 
 
 def sccs(nodes, graph):

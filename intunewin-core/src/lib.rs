@@ -87,9 +87,33 @@
 //! The public surface is listed in `public-api.txt` beside this crate's manifest, checked by a
 //! test, so a change of it shows in review. The format primitives underneath (zip records,
 //! crypto streams) are not part of it.
+//!
+//! # Layers
+//!
+//! The code is in one folder per layer under `src/`, plus the root files `error.rs` and
+//! `progress.rs`. A layer uses only the layers on lines above its own, never one on its own
+//! line or below, so there is no dependency cycle between them; `lib.rs` re-exports from any.
+//!
+//! 1. `base`: the path classifier (FORMAT.md §12) and a chunked vector; it uses nothing.
+//! 2. `error`, `progress`: the typed errors (an unsafe path names its rule) and progress.
+//! 3. `format`: zip records, the outer and inner zips, Detection.xml, DOS times, MSI metadata.
+//! 4. `files`: files on disk: reads of exactly the file checked, positional reads, reading
+//!    ahead on a thread, canonical paths, the source walk and finding the setup file in it,
+//!    and outputs written so that nothing is lost.
+//! 5. `content`: the encrypted content, MAC ‖ IV ‖ ciphertext: its crypto, sealing, and where
+//!    it is stored (a range of a file, or memory).
+//! 6. `read`: the one content reader (every check made once), packages and blobs verified,
+//!    listed, decrypted and extracted through it, and the verdict every reading command gives
+//!    on the classifier's findings.
+//! 7. `safety`: `check`, of a source folder (walked) or of a package (read).
+//! 8. `pack`: packing, planned with `check`'s source findings.
+//! 9. `describe`, `ime`: Graph metadata and diffs; the device side (keys, certificates, logs).
+//!
+//! `python3 ci/module-cycles.py --folders` checks this list against the code (CI runs it).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod base;
 mod content;
 mod describe;
 mod error;
@@ -103,18 +127,21 @@ mod safety;
 
 // The layers are folders; these keep the modules' old paths (`crate::package`, ...) inside the
 // crate. None of them is public: the surface is the re-exports below.
+pub(crate) use base::paths;
 pub(crate) use content::crypto;
-pub(crate) use files::{canonical, identity, landing, range, staging, writers};
+pub(crate) use files::{
+    canonical, identity, landing, range, readahead, setup, source, staging, writers,
+};
 pub(crate) use format::{detection, dostime, inner_read, inner_write, msi, outer, zipbits};
-pub(crate) use pack::{pipeline, source};
-pub(crate) use read::{blob, package};
-pub(crate) use safety::{check, paths, verdict};
+pub(crate) use pack::pipeline;
+pub(crate) use read::{blob, package, verdict};
+pub(crate) use safety::check;
 
 // Packing.
 pub use content::crypto::Keys;
 pub use error::SymlinkProblem;
+pub use files::source::{SourceEntry, SourceKind};
 pub use format::dostime::DosDateTime;
-pub use pack::source::{SourceEntry, SourceKind};
 pub use pack::{
     CATALOG_FOLDER, DEFAULT_LEVEL, ExcludeFilter, PackOptions, PackPlan, PackReport,
     output_file_name,
@@ -135,11 +162,11 @@ pub use format::detection::{
 };
 
 // Safety: the path classifier's findings, `check`, and the verdict every reading command gives.
+pub use base::paths::{EntryKind, Finding, PathRules, Rule, Severity, shown};
+pub use read::verdict::{refusal, refusal_error, refuses};
 pub use safety::check::{
     CheckKind, CheckOptions, CheckReport, SERVICE_SIZE_LIMIT, check, check_package, check_source,
 };
-pub use safety::paths::{EntryKind, Finding, PathRules, Rule, Severity, shown};
-pub use safety::verdict::{refusal, refusal_error, refuses};
 
 // Describing packages: Microsoft Graph metadata and differences.
 pub use describe::diff::{ChangedFile, DiffEntry, MetadataChange, PackageDiff, diff_packages};
@@ -156,8 +183,8 @@ pub use progress::{CancelFlag, Progress, Stage};
 /// fuzz targets build packages and hostile inputs from. No stability promise of any kind.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::base::paths;
     pub use crate::content::crypto;
     pub use crate::format::{detection, dostime, inner_read, inner_write, msi, outer};
     pub use crate::pack::IN_MEMORY_LIMIT;
-    pub use crate::safety::paths;
 }

@@ -1,12 +1,10 @@
 //! The encrypted content, MAC ‖ IV ‖ AES-256-CBC(inner zip) (FORMAT.md §3), in both directions:
-//! [`ContentWriter`] seals it (pack), the crate's reader authenticates, decrypts and parses it
-//! (a package's content entry or a bare blob, from a file or from memory).
+//! [`ContentWriter`] seals it (pack); its storage is a range of a file or bytes in memory, which
+//! the reader in `read/` authenticates, decrypts and parses.
 
 pub mod crypto;
-pub(crate) mod reader;
 pub(crate) mod seal;
 pub(crate) mod shape;
-pub(crate) mod source;
+pub(crate) mod storage;
 
-pub use reader::BlobKeys;
 pub use seal::{ContentWriter, SealedContent, seal_bytes};

@@ -1,7 +1,7 @@
 //! What a bare blob (MAC ‖ IV ‖ ciphertext, FORMAT.md §3.2) looks like from outside, so that a
 //! reader can tell a user what they gave.
 
-use crate::content::source::ReadSeek;
+use crate::content::storage::ReadSeek;
 use std::io::SeekFrom;
 
 use crate::crypto::HEADER_LEN;

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::paths::Rule;
-use crate::pipeline::read_full;
+use crate::readahead::read_full;
 
 /// Why an entry whose name is already taken is refused (by staging, and by the writer
 /// lanes' `create_new` backstop).

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::chunked::ChunkedVec;
+use crate::base::chunked::ChunkedVec;
 use crate::dostime::DosDateTime;
 use crate::error::{Error, Result, ZipCheck};
 use crate::paths::EntryKind;

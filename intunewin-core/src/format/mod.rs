@@ -1,7 +1,6 @@
 //! Format primitives (FORMAT.md §2–§8): zip records, the outer and inner zips, Detection.xml,
 //! MS-DOS times and MSI metadata. Nothing here knows about files on disk or threads.
 
-pub(crate) mod chunked;
 pub mod detection;
 pub mod dostime;
 pub mod inner_read;

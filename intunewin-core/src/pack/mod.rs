@@ -5,8 +5,6 @@
 //! [`PackOptions::pack_to_file`] writes the package to a temporary file renamed on success.
 
 pub(crate) mod pipeline;
-pub(crate) mod setup;
-pub(crate) mod source;
 
 use std::io::{self, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -23,11 +21,11 @@ use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
 use crate::paths::{Finding, PathRules, Severity};
 use crate::pipeline::{Job, with_compression_pool, with_encryption_thread};
 use crate::progress::{CancelFlag, NoProgress, Progress, Stage};
-use crate::source::{SourceEntry, SourceKind};
+use crate::setup::find_setup;
+pub use crate::setup::output_file_name;
+use crate::source::{self, SourceEntry, SourceKind};
 use crate::staging::{parent_or_dot, resolve_lexically, write_atomically};
 pub use pipeline::IN_MEMORY_LIMIT;
-use setup::find_setup;
-pub use setup::output_file_name;
 
 /// The default deflate level. The real tool uses classic zlib at level 1; zlib-rs's level 1 is
 /// its faster "quick" strategy, which on the benchmark corpus's text compressed 2.45:1 against

@@ -12,15 +12,15 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use crate::content::BlobKeys;
-use crate::content::reader::{ContentReader, FirstPass, Plaintext, check_shape};
-use crate::content::source::{ContentSource, Storage};
+use crate::content::storage::{ContentSource, Storage};
 use crate::crypto::{HEADER_LEN, MAC_LEN};
 use crate::error::{Error, Result};
 use crate::files::output::Overwrite;
 use crate::inner_read::EntryInfo;
 use crate::package::{ExtractOptions, Package, ReadOptions};
 use crate::paths::Finding;
+pub use crate::read::reader::BlobKeys;
+use crate::read::reader::{ContentReader, FirstPass, Plaintext, check_shape};
 use crate::staging::{refuse_input_as_output, write_atomically};
 
 /// What decrypting a blob established.
@@ -232,9 +232,9 @@ mod tests {
     use std::io;
 
     use super::*;
-    use crate::content::reader::tests::FullDisk;
     use crate::crypto::{EncryptingWriter, Keys};
     use crate::read::metered::copy_watched;
+    use crate::read::reader::tests::FullDisk;
 
     fn keys() -> Keys {
         crate::crypto::tests::tv0_keys()

@@ -10,15 +10,15 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::content::BlobKeys;
-use crate::content::reader::{ContentReader, FirstPass, Pass};
-use crate::content::source::{ContentSource, ReadSeek, Storage};
+use crate::content::storage::{ContentSource, ReadSeek, Storage};
 use crate::detection::Detection;
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor, InnerSummary};
 use crate::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterEntry, OuterZip};
 use crate::paths::Finding;
 use crate::progress::Stage;
+use crate::read::reader::BlobKeys;
+use crate::read::reader::{ContentReader, FirstPass, Pass};
 use crate::staging::StagedFolder;
 use crate::verdict::{EntryGate, Gated, Ignore};
 

@@ -348,7 +348,7 @@ fn personal_folder_finding(dir: &Path, home: Option<&Path>, target: &str) -> Opt
 /// The size of the setup file, found as `pack` finds it: relative to the source folder, or a
 /// path inside it.
 fn setup_size(root: &Path, setup: &Path, entries: &[SourceEntry]) -> Result<u64> {
-    let (_, setup_file) = crate::pack::setup::resolve_setup(root, setup)?;
+    let (_, setup_file) = crate::setup::resolve_setup(root, setup)?;
     let rel = setup_file.replace('\\', "/");
     entries
         .iter()

@@ -17,13 +17,13 @@ pub fn output_file_name(setup_file: &str) -> Option<String> {
 }
 
 /// The setup file as found.
-pub(super) struct SetupMatch {
+pub(crate) struct SetupMatch {
     /// Canonical full path.
-    pub(super) path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Path relative to the source folder, `\`-separated.
-    pub(super) rel: String,
+    pub(crate) rel: String,
     /// Found only by ignoring case.
-    pub(super) case_corrected: bool,
+    pub(crate) case_corrected: bool,
 }
 
 /// Finds the setup file (a bare name, a path relative to the source, or a path inside it) and
@@ -34,7 +34,7 @@ pub(crate) fn resolve_setup(source: &Path, setup: &Path) -> Result<(PathBuf, Str
 
 /// Exact match first; else a unique match ignoring case (Windows names are case-insensitive, and
 /// pipelines move between Windows and Linux agents); else an error with the closest names.
-pub(super) fn find_setup(source: &Path, setup: &Path) -> Result<SetupMatch> {
+pub(crate) fn find_setup(source: &Path, setup: &Path) -> Result<SetupMatch> {
     let mut candidates = Vec::new();
     if setup.is_absolute() {
         candidates.push(setup.to_path_buf());

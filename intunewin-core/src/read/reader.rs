@@ -13,17 +13,17 @@ use std::path::Path;
 
 use zeroize::Zeroize;
 
-use crate::content::source::ContentSource;
+use crate::content::storage::ContentSource;
 use crate::crypto::{self, DecryptingReader, HEADER_LEN, MAC_LEN, MacReader};
 use crate::detection::{Detection, blob_len_for};
 use crate::error::{Error, Result};
 use crate::inner_read::{EntryVisitor, InnerSummary, read_inner_zip_buffered};
 use crate::outer::OuterEntry;
 use crate::paths::Finding;
-use crate::pipeline::read_on_thread;
 use crate::progress::Stage;
 use crate::read::metered::{CopyError, Metered, copy_watched, map_read_error};
 use crate::read::options::{ExtractOptions, ReadOptions};
+use crate::readahead::read_on_thread;
 use crate::staging::StagedFolder;
 use crate::verdict::{EntryGate, Gated};
 

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher, RandomState};
 
-use crate::format::chunked::ChunkedVec;
+use crate::base::chunked::ChunkedVec;
 
 /// The Intune code usually reported as "Error unzipping downloaded content" (FORMAT.md §12.2).
 pub const UNZIP_ERROR_CODE: u32 = 0x87D3_0067;
