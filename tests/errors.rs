@@ -15,7 +15,7 @@ use intunewin_core::{Error, PackOptions, Package, ReadOptions};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::util::{intunewin, testdata};
+use crate::util::{intunewin, large_package, testdata};
 
 /// A hang must fail the test, not the CI job.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -1058,30 +1058,6 @@ fn ctrl_c_at_the_overwrite_prompt_keeps_the_package() {
     assert!(status.ends_with(", 130)"), "{status}");
     assert_eq!(fs::read(&package).expect("read"), kept);
     assert_eq!(names_in(&fx.path("out")), ["Install.intunewin"]);
-}
-
-/// A package of about 3 MiB of noise (it does not compress), so that its decrypted content
-/// outgrows a small file-size limit.
-fn large_package(dir: &Path) -> PathBuf {
-    let src = dir.join("src");
-    fs::create_dir(&src).unwrap();
-    fs::write(src.join("setup.cmd"), b"@echo off\r\n").unwrap();
-    let mut state = 0x2545_f491_u32;
-    let noise: Vec<u8> = (0..3 << 20)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect();
-    fs::write(src.join("payload.bin"), noise).unwrap();
-    let out = dir.join("large.intunewin");
-    PackOptions::new(&src, "setup.cmd")
-        .pack_to_file(&out, intunewin_core::Overwrite::Refuse)
-        .expect("packs");
-    fs::remove_dir_all(&src).unwrap();
-    out
 }
 
 /// The `--json` error of a failed run: its kind, path and message.

@@ -11,7 +11,7 @@ use intunewin_core::PackOptions;
 use intunewin_core::{ExtractOptions, Package, ReadOptions};
 use intunewin_core::{Progress, Stage};
 
-use crate::util::testdata;
+use crate::util::{large_package, testdata};
 
 /// Packs the sample app into `dir` and returns the package's path.
 fn sample_package(dir: &Path) -> PathBuf {
@@ -72,30 +72,6 @@ fn names_in(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// Packs a source larger than the reader's buffer, so that a change made once reading has
-/// started is seen by the rest of the read.
-fn large_package(dir: &Path) -> PathBuf {
-    let src = dir.join("src");
-    fs::create_dir(&src).unwrap();
-    fs::write(src.join("setup.cmd"), b"@echo off\r\n").unwrap();
-    let mut state = 0x2545_f491_u32;
-    let noise: Vec<u8> = (0..3 << 20)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect();
-    fs::write(src.join("payload.bin"), noise).unwrap();
-    let out = dir.join("large.intunewin");
-    PackOptions::new(&src, "setup.cmd")
-        .pack_to_file(&out, intunewin_core::Overwrite::Refuse)
-        .expect("packs");
-    fs::remove_dir_all(&src).unwrap();
-    out
 }
 
 #[test]

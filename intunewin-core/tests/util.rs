@@ -136,3 +136,27 @@ pub fn workspace_root() -> PathBuf {
 pub fn testdata() -> PathBuf {
     workspace_root().join("testdata")
 }
+
+/// Packs a source larger than the reader's buffer, so that a change made once reading has
+/// started is seen by the rest of the read.
+pub fn large_package(dir: &Path) -> PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("setup.cmd"), b"@echo off\r\n").unwrap();
+    let mut state = 0x2545_f491_u32;
+    let noise: Vec<u8> = (0..3 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect();
+    std::fs::write(src.join("payload.bin"), noise).unwrap();
+    let out = dir.join("large.intunewin");
+    intunewin_core::PackOptions::new(&src, "setup.cmd")
+        .pack_to_file(&out, intunewin_core::Overwrite::Refuse)
+        .expect("packs");
+    std::fs::remove_dir_all(&src).unwrap();
+    out
+}
