@@ -36,7 +36,16 @@ pub struct DiagnoseArgs {
     pub app: Option<String>,
     #[command(flatten)]
     pub format: JsonArgs,
+    /// Also write the diagnosis as one self-contained HTML page (a timeline per app).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Replace the --html file if it exists.
+    #[arg(long, requires = "html")]
+    pub force: bool,
 }
+
+#[path = "diagnose_html.rs"]
+mod html;
 
 /// Runs `intunewin diagnose`.
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
@@ -68,6 +77,14 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
         },
         None => diagnosis.apps.iter().collect(),
     };
+    if let Some(page) = &args.html {
+        html::write(
+            page,
+            &args.paths,
+            &to_json(&diagnosis, &apps, true),
+            args.force,
+        )?;
+    }
     if args.format.json {
         json::print(&to_json(&diagnosis, &apps, args.app.is_some()))?;
     } else if args.app.is_some() {
