@@ -132,6 +132,8 @@ fn snagit_page_from_the_shared_logs() {
         ">errors reported</text>",
         "class=\"m-timeout\"",
         "class=\"m-resume\"",
+        // The failure of the day before: the axis is broken between it and the attempt.
+        "without an event (axis broken)",
     ] {
         assert!(
             section.contains(fact),
@@ -344,8 +346,15 @@ fn page_renders_in_headless_chromium() {
     }
     let background = counts.values().max().copied().unwrap_or(0);
     let share = 1.0 - background as f64 / pixels.len() as f64;
+    eprintln!(
+        "MEASURED {} colours, {:.1} % off background",
+        counts.len(),
+        share * 100.0
+    );
     assert!(counts.len() >= 64, "{} distinct colours", counts.len());
-    assert!(share >= 0.2, "{:.1} % off the background", share * 100.0);
+    // Measured: about 3,000 colours and 54 % with the page's CSS; the bare HTML without it
+    // gave 490 colours and 14 %; a blank page is one colour.
+    assert!(share >= 0.3, "{:.1} % off the background", share * 100.0);
     for (what, rgb) in [
         ("the failed badge (#c62828)", [0xc6, 0x28, 0x28]),
         ("a failed bar (#cf222e)", [0xcf, 0x22, 0x2e]),

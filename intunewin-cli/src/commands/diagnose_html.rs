@@ -462,7 +462,7 @@ fn steps(h: &mut String, list: &[StepJson]) {
 const LABEL: f64 = 190.0;
 const WIDTH: f64 = 1000.0;
 const LANE: f64 = 22.0;
-const AXIS: f64 = 24.0;
+const AXIS: f64 = 32.0;
 
 /// A mark on the timeline: lane, start and end in ms, CSS class, tooltip.
 struct Mark {
@@ -479,14 +479,7 @@ fn timeline(a: &AppJson) -> String {
     if marks.is_empty() {
         return "<p class=\"note\">No timed step for this app.</p>\n".into();
     }
-    let lo = marks.iter().map(|m| m.from).min().unwrap_or(0);
-    let hi = marks
-        .iter()
-        .map(|m| m.to)
-        .max()
-        .unwrap_or(lo)
-        .max(lo + 1000);
-    let x = |t: i64| LABEL + (t - lo) as f64 * (WIDTH - LABEL - 10.0) / (hi - lo) as f64;
+    let scale = Scale::new(&marks);
     let height = AXIS + lanes.len() as f64 * LANE + 6.0;
     let mut s = format!(
         "<svg class=\"timeline\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" \
@@ -503,10 +496,10 @@ fn timeline(a: &AppJson) -> String {
             esc(lane)
         );
     }
-    axis(&mut s, lo, hi, &x, height);
+    scale.axis(&mut s, height);
     for m in &marks {
         let y = AXIS + m.lane as f64 * LANE;
-        let x0 = x(m.from);
+        let x0 = scale.x(m.from);
         if m.point {
             let _ = writeln!(
                 s,
@@ -516,7 +509,7 @@ fn timeline(a: &AppJson) -> String {
                 esc(&m.title)
             );
         } else {
-            let w = (x(m.to) - x0).max(3.0);
+            let w = (scale.x(m.to) - x0).max(3.0);
             let _ = writeln!(
                 s,
                 "<rect class=\"{}\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"14\" \
@@ -532,23 +525,106 @@ fn timeline(a: &AppJson) -> String {
     s
 }
 
-/// Tick marks and times along the top.
-fn axis(s: &mut String, lo: i64, hi: i64, x: &impl Fn(i64) -> f64, height: f64) {
-    let days = lo.div_euclid(DAY) != hi.div_euclid(DAY);
-    for k in 0..=5 {
-        let t = lo + (hi - lo) * k / 5;
-        let px = x(t);
-        let anchor = match k {
-            0 => "start",
-            5 => "end",
-            _ => "middle",
-        };
-        let _ = writeln!(
-            s,
-            "<line class=\"tick\" x1=\"{px:.1}\" y1=\"{AXIS}\" x2=\"{px:.1}\" y2=\"{height}\"/>\
-             <text class=\"axis\" x=\"{px:.1}\" y=\"14\" text-anchor=\"{anchor}\">{}</text>",
-            clock(t, days)
-        );
+/// Width of a break in the axis, and the least width of a stretch of time between breaks.
+const BREAK: f64 = 26.0;
+const MIN_STRETCH: f64 = 14.0;
+
+/// Device time to x: linear within stretches of activity, with the axis broken (a hatched gap
+/// of fixed width) where nothing happened for over 10 minutes and over a quarter of the span,
+/// so that a failure a day earlier does not squeeze today's attempt into a few pixels.
+struct Scale {
+    /// Each stretch: first and last time, x where it starts, pixels per ms.
+    stretches: Vec<(i64, i64, f64, f64)>,
+    days: bool,
+}
+
+impl Scale {
+    fn new(marks: &[Mark]) -> Scale {
+        // Quiet gaps lie between what marks cover, not between any two times: the inside of
+        // a long bar is not quiet.
+        let mut covered: Vec<(i64, i64)> =
+            marks.iter().map(|m| (m.from, m.to.max(m.from))).collect();
+        covered.sort_unstable();
+        let lo = covered[0].0;
+        let hi = covered.iter().map(|c| c.1).max().unwrap_or(lo);
+        let mut spans: Vec<(i64, i64)> = vec![covered[0]];
+        for &(from, to) in &covered[1..] {
+            let last = spans.len() - 1;
+            let gap = from - spans[last].1;
+            if gap > 600_000 && gap * 4 > hi - lo {
+                spans.push((from, to));
+            } else {
+                spans[last].1 = spans[last].1.max(to);
+            }
+        }
+        let n = spans.len() as f64;
+        let room = WIDTH - LABEL - 12.0 - (n - 1.0) * BREAK - n * MIN_STRETCH;
+        let active: i64 = spans.iter().map(|(a, b)| b - a).sum();
+        let mut x = LABEL + 6.0;
+        let mut stretches = Vec::new();
+        for (a, b) in spans {
+            let (width, per_ms) = if active == 0 {
+                (room / n, 0.0)
+            } else {
+                let w = (b - a) as f64 * room / active as f64;
+                (w, room / active as f64)
+            };
+            // A lone instant sits in the middle of its least width.
+            let x0 = if b == a { x + MIN_STRETCH / 2.0 } else { x };
+            stretches.push((a, b, x0, per_ms));
+            x += width + MIN_STRETCH + BREAK;
+        }
+        Scale {
+            stretches,
+            days: lo.div_euclid(DAY) != hi.div_euclid(DAY),
+        }
+    }
+
+    fn x(&self, t: i64) -> f64 {
+        let s = self
+            .stretches
+            .iter()
+            .rev()
+            .find(|s| s.0 <= t)
+            .unwrap_or(&self.stretches[0]);
+        s.2 + (t.clamp(s.0, s.1) - s.0) as f64 * s.3
+    }
+
+    /// Ticks with times along the top (alternating rows so that neighbours never overlap) and
+    /// a hatched band for each break.
+    fn axis(&self, s: &mut String, height: f64) {
+        let mut row = 0;
+        for (i, &(a, b, _, _)) in self.stretches.iter().enumerate() {
+            let (x0, x1) = (self.x(a), self.x(b));
+            let ticks = (((x1 - x0) / 170.0) as i64).max(0) + 1;
+            for k in 0..=ticks {
+                if k == ticks && (b == a || ticks == 1 && x1 - x0 < 120.0) {
+                    break;
+                }
+                let t = a + (b - a) * k / ticks;
+                let px = self.x(t);
+                let y = if row % 2 == 0 { 12.0 } else { 25.0 };
+                // Near the right edge a centred time would be cut off.
+                let anchor = if px > WIDTH - 70.0 { "end" } else { "middle" };
+                row += 1;
+                let _ = writeln!(
+                    s,
+                    "<line class=\"tick\" x1=\"{px:.1}\" y1=\"{AXIS}\" x2=\"{px:.1}\" y2=\"{height}\"/>\
+                     <text class=\"axis\" x=\"{px:.1}\" y=\"{y}\" text-anchor=\"{anchor}\">{}</text>",
+                    clock(t, self.days)
+                );
+            }
+            if let Some(next) = self.stretches.get(i + 1) {
+                let gap = duration(next.0 - b);
+                let _ = writeln!(
+                    s,
+                    "<rect class=\"gap\" x=\"{:.1}\" y=\"{AXIS}\" width=\"{BREAK}\" \
+                     height=\"{:.1}\"><title>{gap} without an event (axis broken)</title></rect>",
+                    self.x(b) + MIN_STRETCH / 2.0,
+                    height - AXIS
+                );
+            }
+        }
     }
 }
 
@@ -749,7 +825,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -830,6 +906,7 @@ svg.timeline{display:block;max-width:1200px;border:1px solid var(--line);border-
 .label{font-size:12px;fill:var(--ink)}
 .axis{font-size:11px;fill:var(--muted)}
 .tick{stroke:var(--line);stroke-width:1}
+.gap{fill:#e6e9ec;stroke:#fff;stroke-width:3;stroke-dasharray:4 3}
 .b-ok{fill:#2da44e;background:#2da44e}.b-failed{fill:#cf222e;background:#cf222e}
 .b-timeout{fill:#fb8500;background:#fb8500}.b-started{fill:#54aeff;background:#54aeff}
 .b-notdetected{fill:#8c959f;background:#8c959f}.b-na{fill:#d0d7de;background:#d0d7de}
@@ -870,6 +947,55 @@ mod tests {
             2 * DAY
         );
         assert_eq!(ms("not a time"), None);
+    }
+
+    /// A failure a day before an hour-long attempt: the axis breaks once, the attempt gets
+    /// nearly the whole width, and times keep their order.
+    #[test]
+    fn axis_breaks_at_long_quiet_gaps() {
+        let bar = |from: i64, to: i64| Mark {
+            lane: 0,
+            from,
+            to,
+            class: "b-ok",
+            title: String::new(),
+            point: from == to,
+        };
+        let hour = 3_600_000;
+        let marks = [
+            bar(0, 0),
+            bar(DAY, DAY + hour),
+            bar(DAY + hour / 2, DAY + hour / 2),
+        ];
+        let scale = Scale::new(&marks);
+        assert_eq!(scale.stretches.len(), 2);
+        let (x0, x1, x2, x3) = (
+            scale.x(0),
+            scale.x(DAY),
+            scale.x(DAY + hour / 2),
+            scale.x(DAY + hour),
+        );
+        assert!(x0 < x1 && x1 < x2 && x2 < x3);
+        assert!(x3 - x1 > 0.9 * (WIDTH - LABEL - 12.0 - BREAK - 2.0 * MIN_STRETCH));
+        assert!(x3 <= WIDTH);
+        // Quiet for 5 minutes, or inside a long bar: one linear stretch.
+        let minute = 60_000;
+        let marks = [
+            bar(0, 2 * hour),
+            bar(hour, hour),
+            bar(2 * hour + 5 * minute, 3 * hour),
+        ];
+        let scale = Scale::new(&marks);
+        assert_eq!(scale.stretches.len(), 1);
+        let (x0, x1, x3) = (scale.x(0), scale.x(hour), scale.x(3 * hour));
+        assert!((3.0 * (x1 - x0) - (x3 - x0)).abs() < 1e-6);
+        // A quiet hour in three is a break.
+        assert_eq!(
+            Scale::new(&[bar(0, hour), bar(2 * hour, 3 * hour)])
+                .stretches
+                .len(),
+            2
+        );
     }
 
     #[test]
