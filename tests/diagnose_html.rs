@@ -273,7 +273,14 @@ const CHROMIUM_HOW: &str = "install Debian's chromium (apt-get install chromium;
 /// `google-chrome` on the PATH.
 fn chromium() -> Option<PathBuf> {
     let found = match std::env::var_os("INTUNEWIN_CHROMIUM") {
-        Some(path) => Ok(PathBuf::from(path)),
+        Some(path) => {
+            let path = PathBuf::from(path);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(format!("INTUNEWIN_CHROMIUM={} is no file", path.display()))
+            }
+        }
         None => {
             let path = std::env::var_os("PATH").unwrap_or_default();
             std::env::split_paths(&path)
