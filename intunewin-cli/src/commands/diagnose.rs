@@ -26,7 +26,8 @@ with their rotations (Name-YYYYMMDD-HHMMSS.log), as a folder (a copy of \
 C:\\ProgramData\\Microsoft\\IntuneManagementExtension\\Logs), single files, or the zip of Intune's \
 \"Collect diagnostics\" (read in place). Times are the device's local time.
 
-Exit status: 0 no app failed, 1 an app failed, 2 the input could not be read.")]
+Exit status: 0 no app failed, 1 an app failed, 2 the input could not be read (or the --html \
+page not written).")]
 pub struct DiagnoseArgs {
     /// Log folders, log files or Collect-diagnostics zips.
     #[arg(required = true)]
