@@ -26,7 +26,8 @@ with their rotations (Name-YYYYMMDD-HHMMSS.log), as a folder (a copy of \
 C:\\ProgramData\\Microsoft\\IntuneManagementExtension\\Logs), single files, or the zip of Intune's \
 \"Collect diagnostics\" (read in place). Times are the device's local time.
 
-Exit status: 0 no app failed, 1 an app failed, 2 the input could not be read.")]
+Exit status: 0 no app failed, 1 an app failed, 2 the input could not be read (or the --html \
+page not written).")]
 pub struct DiagnoseArgs {
     /// Log folders, log files or Collect-diagnostics zips.
     #[arg(required = true)]
@@ -36,7 +37,16 @@ pub struct DiagnoseArgs {
     pub app: Option<String>,
     #[command(flatten)]
     pub format: JsonArgs,
+    /// Also write the diagnosis as one self-contained HTML page (a timeline per app).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Replace the --html file if it exists.
+    #[arg(long, requires = "html")]
+    pub force: bool,
 }
+
+#[path = "diagnose_html.rs"]
+mod html;
 
 /// Runs `intunewin diagnose`.
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
@@ -68,6 +78,14 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
         },
         None => diagnosis.apps.iter().collect(),
     };
+    if let Some(page) = &args.html {
+        html::write(
+            page,
+            &args.paths,
+            &to_json(&diagnosis, &apps, true),
+            args.force,
+        )?;
+    }
     if args.format.json {
         json::print(&to_json(&diagnosis, &apps, args.app.is_some()))?;
     } else if args.app.is_some() {
