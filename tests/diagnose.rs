@@ -524,7 +524,8 @@ fn duplicated_overlapping_files() {
 }
 
 /// Inputs with nothing to read: an empty file, a binary file, a folder without IME logs, a
-/// missing path, an unreadable zip: exit 2 with the error as JSON under `--json`; an empty
+/// missing path, an unreadable zip: exit 2 with the error as JSON under `--json` (kind
+/// `unreadable-logs`, the path named); an empty
 /// file beside a real log is read with it.
 #[test]
 fn unreadable_inputs_exit_2() {
@@ -552,6 +553,12 @@ fn unreadable_inputs_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{}", input.display());
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(json["error"]["message"].is_string(), "{json}");
+        assert_eq!(json["error"]["kind"], "unreadable-logs", "{json}");
+        assert_eq!(
+            json["error"]["path"].as_str(),
+            Some(input.display().to_string().as_str()),
+            "{json}"
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.starts_with("intunewin: error: "), "{stderr}");
     }

@@ -7,6 +7,7 @@ mod cli_compat;
 mod cli_core;
 mod cli_shapes;
 mod diagnose;
+mod diagnose_redact;
 mod errors;
 mod explain;
 mod first_hour;
