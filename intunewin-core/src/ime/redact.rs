@@ -101,6 +101,11 @@ static USER_NAME: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// A word every learning pattern needs: most log messages have none and are skipped at once.
+static ANY_CLUE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"(?i)user|device|account|tenant|name|entdmid|S-1-|@|desktop-|laptop-|cpc-")
+});
+
 /// Profile folders that belong to no person.
 const SHARED_PROFILES: &[&str] = &[
     "default",
@@ -177,6 +182,9 @@ impl Redactor {
     /// devices and the tenant in their usual contexts, device and user names, and the
     /// profile folders, UPNs and SIDs (these are also recognised by [`Redactor::redact`]).
     pub fn learn(&mut self, text: &str) {
+        if !ANY_CLUE.is_match(text) {
+            return;
+        }
         for (pattern, kind) in [
             (&*AAD_USER, Kind::AadUser),
             (&*AAD_DEVICE, Kind::AadDevice),
@@ -369,6 +377,7 @@ mod tests {
     #[test]
     fn every_pattern_compiles() {
         for pattern in [
+            &*ANY_CLUE,
             &*SID,
             &*EMAIL,
             &*PROFILE,
