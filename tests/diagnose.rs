@@ -203,7 +203,26 @@ fn logset_folder_and_diagnostics_zip_agree() {
     );
 
     let tmp = tempfile::tempdir().unwrap();
-    let bundle = tmp.path().join("DiagLogs-device-20260324T1200Z.zip");
+    let bundle = diagnostics_zip(&set, tmp.path());
+    let zipped_set = LogSet::from_paths(&[&bundle]).unwrap();
+    assert_eq!(zipped_set.files.len(), 22);
+    assert_eq!(zipped_set.ignored.len(), 1, "{:?}", zipped_set.ignored);
+    let zipped = Timeline::read(&zipped_set, |_| true).unwrap();
+    assert_eq!(zipped.records, folder.records);
+    assert_eq!(zipped.duplicates, folder.duplicates);
+    let key = |t: &Timeline| -> Vec<(String, String)> {
+        t.entries
+            .iter()
+            .map(|e| (e.time.to_string(), e.message.clone()))
+            .collect()
+    };
+    assert_eq!(key(&zipped), key(&folder));
+}
+
+/// `set`'s files in a zip laid out like a "Collect diagnostics" bundle, written in `dir`: a
+/// numbered folder, lower-cased names, an unrelated log in another folder.
+fn diagnostics_zip(set: &intunewin_core::ime::logset::LogSet, dir: &std::path::Path) -> PathBuf {
+    let bundle = dir.join("DiagLogs-device-20260324T1200Z.zip");
     let mut zip = zip::ZipWriter::new(File::create(&bundle).unwrap());
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -235,19 +254,57 @@ fn logset_folder_and_diagnostics_zip_agree() {
         std::io::Write::write_all(&mut zip, &bytes).unwrap();
     }
     zip.finish().unwrap();
-    let zipped_set = LogSet::from_paths(&[&bundle]).unwrap();
-    assert_eq!(zipped_set.files.len(), 22);
-    assert_eq!(zipped_set.ignored.len(), 1, "{:?}", zipped_set.ignored);
-    let zipped = Timeline::read(&zipped_set, |_| true).unwrap();
-    assert_eq!(zipped.records, folder.records);
-    assert_eq!(zipped.duplicates, folder.duplicates);
-    let key = |t: &Timeline| -> Vec<(String, String)> {
-        t.entries
-            .iter()
-            .map(|e| (e.time.to_string(), e.message.clone()))
+    bundle
+}
+
+/// `diagnose` on the shared folder and on the same logs zipped like a Collect-diagnostics
+/// bundle prints the same summary and the same JSON, but for the file names (their paths
+/// and order differ, and the bundle's unrelated log is left out with a note instead of the
+/// folder's notes).
+#[test]
+fn diagnose_folder_and_diagnostics_zip_print_the_same() {
+    use intunewin_core::ime::logset::LogSet;
+    let Some(dir) = imelogs_dir() else { return };
+    let set = LogSet::from_paths(&[&dir]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = diagnostics_zip(&set, tmp.path());
+    let run = |input: &std::path::Path, json: bool| {
+        let mut cmd = crate::util::intunewin();
+        cmd.arg("diagnose").arg(input);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1)));
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (folder_code, folder) = run(&dir, false);
+    let (zip_code, zipped) = run(&bundle, false);
+    assert_eq!(folder_code, zip_code);
+    let without_notes = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with("note: left out"))
+            .map(str::to_owned)
             .collect()
     };
-    assert_eq!(key(&zipped), key(&folder));
+    assert_eq!(without_notes(&zipped), without_notes(&folder));
+    assert!(folder.lines().count() > 10, "{folder}");
+
+    let json = |input: &std::path::Path| {
+        let (_, text) = run(input, true);
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let files = value["files"].as_array_mut().unwrap();
+        assert_eq!(files.len(), 22);
+        for file in files.iter_mut() {
+            file.as_object_mut().unwrap().remove("path");
+        }
+        // The zip lists its files by lower-cased name: compare them as a set.
+        files.sort_by_key(|f| f.to_string());
+        value.as_object_mut().unwrap().remove("ignored");
+        value
+    };
+    let (zipped, folder) = (json(&bundle), json(&dir));
+    assert!(zipped == folder, "the zip's JSON differs from the folder's");
 }
 
 const SNAGIT: &str = "5e432f47-4739-4df5-b8a4-d5b4cbb41daf";
@@ -524,7 +581,8 @@ fn duplicated_overlapping_files() {
 }
 
 /// Inputs with nothing to read: an empty file, a binary file, a folder without IME logs, a
-/// missing path, an unreadable zip: exit 2 with the error as JSON under `--json`; an empty
+/// missing path, an unreadable zip: exit 2 with the error as JSON under `--json` (kind
+/// `unreadable-logs`, the path named); an empty
 /// file beside a real log is read with it.
 #[test]
 fn unreadable_inputs_exit_2() {
@@ -552,6 +610,12 @@ fn unreadable_inputs_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{}", input.display());
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(json["error"]["message"].is_string(), "{json}");
+        assert_eq!(json["error"]["kind"], "unreadable-logs", "{json}");
+        assert_eq!(
+            json["error"]["path"].as_str(),
+            Some(input.display().to_string().as_str()),
+            "{json}"
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.starts_with("intunewin: error: "), "{stderr}");
     }

@@ -214,3 +214,86 @@ fn list_json_is_an_array_of_entries() {
     }
     assert!(entries.iter().all(|e| e["known"] == true));
 }
+
+/// The codes the shared IME logs carry (issue 16) are in the table with their phase.
+#[test]
+fn codes_seen_in_ime_logs_are_known() {
+    for (code, phase) in [
+        ("0x87D30068", None),
+        ("0x87D300C9", None),
+        ("0x80070642", Some("installation")),
+        ("0x80070643", Some("installation")),
+        ("0x800700CE", Some("integrity-and-unzip")),
+        ("0x80004005", Some("polling-start")),
+        ("0x80070520", Some("polling-start")),
+    ] {
+        let (json, status) = explain_json(&[code]);
+        assert_eq!(status, Some(0), "{code}");
+        assert_eq!(json["known"], true, "{code}");
+        if let Some(phase) = phase {
+            assert_eq!(json["phases"][0], phase, "{code}");
+        }
+    }
+}
+
+/// An installer exit code: what it means, what the default return-code map does with it, and
+/// the HRESULT a failure is reported as; the HRESULT names the exit code it came from.
+#[test]
+fn installer_exit_codes_and_their_hresults() {
+    for (exit, action, reported) in [
+        ("0", "success", None),
+        ("1707", "success", None),
+        ("3010", "soft-reboot", None),
+        ("1641", "hard-reboot", None),
+        ("1618", "retry", None),
+        ("1603", "failed", Some("0x80070643")),
+        ("1602", "failed", Some("0x80070642")),
+        ("1605", "failed", Some("0x80070645")),
+        ("1619", "failed", Some("0x80070653")),
+        ("1620", "failed", Some("0x80070654")),
+        ("1633", "failed", Some("0x80070661")),
+        ("1638", "failed", Some("0x80070666")),
+    ] {
+        let (json, _) = explain_json(&[exit]);
+        let info = &json["installerExit"];
+        assert_eq!(info["exitCode"].to_string(), exit, "{json}");
+        assert!(info["meaning"].is_string(), "{exit}: {json}");
+        assert_eq!(info["defaultAction"], action, "{exit}");
+        assert_eq!(info["reportedAs"].as_str(), reported, "{exit}");
+    }
+    intunewin()
+        .args(["explain", "1603"])
+        .assert()
+        .stdout(predicate::str::contains(
+            "Intune reports it as 0x80070643, which is in the table",
+        ))
+        .stdout(predicate::str::contains(
+            "HRESULT_FROM_WIN32, 0x80070000 | 1603",
+        ));
+    intunewin()
+        .args(["explain", "3010"])
+        .assert()
+        .stdout(predicate::str::contains("treats it as soft-reboot"))
+        .stdout(predicate::str::contains("Intune reports it as").not());
+    intunewin()
+        .args(["explain", "0x80070643"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("from installer exit code 1603"));
+    let (json, _) = explain_json(&["0x80070643"]);
+    assert_eq!(json["installerExit"]["exitCode"], 1603);
+    let (json, _) = explain_json(&["0x87D30067"]);
+    assert!(json.get("installerExit").is_none());
+}
+
+/// 0x800700CE (a name or path too long) points to `check`'s path-length rules.
+#[test]
+fn filename_too_long_links_to_check() {
+    intunewin()
+        .args(["explain", "0x800700CE"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("260-character"))
+        .stdout(predicate::str::contains("intunewin check"))
+        .stdout(predicate::str::contains("path-too-long"));
+}

@@ -8,6 +8,7 @@ mod cli_core;
 mod cli_shapes;
 mod diagnose;
 mod diagnose_html;
+mod diagnose_redact;
 mod errors;
 mod explain;
 mod first_hour;

@@ -145,6 +145,38 @@ impl std::fmt::Display for ExitWith {
 
 impl std::error::Error for ExitWith {}
 
+/// Log input `diagnose` cannot read: JSON kind `unreadable-logs`, with the file concerned.
+#[derive(Debug)]
+pub struct UnreadableLogs {
+    /// The file, folder or archive that could not be read (`None` when it is not one).
+    pub path: Option<std::path::PathBuf>,
+    /// What went wrong, naming the file.
+    pub error: anyhow::Error,
+}
+
+impl From<intunewin_core::ime::logset::LogSetError> for UnreadableLogs {
+    fn from(e: intunewin_core::ime::logset::LogSetError) -> Self {
+        use intunewin_core::ime::logset::LogSetError as E;
+        let path = match &e {
+            E::Io { path, .. } | E::Zip { path, .. } | E::NoLogs { path } => Some(path.clone()),
+            _ => None,
+        };
+        UnreadableLogs {
+            path,
+            error: e.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for UnreadableLogs {
+    // The log set's errors already name their cause: `{:#}` would repeat it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)
+    }
+}
+
+impl std::error::Error for UnreadableLogs {}
+
 /// The exit code of a library error. Every kind is classified here, with no default arm: a new
 /// kind in the library does not compile until it is given its code.
 pub fn exit_code(err: &Error) -> u8 {
@@ -196,6 +228,9 @@ pub fn exit_code(err: &Error) -> u8 {
 pub fn error_kind(err: &anyhow::Error) -> &'static str {
     if let Some(core) = err.downcast_ref::<Error>() {
         return core.kind();
+    }
+    if err.is::<UnreadableLogs>() {
+        return "unreadable-logs";
     }
     if err.chain().any(|e| e.is::<std::io::Error>()) {
         return "io";
@@ -297,7 +332,10 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
         }
     }
     if json {
-        let path = core.and_then(Error::path);
+        let logs = err.downcast_ref::<UnreadableLogs>();
+        let path = core
+            .and_then(Error::path)
+            .or_else(|| logs.and_then(|l| l.path.as_deref()));
         // Best effort: stdout may be what failed.
         let _ = json::print(
             &json::ErrorReport::new(error_kind(err), message, path, hint).with_details(core),

@@ -10,7 +10,8 @@ use clap::Args;
 use intunewin_core::ime::cmtrace::LocalTime;
 use intunewin_core::ime::diagnose::{AppStory, Diagnosis, Download, Verdict, Via, diagnose};
 use intunewin_core::ime::explain;
-use intunewin_core::ime::logset::LogSet;
+use intunewin_core::ime::logset::{LogSet, LogSetError};
+use intunewin_core::ime::redact::Redactor;
 use serde::Serialize;
 
 use crate::args::JsonArgs;
@@ -35,6 +36,10 @@ pub struct DiagnoseArgs {
     /// Tell one app's whole story (its id, or its name in any case).
     #[arg(long, value_name = "ID|NAME")]
     pub app: Option<String>,
+    /// Replace user names, UPNs, device names, SIDs, profile folders and the user, device and
+    /// tenant object ids with tokens (user-1, device-1, sid-1, ...) so the output can be shared.
+    #[arg(long)]
+    pub redact: bool,
     #[command(flatten)]
     pub format: JsonArgs,
     /// Also write the diagnosis as one self-contained HTML page (a timeline per app).
@@ -50,25 +55,31 @@ mod html;
 
 /// Runs `intunewin diagnose`.
 pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
-    let unreadable = |error: anyhow::Error| crate::ExitWith {
+    let exit2 = |error: anyhow::Error| crate::ExitWith {
         code: crate::EXIT_ERROR,
         error,
     };
-    let set = LogSet::from_paths(&args.paths).map_err(|e| unreadable(e.into()))?;
-    let diagnosis = diagnose(&set).map_err(|e| unreadable(e.into()))?;
+    let unreadable = |e: LogSetError| exit2(crate::UnreadableLogs::from(e).into());
+    let set = LogSet::from_paths(&args.paths).map_err(unreadable)?;
+    let mut diagnosis = diagnose(&set).map_err(unreadable)?;
     if diagnosis.records == 0 {
         let names: Vec<_> = diagnosis.files.iter().map(|f| f.display.as_str()).collect();
-        return Err(unreadable(anyhow!(
-            "no CMTrace log record in {}",
-            safe(&names.join(", "))
-        ))
-        .into());
+        let error = crate::UnreadableLogs {
+            path: (args.paths.len() == 1).then(|| args.paths[0].clone()),
+            error: anyhow!("no CMTrace log record in {}", safe(&names.join(", "))),
+        };
+        return Err(exit2(error.into()).into());
+    }
+    if args.redact {
+        let mut redactor = Redactor::new();
+        redactor.learn_from_logs(&set).map_err(unreadable)?;
+        redactor.redact_diagnosis(&mut diagnosis);
     }
     let apps: Vec<&AppStory> = match &args.app {
         Some(wanted) => match diagnosis.find_app(wanted) {
             Some(app) => vec![app],
             None => {
-                return Err(unreadable(anyhow!(
+                return Err(exit2(anyhow!(
                     "no app '{}' in the logs ({} apps seen; run without --app for the list)",
                     safe(wanted),
                     diagnosis.apps.len()

@@ -91,6 +91,14 @@ fn print_known(info: &CodeInfo, decoded: &Decoded) -> std::io::Result<()> {
     if let Some(win32) = win32_line(decoded, Some(info.message)) {
         outln!("{win32}")?;
     }
+    if let Some(exit) = explain::exit_code_of_hresult(info.code)
+        && let Some(meaning) = explain::exit_code_meaning(exit)
+    {
+        outln!(
+            "from installer exit code {exit} ({meaning}): the IME reports a failed exit code \
+             as HRESULT_FROM_WIN32, 0x80070000 | {exit}; intunewin explain {exit}"
+        )?;
+    }
     outln!()?;
     let phases: Vec<&str> = info.phases.iter().map(|p| p.label()).collect();
     outln!("phase:  {}", phases.join(", "))?;
@@ -136,15 +144,37 @@ fn print_unknown(d: &Decoded) -> std::io::Result<()> {
     if let Some(win32) = win32_line(d, None) {
         outln!("{win32}")?;
     }
-    if let Some(wrapped) = d.hresult_from_win32 {
-        let known = explain::lookup(wrapped).map_or("", |_| ", which is in the table");
-        outln!(
-            "as an installer exit code, Intune reports it as {}{known}: intunewin explain {}",
-            hex(wrapped),
-            hex(wrapped)
-        )?;
+    if d.code <= 0xFFFF {
+        print_exit_code(d.code)?;
     }
     outln!("hint: intunewin explain --list shows the codes this tool knows")
+}
+
+/// What an installer exit code means and what the IME's default return-code map does with it.
+fn print_exit_code(code: u32) -> std::io::Result<()> {
+    if let Some(meaning) = explain::exit_code_meaning(code) {
+        outln!("as an installer exit code: {meaning}")?;
+    }
+    let action = explain::default_exit_action(code);
+    match explain::exit_code_hresult(code) {
+        Some(wrapped) if action == explain::ExitAction::Failed => {
+            let known = explain::lookup(wrapped).map_or("", |_| ", which is in the table");
+            outln!(
+                "as an installer exit code, Intune reports it as {}{known}: intunewin explain {}",
+                hex(wrapped),
+                hex(wrapped)
+            )?;
+            outln!(
+                "(the default return-code map calls it a failure; the IME reports it as \
+                 HRESULT_FROM_WIN32, 0x80070000 | {code})"
+            )
+        }
+        _ => outln!(
+            "the default return-code map (0 and 1707 success, 3010 soft-reboot, 1641 \
+             hard-reboot, 1618 retry) treats it as {}: not reported as an error",
+            action.id()
+        ),
+    }
 }
 
 /// "Win32 error N (NAME): message" for codes that carry a Win32 error; without the message
@@ -178,6 +208,39 @@ struct Report {
     checks: &'static [&'static str],
     rules: &'static [&'static str],
     decoded: DecodedJson,
+    /// The code as an installer's exit code (0 to 0xFFFF), or the exit code an `0x8007xxxx`
+    /// HRESULT came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    installer_exit: Option<ExitJson>,
+}
+
+/// An installer exit code: its meaning, the default map's action and the HRESULT reported.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExitJson {
+    exit_code: u32,
+    meaning: Option<&'static str>,
+    default_action: &'static str,
+    reported_as: Option<String>,
+}
+
+impl ExitJson {
+    fn new(code: u32) -> Option<Self> {
+        let exit = if code <= 0xFFFF {
+            code
+        } else {
+            explain::exit_code_of_hresult(code)?
+        };
+        let action = explain::default_exit_action(exit);
+        Some(ExitJson {
+            exit_code: exit,
+            meaning: explain::exit_code_meaning(exit),
+            default_action: action.id(),
+            reported_as: explain::exit_code_hresult(exit)
+                .filter(|_| action == explain::ExitAction::Failed)
+                .map(hex),
+        })
+    }
 }
 
 impl Report {
@@ -196,6 +259,7 @@ impl Report {
             checks: entry.map_or(&[], |e| e.checks),
             rules: entry.map_or(&[], |e| e.rules),
             decoded: DecodedJson::from(explain::decode_hresult(code)),
+            installer_exit: ExitJson::new(code),
         }
     }
 }

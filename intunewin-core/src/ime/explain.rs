@@ -180,6 +180,25 @@ const UNZIP_RULES: &[&str] = &[
 /// mention the other reading where reports disagree.
 pub static CODES: &[CodeInfo] = &[
     CodeInfo {
+        code: 0x8000_4005,
+        message: "Unspecified error (E_FAIL).",
+        phases: &[Phase::PollingStart],
+        source: Source::DeviceNetwork,
+        causes: &[
+            "In IME logs mostly a Win32Exception of the AAD user check at the start of a poll \
+             (`AAD User check using device check in app is failed, now fallback to the Graph \
+             audience`): the IME could not read the signed-in user's token and asks the Graph \
+             instead. Not an app failure by itself.",
+            "As an app's code: an installer or script failed without saying why.",
+        ],
+        checks: &[
+            "IntuneManagementExtension.log: the exception text on the same line names the \
+             real cause; if apps still get their policies the fallback worked.",
+            "For an app: AppWorkload.log around the install, and the installer's own log.",
+        ],
+        rules: &[],
+    },
+    CodeInfo {
         code: 0x8007_0001,
         message: "Incorrect function.",
         phases: &[Phase::Installation],
@@ -253,6 +272,28 @@ pub static CODES: &[CodeInfo] = &[
         rules: &[],
     },
     CodeInfo {
+        code: 0x8007_00CE,
+        message: "The filename or extension is too long.",
+        phases: &[Phase::IntegrityAndUnzip, Phase::Installation],
+        source: Source::Package,
+        causes: &[
+            "A path in the package, under the IME's staging folder \
+             (C:\\Windows\\IMECache\\<app id>_<version>\\), passes Windows' 260-character \
+             limit: the unzip or the installer cannot create or open it (Win32 error 206).",
+            "The installer itself builds a path that long (a deep install folder, a long \
+             file name) and exits with 206.",
+        ],
+        checks: &[
+            "intunewin check on the source folder or the package: its path-length rules \
+             (path-too-long, component-too-long, name-too-long) flag the entries that will \
+             pass the limit once staged.",
+            "AppWorkload.log: whether the error comes from the unzip (content phase) or as the \
+             installer's exit code 206 (installation phase).",
+            "Shorten folder and file names in the package, or flatten its layout.",
+        ],
+        rules: &[],
+    },
+    CodeInfo {
         code: 0x8007_013A,
         message: "The physical resources of this disk have been exhausted.",
         phases: &[
@@ -286,6 +327,40 @@ pub static CODES: &[CodeInfo] = &[
             "AppWorkload.log: the installer's exit code; look up 619 in the vendor's \
              documentation or the installer's log.",
             "If 619 means success or reboot for this installer, add it to the app's return codes.",
+        ],
+        rules: &[],
+    },
+    CodeInfo {
+        code: 0x8007_0520,
+        message: "A specified logon session does not exist.",
+        phases: &[Phase::PollingStart],
+        source: Source::DeviceNetwork,
+        causes: &[
+            "The AAD user check ran for a user session that had already ended (sign-out, \
+             fast user switching, a disconnected RDP session); the IME falls back to the \
+             Graph audience. User-targeted apps wait for a signed-in user.",
+        ],
+        checks: &[
+            "IntuneManagementExtension.log: `AAD User check is failed` and the user session \
+             count; whether a user was signed in when the poll ran.",
+        ],
+        rules: &[],
+    },
+    CodeInfo {
+        code: 0x8007_0642,
+        message: "User cancelled installation.",
+        phases: &[Phase::Installation],
+        source: Source::Configuration,
+        causes: &[
+            "The installer exited with 1602 (ERROR_INSTALL_USEREXIT): a user, or a dialog the \
+             installer showed and nobody answered, cancelled the installation.",
+            "An installer run without its silent switch (/qn, /S, /quiet) waited for input and \
+             was closed, or a user-context install was cancelled from the UI.",
+        ],
+        checks: &[
+            "AppWorkload.log: the install command line and `lpExitCode 1602`; make sure it is \
+             silent and runs in the intended context (system or user).",
+            "Whether the app is allowed to interact (a required app installs while users work).",
         ],
         rules: &[],
     },
@@ -744,6 +819,118 @@ pub fn win32_error(number: u32) -> Option<&'static Win32Error> {
     WIN32_ERRORS.iter().find(|e| e.number == number)
 }
 
+/// What the IME does with an installer's exit code (the kinds of an app's return-code map).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitAction {
+    /// Installed; detection runs next.
+    Success,
+    /// Installed; a restart is due but not forced.
+    SoftReboot,
+    /// Installed; the device restarts.
+    HardReboot,
+    /// Another installation was running: the IME tries again later.
+    Retry,
+    /// Failed: reported as the HRESULT of the code ([`exit_code_hresult`]).
+    Failed,
+}
+
+impl ExitAction {
+    /// A stable kebab-case identifier, as in an app's return-code map.
+    pub fn id(self) -> &'static str {
+        match self {
+            ExitAction::Success => "success",
+            ExitAction::SoftReboot => "soft-reboot",
+            ExitAction::HardReboot => "hard-reboot",
+            ExitAction::Retry => "retry",
+            ExitAction::Failed => "failed",
+        }
+    }
+}
+
+/// What the IME does with installer exit `code` under the default return-code map a new Win32
+/// app gets (0 and 1707 success, 3010 soft reboot, 1641 hard reboot, 1618 retry; any other
+/// code is a failure). An app's own map may differ: `diagnose --app` shows it.
+pub fn default_exit_action(code: u32) -> ExitAction {
+    match code {
+        0 | 1707 => ExitAction::Success,
+        3010 => ExitAction::SoftReboot,
+        1641 => ExitAction::HardReboot,
+        1618 => ExitAction::Retry,
+        _ => ExitAction::Failed,
+    }
+}
+
+/// The code the IME reports when an installer exits with `code` and the app's return-code map
+/// calls it a failure: `HRESULT_FROM_WIN32(code)`, `0x80070000 | code` for 1 to 0xFFFF (1603
+/// becomes 0x80070643); larger codes, already HRESULTs, as they are.
+pub fn exit_code_hresult(code: u32) -> Option<u32> {
+    match code {
+        0 => None,
+        1..=0xFFFF => Some(0x8007_0000 | code),
+        _ => Some(code),
+    }
+}
+
+/// The installer exit code behind an HRESULT the IME reported for a failed install (the
+/// reverse of [`exit_code_hresult`] for `0x8007xxxx`).
+pub fn exit_code_of_hresult(code: u32) -> Option<u32> {
+    (code >> 16 == 0x8007 && code & 0xFFFF != 0).then_some(code & 0xFFFF)
+}
+
+/// What common installer exit codes mean (Windows Installer's, which most setups follow).
+static EXIT_CODES: &[(u32, &str)] = &[
+    (0, "success"),
+    (
+        1602,
+        "the user cancelled the installation (reported as 0x80070642)",
+    ),
+    (
+        1603,
+        "fatal error during installation: Windows Installer's generic failure (a custom \
+            action failed, a prerequisite is missing, a file was in use)",
+    ),
+    (
+        1605,
+        "the product is not installed: an uninstall or a product-code check of something \
+            absent (MSI detection logs it as `errorCode = 1605`)",
+    ),
+    (
+        1618,
+        "another installation is already in progress: the IME retries later",
+    ),
+    (
+        1619,
+        "the installation package could not be opened: wrong file name or path in the \
+            command line, or the file is missing from the package",
+    ),
+    (
+        1620,
+        "the installation package could not be opened: not a valid Windows Installer \
+            package (damaged, or not an MSI)",
+    ),
+    (
+        1633,
+        "this installation package is not supported on this processor type (x86/x64/ARM64 \
+            mismatch)",
+    ),
+    (
+        1638,
+        "another version of this product is already installed: uninstall it first or use an \
+            upgrade",
+    ),
+    (1641, "the installer started a restart: installed"),
+    (1707, "installation operation completed successfully"),
+    (
+        3010,
+        "a restart is required to complete the install: installed",
+    ),
+];
+
+/// What installer exit `code` means, for the common ones.
+pub fn exit_code_meaning(code: u32) -> Option<&'static str> {
+    EXIT_CODES.iter().find(|(c, _)| *c == code).map(|(_, m)| *m)
+}
+
 /// HRESULT facility numbers with their `winerror.h` names (without `FACILITY_`).
 static FACILITIES: &[(u16, &str)] = &[
     (0, "NULL"),
@@ -921,6 +1108,27 @@ mod tests {
                 "{:#X}",
                 info.code
             );
+        }
+    }
+
+    #[test]
+    fn exit_codes_map_to_actions_and_hresults() {
+        assert_eq!(default_exit_action(0), ExitAction::Success);
+        assert_eq!(default_exit_action(1707), ExitAction::Success);
+        assert_eq!(default_exit_action(3010), ExitAction::SoftReboot);
+        assert_eq!(default_exit_action(1641), ExitAction::HardReboot);
+        assert_eq!(default_exit_action(1618), ExitAction::Retry);
+        assert_eq!(default_exit_action(1603), ExitAction::Failed);
+        assert_eq!(exit_code_hresult(1603), Some(0x8007_0643));
+        assert_eq!(exit_code_hresult(1602), Some(0x8007_0642));
+        assert_eq!(exit_code_hresult(206), Some(0x8007_00CE));
+        assert_eq!(exit_code_hresult(0), None);
+        assert_eq!(exit_code_of_hresult(0x8007_0643), Some(1603));
+        assert_eq!(exit_code_of_hresult(0x87D3_0067), None);
+        for (code, _) in EXIT_CODES {
+            if let Some(h) = exit_code_hresult(*code) {
+                assert_eq!(exit_code_of_hresult(h), Some(*code));
+            }
         }
     }
 

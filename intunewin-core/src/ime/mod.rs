@@ -8,6 +8,7 @@ pub mod diagnose;
 pub mod explain;
 mod keys;
 pub mod logset;
+pub mod redact;
 pub mod timeline;
 
 #[cfg(feature = "cert")]
