@@ -2,9 +2,9 @@
 
 use std::io::Cursor;
 
-use intunewin_core::Keys;
 use intunewin_core::__private::dostime::DOS_EPOCH;
 use intunewin_core::__private::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
+use intunewin_core::Keys;
 
 /// A valid package (fixed keys, valid MAC, digest and sizes) whose plaintext is `inner`, so the
 /// fuzzer reaches the inner zip reader and extraction instead of stopping at the MAC.
