@@ -2,6 +2,7 @@
 //! the IME log with CMS DecryptInfo opened by a test device certificate, `info --graph`
 //! against Detection.xml (§13), `extract-content`, and `diff`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,6 +70,27 @@ fn decrypt(blob: &Path, out: &Path, args: &[&std::ffi::OsStr]) -> (i32, String, 
     (code, stderr, bytes)
 }
 
+/// Runs `intunewin decrypt BLOB <args> --json --output OUT`; returns (exit code, the JSON
+/// report or error on stdout).
+fn decrypt_json(blob: &Path, out: &Path, args: &[&std::ffi::OsStr]) -> (i32, Value) {
+    let result = intunewin()
+        .arg("decrypt")
+        .arg(blob)
+        .args(args)
+        .arg("--output")
+        .arg(out)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&result.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&result.stderr)
+        )
+    });
+    (result.status.code().unwrap_or(-1), report)
+}
+
 fn s(text: &str) -> &std::ffi::OsStr {
     text.as_ref()
 }
@@ -80,6 +102,7 @@ fn corpus_blobs_decrypt_with_keys_from_every_source() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    let mut shown: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (i, pkg) in packages.iter().enumerate() {
         let name = pkg.display().to_string();
         let expected = inner_zip(pkg);
@@ -132,13 +155,25 @@ fn corpus_blobs_decrypt_with_keys_from_every_source() {
                 bytes.as_ref() == Some(&expected),
                 "{name} with {source}: output differs"
             );
-            assert_eq!(
-                stderr.contains("integrity is unchecked"),
-                !mac_known,
-                "{name} with {source}: {stderr}"
-            );
+            let label = format!("{source} (MAC key known: {mac_known})");
+            shown.entry(label).or_default().insert(stderr);
         }
     }
+    // What each key source prints is the same for every package: the integrity warning
+    // exactly when no MAC key is known.
+    let shown: String = shown
+        .iter()
+        .map(|(label, texts)| {
+            assert_eq!(texts.len(), 1, "{label}: {texts:#?}");
+            format!(
+                "--- {label}\n{}",
+                texts.iter().map(String::as_str).collect::<String>()
+            )
+        })
+        .collect();
+    insta::with_settings!({ omit_expression => true }, {
+        insta::assert_snapshot!("corpus_decrypt_stderr", shown);
+    });
 }
 
 /// A small package packed from a temporary folder; returns (package, source folder).
@@ -166,7 +201,7 @@ fn sample_files() -> Vec<(&'static str, &'static [u8])> {
 
 #[test]
 fn tampered_blob_is_refused_when_a_mac_key_is_known() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::util::Fixture::empty();
     let pkg = pack_folder(dir.path(), "app", &sample_files());
     let blob = extract_content(&pkg, dir.path());
     let mut bytes = fs::read(&blob).unwrap();
@@ -181,6 +216,8 @@ fn tampered_blob_is_refused_when_a_mac_key_is_known() {
         info["initializationVector"].as_str().unwrap(),
         info["macKey"].as_str().unwrap(),
     );
+    // What decrypt prints on stderr, pinned below.
+    let mut shown = String::new();
     for args in [
         vec![s("--package"), pkg.as_os_str()],
         vec![
@@ -195,8 +232,15 @@ fn tampered_blob_is_refused_when_a_mac_key_is_known() {
         let out = dir.path().join("refused.zip");
         let (code, stderr, bytes) = decrypt(&tampered, &out, &args);
         assert_eq!(code, 1, "{stderr}");
-        assert!(stderr.contains("HMAC mismatch"), "{stderr}");
         assert!(bytes.is_none(), "an output was written");
+        shown.push_str(&format!(
+            "--- refused ({} ...)\n{stderr}",
+            args[0].display()
+        ));
+        let (code, report) = decrypt_json(&tampered, &out, &args);
+        assert_eq!(code, 1, "{report}");
+        assert_eq!(report["error"]["kind"], "hmac-mismatch", "{report}");
+        assert!(!out.exists(), "an output was written");
         let extract = intunewin()
             .arg("decrypt")
             .arg(&tampered)
@@ -210,27 +254,38 @@ fn tampered_blob_is_refused_when_a_mac_key_is_known() {
     }
     // Without a MAC key nothing can tell: the warning says so.
     let out = dir.path().join("unchecked.zip");
-    let (code, stderr, bytes) = decrypt(&tampered, &out, &[s("--key"), s(key), s("--iv"), s(iv)]);
+    let no_mac = [s("--key"), s(key), s("--iv"), s(iv)];
+    let (code, stderr, bytes) = decrypt(&tampered, &out, &no_mac);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("integrity is unchecked"), "{stderr}");
     assert_ne!(bytes.unwrap(), inner_zip(&pkg));
+    shown.push_str(&format!("--- no MAC key\n{stderr}"));
+    let (code, report) = decrypt_json(&tampered, &dir.path().join("unchecked-json.zip"), &no_mac);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["macVerified"], false, "{report}");
     // A wrong IV is used as given, with a warning; the MAC still covers the stored one.
     let out = dir.path().join("iv.zip");
     let other_iv = BASE64.encode([0u8; 16]);
-    let (code, stderr, _) = decrypt(
-        &blob,
-        &out,
-        &[
-            s("--key"),
-            s(key),
-            s("--iv"),
-            s(&other_iv),
-            s("--mac-key"),
-            s(mac_key),
-        ],
-    );
+    let other = [
+        s("--key"),
+        s(key),
+        s("--iv"),
+        s(&other_iv),
+        s("--mac-key"),
+        s(mac_key),
+    ];
+    let (code, stderr, _) = decrypt(&blob, &out, &other);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("IV differs"), "{stderr}");
+    shown.push_str(&format!("--- another IV\n{stderr}"));
+    let (code, report) = decrypt_json(&blob, &dir.path().join("iv-json.zip"), &other);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["ivDiffers"], true, "{report}");
+    assert_eq!(report["macVerified"], true, "{report}");
+    // The refusal names the blob; the two warnings say what goes unchecked or differs (paths
+    // spelled the Unix way).
+    if !crate::util::windows_binary() {
+        dir.snapshot_settings()
+            .bind(|| insta::assert_snapshot!("decrypt_refusal_and_warnings", shown));
+    }
 }
 
 #[test]
@@ -541,6 +596,8 @@ fn ime_log_decrypt_info_opens_with_the_device_certificate() {
     } else {
         eprintln!("openssl cannot write legacy PKCS#12 here; that variant is skipped");
     }
+    // What each of these runs prints on stderr: the same, pinned below.
+    let mut printed = BTreeSet::new();
     for (n, (pkg, blob, _)) in apps.iter().enumerate() {
         for (c, cert) in certs.iter().enumerate() {
             let out = d.join(format!("ime{n}-{c}.zip"));
@@ -557,10 +614,15 @@ fn ime_log_decrypt_info_opens_with_the_device_certificate() {
                 .unwrap();
             let stderr = String::from_utf8_lossy(&result.stderr);
             assert!(result.status.success(), "app {n} cert {c}: {stderr}");
-            assert!(stderr.contains("integrity is unchecked"), "{stderr}");
+            printed.insert(stderr.replace(&d.display().to_string(), "[TMP]"));
             assert_eq!(fs::read(&out).unwrap(), inner_zip(pkg), "app {n} cert {c}");
         }
     }
+    // DecryptInfo has no MAC key: the integrity warning.
+    assert_eq!(printed.len(), 1, "{printed:#?}");
+    insta::with_settings!({ omit_expression => true }, {
+        insta::assert_snapshot!("ime_log_decrypt_stderr", printed.iter().map(String::as_str).collect::<String>());
+    });
     // No password given for a certificate that needs one: asked at the terminal, not echoed.
     #[cfg(unix)]
     {
