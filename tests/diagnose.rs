@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::PathBuf;
 
-use intunewin_core::ime::cmtrace::RecordReader;
+use intunewin_core::ime::RecordReader;
 
 use crate::util::{require, workspace_root};
 
@@ -177,8 +177,8 @@ fn cmtrace_longest_record_whole() {
 /// (a numbered folder, lower-cased names, unrelated files beside it).
 #[test]
 fn logset_folder_and_diagnostics_zip_agree() {
-    use intunewin_core::ime::logset::{LogKind, LogSet};
-    use intunewin_core::ime::timeline::Timeline;
+    use intunewin_core::__private::Timeline;
+    use intunewin_core::ime::LogSet;
     let Some(dir) = imelogs_dir() else { return };
     let set = LogSet::from_paths(&[&dir]).unwrap();
     assert_eq!(set.files.len(), 22);
@@ -191,7 +191,7 @@ fn logset_folder_and_diagnostics_zip_agree() {
     let workloads = set
         .files
         .iter()
-        .filter(|f| f.log.kind == LogKind::AppWorkload)
+        .filter(|f| f.component() == "AppWorkload")
         .count();
     assert_eq!(workloads, 3);
     let folder = Timeline::read(&set, |_| true).unwrap();
@@ -221,7 +221,7 @@ fn logset_folder_and_diagnostics_zip_agree() {
 
 /// `set`'s files in a zip laid out like a "Collect diagnostics" bundle, written in `dir`: a
 /// numbered folder, lower-cased names, an unrelated log in another folder.
-fn diagnostics_zip(set: &intunewin_core::ime::logset::LogSet, dir: &std::path::Path) -> PathBuf {
+fn diagnostics_zip(set: &intunewin_core::ime::LogSet, dir: &std::path::Path) -> PathBuf {
     let bundle = dir.join("DiagLogs-device-20260324T1200Z.zip");
     let mut zip = zip::ZipWriter::new(File::create(&bundle).unwrap());
     let options = zip::write::SimpleFileOptions::default()
@@ -263,7 +263,7 @@ fn diagnostics_zip(set: &intunewin_core::ime::logset::LogSet, dir: &std::path::P
 /// folder's notes).
 #[test]
 fn diagnose_folder_and_diagnostics_zip_print_the_same() {
-    use intunewin_core::ime::logset::LogSet;
+    use intunewin_core::ime::LogSet;
     let Some(dir) = imelogs_dir() else { return };
     let set = LogSet::from_paths(&[&dir]).unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -309,11 +309,9 @@ fn diagnose_folder_and_diagnostics_zip_print_the_same() {
 
 const SNAGIT: &str = "5e432f47-4739-4df5-b8a4-d5b4cbb41daf";
 
-fn at(text: &str) -> intunewin_core::ime::cmtrace::LocalTime {
+fn at(text: &str) -> intunewin_core::ime::LocalTime {
     let (date, time) = text.split_once(' ').unwrap();
-    intunewin_core::ime::cmtrace::LocalTime::parse(time, date)
-        .unwrap()
-        .0
+    intunewin_core::ime::LocalTime::parse(time, date).unwrap().0
 }
 
 /// The Snagit 2025 story of the shared README, from the model: the earlier 0x80070643, the DO
@@ -321,8 +319,8 @@ fn at(text: &str) -> intunewin_core::ime::cmtrace::LocalTime {
 /// background at later check-ins, and its end at 11:56:01 (IME log, joined by job id).
 #[test]
 fn snagit_story_on_the_model() {
-    use intunewin_core::ime::diagnose::{Intent, Verdict, Via, diagnose};
-    use intunewin_core::ime::logset::LogSet;
+    use intunewin_core::ime::LogSet;
+    use intunewin_core::ime::{Intent, Verdict, Via, diagnose};
     let Some(dir) = imelogs_dir() else { return };
     let d = diagnose(&LogSet::from_paths(&[&dir]).unwrap()).unwrap();
     let app = d
@@ -500,8 +498,8 @@ fn offsets(seed: u64, count: usize, len: usize) -> Vec<usize> {
 /// part, and `diagnose` on the pair exits 0 or 1.
 #[test]
 fn random_cuts_split_records_across_files() {
-    use intunewin_core::ime::logset::LogSet;
-    use intunewin_core::ime::timeline::Timeline;
+    use intunewin_core::__private::Timeline;
+    use intunewin_core::ime::LogSet;
     let tmp = tempfile::tempdir().unwrap();
     for (n, path) in imelogs().iter().enumerate() {
         let bytes = std::fs::read(path).unwrap();
@@ -706,8 +704,8 @@ fn regex_escape(text: &str) -> String {
 /// the install lines would be in AppWorkload.log the verdict is unknown, saying so.
 #[test]
 fn ime_log_alone_ties_jobs_to_apps() {
-    use intunewin_core::ime::diagnose::{Verdict, diagnose};
-    use intunewin_core::ime::logset::LogSet;
+    use intunewin_core::ime::LogSet;
+    use intunewin_core::ime::{Verdict, diagnose};
     let Some(dir) = imelogs_dir() else { return };
     let path = dir.join("Silvermaz28+SOE@283950f__IntuneManagementExtension.log");
     let d = diagnose(&LogSet::from_paths(&[&path]).unwrap()).unwrap();

@@ -7,9 +7,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::LazyLock;
 
-use intunewin_core::ime::diagnose::diagnose;
-use intunewin_core::ime::logset::LogSet;
-use intunewin_core::ime::redact::Redactor;
+use intunewin_core::ime::LogSet;
+use intunewin_core::ime::Redactor;
+use intunewin_core::ime::diagnose;
 use regex::Regex;
 
 use crate::diagnose::imelogs_dir;

@@ -297,3 +297,70 @@ fn filename_too_long_links_to_check() {
         .stdout(predicate::str::contains("intunewin check"))
         .stdout(predicate::str::contains("path-too-long"));
 }
+
+/// `explain`'s text for one code, exit status first.
+fn explain_text(code: &str) -> String {
+    let out = intunewin().args(["explain", code]).output().expect("runs");
+    format!(
+        "$ intunewin explain {code}\nexit {}\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout)
+    )
+}
+
+/// A bare installer exit code is described as one (issue 16's bug: `explain 1603` printed
+/// "severity: success", the HRESULT reading of a small number): never with an HRESULT
+/// severity or facility, but with its meaning, the IME's default action and, for a failure,
+/// the HRESULT it becomes.
+#[test]
+fn bare_exit_codes_are_never_read_as_hresults() {
+    for (code, action) in [
+        ("0", "success"),
+        ("1603", "failure"),
+        ("1707", "success"),
+        ("3010", "soft-reboot"),
+        ("1641", "hard-reboot"),
+        ("1618", "retry"),
+        ("4", "failure"),
+    ] {
+        let text = explain_text(code);
+        assert!(
+            text.contains(&format!("{code}: an installer exit code (not an HRESULT)")),
+            "{text}"
+        );
+        for hresult_line in ["severity:", "facility:", "code:"] {
+            assert!(!text.lines().any(|l| l.starts_with(hresult_line)), "{text}");
+        }
+        match action {
+            "failure" => assert!(text.contains("calls it a failure"), "{text}"),
+            _ => assert!(text.contains(&format!("treats it as {action}")), "{text}"),
+        }
+    }
+}
+
+/// One snapshot per kind of input: a known code, a known code made from an exit code, an
+/// unknown HRESULT (Win32 and not), and bare exit codes: a failure the table knows as an
+/// HRESULT, one it does not, success, the reboots and retry, and one with no common meaning.
+#[test]
+fn explain_text_for_each_kind_of_input() {
+    let text: Vec<String> = [
+        "0x87D30067",
+        "0x80070643",
+        "0x80070020",
+        "0x87D31234",
+        "0x80070645",
+        "1603",
+        "1605",
+        "0",
+        "1707",
+        "3010",
+        "1641",
+        "1618",
+        "4",
+        "12345",
+    ]
+    .iter()
+    .map(|code| explain_text(code))
+    .collect();
+    insta::assert_snapshot!(text.join("\n"));
+}

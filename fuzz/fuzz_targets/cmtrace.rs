@@ -4,7 +4,7 @@
 
 use std::io::BufReader;
 
-use intunewin_core::ime::cmtrace::RecordReader;
+use intunewin_core::ime::RecordReader;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

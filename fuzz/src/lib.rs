@@ -4,6 +4,7 @@ use std::io::Cursor;
 
 use intunewin_core::__private::dostime::DOS_EPOCH;
 use intunewin_core::__private::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
+use intunewin_core::__private::seal_bytes;
 use intunewin_core::Keys;
 
 /// A valid package (fixed keys, valid MAC, digest and sizes) whose plaintext is `inner`, so the
@@ -14,7 +15,7 @@ pub fn seal_package(inner: &[u8]) -> Vec<u8> {
         mac_key: [2; 32],
         iv: [3; 16],
     };
-    let (blob, sealed) = intunewin_core::seal_bytes(inner, &keys).expect("encrypt in memory");
+    let (blob, sealed) = seal_bytes(inner, &keys).expect("encrypt in memory");
     let xml = sealed
         .detection("setup.exe", "setup.exe")
         .to_xml()

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use intunewin_core::{
-    DEFAULT_TOOL_VERSION, Error, Overwrite, PackOptions, PackPlan, PackReport, output_file_name,
+    Detection, Error, Overwrite, PackOptions, PackPlan, PackReport, output_file_name,
 };
 
 use crate::commands::pack::{self, ExcludeSet, PackArgs, report_findings};
@@ -206,8 +206,9 @@ pub fn run(args: &[OsString]) -> ExitCode {
 /// `intunewin -v`.
 fn version() -> String {
     format!(
-        "intunewin {} (IntuneWinAppUtil-compatible; writes ToolVersion {DEFAULT_TOOL_VERSION})",
-        env!("CARGO_PKG_VERSION")
+        "intunewin {} (IntuneWinAppUtil-compatible; writes ToolVersion {})",
+        env!("CARGO_PKG_VERSION"),
+        Detection::DEFAULT_TOOL_VERSION
     )
 }
 

@@ -55,9 +55,9 @@ impl PackageInfo {
             mac_key: b64(&e.mac_key),
             initialization_vector: b64(&e.iv),
             mac: b64(&e.mac),
-            profile_identifier: intunewin_core::PROFILE_IDENTIFIER,
+            profile_identifier: intunewin_core::EncryptionInfo::PROFILE_IDENTIFIER,
             file_digest: b64(&e.file_digest),
-            file_digest_algorithm: intunewin_core::FILE_DIGEST_ALGORITHM,
+            file_digest_algorithm: intunewin_core::EncryptionInfo::FILE_DIGEST_ALGORITHM,
             msi_info: d.msi_info.clone(),
             warnings: Vec::new(),
         }

@@ -154,9 +154,9 @@ pub struct UnreadableLogs {
     pub error: anyhow::Error,
 }
 
-impl From<intunewin_core::ime::logset::LogSetError> for UnreadableLogs {
-    fn from(e: intunewin_core::ime::logset::LogSetError) -> Self {
-        use intunewin_core::ime::logset::LogSetError as E;
+impl From<intunewin_core::ime::LogSetError> for UnreadableLogs {
+    fn from(e: intunewin_core::ime::LogSetError) -> Self {
+        use intunewin_core::ime::LogSetError as E;
         let path = match &e {
             E::Io { path, .. } | E::Zip { path, .. } | E::NoLogs { path } => Some(path.clone()),
             _ => None,

@@ -73,14 +73,16 @@
 //! - **Reading**: [`Package`] (verify, list, decrypt, extract; [`ReadOptions`] with its
 //!   [`Limits`], [`ExtractOptions`]), returning [`VerifyReport`] and [`ListReport`]; a bare
 //!   encrypted blob as uploaded to Azure Storage is a [`Blob`] opened with [`BlobKeys`], and
-//!   [`save_content`] writes one from a package. [`Detection`] is the parsed Detection.xml.
-//! - **Safety**: [`check`] and [`check_package`] give a [`CheckReport`] of [`Finding`]s
-//!   (each a [`Rule`] with a [`Severity`]); [`refusal_error`] is the verdict every reading
-//!   command gives on them.
+//!   [`Package::save_content`] writes one from a package. [`Detection`] is the parsed
+//!   Detection.xml.
+//! - **Safety**: [`check`] (of a source folder or a package) gives a [`CheckReport`] of
+//!   [`Finding`]s (each a [`Rule`] with a [`Severity`]); [`refusal_error`] is the verdict every
+//!   reading command gives on them ([`Rule::refuses`]).
 //! - **Describing**: [`GraphMetadata`] (what a Microsoft Graph upload needs) and
-//!   [`diff_packages`] (a [`PackageDiff`]).
-//! - **The device side**: [`ime`] reads keys from IME logs and opens DecryptInfo with the
-//!   device certificate (feature `cert`), and [`ime::explain`] knows its error codes.
+//!   [`Package::diff`] (a [`PackageDiff`]).
+//! - **The device side**: [`ime`] diagnoses why an app did or did not install from the IME's
+//!   logs ([`ime::diagnose`]), explains the error codes it reports ([`ime::explain`]), and reads
+//!   keys from its log and opens DecryptInfo with the device certificate (feature `cert`).
 //! - Every operation reports to a [`Progress`], stops on a [`CancelFlag`], and fails with a
 //!   typed [`Error`].
 //!
@@ -142,34 +144,25 @@ pub use content::crypto::Keys;
 pub use error::SymlinkProblem;
 pub use files::source::{SourceEntry, SourceKind};
 pub use format::dostime::DosDateTime;
-pub use pack::{
-    CATALOG_FOLDER, DEFAULT_LEVEL, ExcludeFilter, PackOptions, PackPlan, PackReport,
-    output_file_name,
-};
+pub use pack::{ExcludeFilter, PackOptions, PackPlan, PackReport, output_file_name};
 
 // Reading.
-pub use content::{ContentWriter, SealedContent, seal_bytes};
 pub use format::inner_read::{EntryInfo, EntryVisitor, Limits};
-pub use read::blob::{Blob, BlobKeys, BlobReport, save_content};
+pub use read::blob::{Blob, BlobKeys, BlobReport};
 pub use read::package::{
     ExtractOptions, ListReport, ListSink, ListedEntry, Package, ReadOptions, VerifyReport,
 };
 
 // Detection.xml.
-pub use format::detection::{
-    DEFAULT_TOOL_VERSION, Detection, EncryptionInfo, FILE_DIGEST_ALGORITHM, MsiElement, MsiInfo,
-    PROFILE_IDENTIFIER,
-};
+pub use format::detection::{Detection, EncryptionInfo, MsiInfo};
 
 // Safety: the path classifier's findings, `check`, and the verdict every reading command gives.
 pub use base::paths::{EntryKind, Finding, PathRules, Rule, Severity, shown};
-pub use read::verdict::{refusal, refusal_error, refuses};
-pub use safety::check::{
-    CheckKind, CheckOptions, CheckReport, SERVICE_SIZE_LIMIT, check, check_package, check_source,
-};
+pub use read::verdict::refusal_error;
+pub use safety::check::{CheckKind, CheckOptions, CheckReport, check};
 
 // Describing packages: Microsoft Graph metadata and differences.
-pub use describe::diff::{ChangedFile, DiffEntry, MetadataChange, PackageDiff, diff_packages};
+pub use describe::diff::{ChangedFile, DiffEntry, MetadataChange, PackageDiff};
 pub use describe::graph::{
     ContentFile, FileEncryptionInfo, GraphMetadata, MsiInformation, MsiPackageType,
 };
@@ -185,6 +178,8 @@ pub use progress::{CancelFlag, Progress, Stage};
 pub mod __private {
     pub use crate::base::paths;
     pub use crate::content::crypto;
+    pub use crate::content::{SealedContent, seal_bytes};
     pub use crate::format::{detection, dostime, inner_read, inner_write, msi, outer};
+    pub use crate::ime::timeline::Timeline;
     pub use crate::pack::IN_MEMORY_LIMIT;
 }

@@ -197,7 +197,7 @@ fn check_extract(v: &Expected, with_parent: bool) -> Option<String> {
 /// `UnsafePath` with the rule ids; `ok` when it finds no error.
 fn check_outcome(path: &Path) -> (String, Vec<String>) {
     let opts = intunewin_core::CheckOptions::new();
-    match intunewin_core::check_package(path, &opts) {
+    match intunewin_core::check(path, &opts) {
         Err(e) => (crate_error_variant(&e), Vec::new()),
         Ok(report) => {
             let mut rules: Vec<String> = report

@@ -16,9 +16,10 @@ use intunewin_core::__private::inner_write::{
     Compressed, Compressor, DEFLATED, InnerZipWriter, STORED, compress_file, deflate_chunk,
 };
 use intunewin_core::__private::outer::{CONTENTS_DIR, DETECTION_ENTRY, OuterZipWriter};
+use intunewin_core::__private::seal_bytes;
 use intunewin_core::DosDateTime;
 use intunewin_core::Keys;
-use intunewin_core::{Detection, MsiInfo, PackOptions, seal_bytes};
+use intunewin_core::{Detection, MsiInfo, PackOptions};
 
 use crate::util::testdata;
 

@@ -6,9 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::{
-    CheckOptions, CheckReport, Finding, PathRules, ReadOptions, Rule, SERVICE_SIZE_LIMIT, check,
-};
+use intunewin_core::{CheckOptions, CheckReport, Finding, PathRules, ReadOptions, Rule, check};
 use serde::Serialize;
 
 use crate::args::JsonArgs;
@@ -29,7 +27,7 @@ pub struct CheckArgs {
     #[arg(short, long, value_name = "FILE")]
     pub setup: Option<PathBuf>,
     /// Content size limit in bytes (Graph's maxContentFileSizeInBytes; 30 GB per Microsoft Learn).
-    #[arg(long, value_name = "BYTES", default_value_t = SERVICE_SIZE_LIMIT)]
+    #[arg(long, value_name = "BYTES", default_value_t = CheckOptions::SERVICE_SIZE_LIMIT)]
     pub size_limit: u64,
 }
 

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::{ArgGroup, Args};
-use intunewin_core::ime::{DecryptInfo, DeviceKey, ImeLog, read_ime_log};
+use intunewin_core::ime::{DecryptInfo, DeviceKey, ImeLog};
 use intunewin_core::{
     Blob, BlobKeys, BlobReport, Detection, ExtractOptions, Overwrite, Package, ReadOptions,
 };
@@ -260,7 +260,7 @@ fn keys(args: &DecryptArgs) -> anyhow::Result<BlobKeys> {
 
 /// Opens the chosen app's DecryptInfo from the log with the device certificate.
 fn keys_from_log(args: &DecryptArgs, log_path: &Path) -> anyhow::Result<BlobKeys> {
-    let log = read_ime_log(log_path)?;
+    let log = ImeLog::read(log_path)?;
     warn_skipped(&log, log_path);
     let Some(cert) = &args.cert else {
         bail!(
@@ -346,7 +346,7 @@ fn warn_skipped(log: &ImeLog, path: &Path) {
 /// `decrypt --log FILE --list-apps`.
 fn list_apps(args: &DecryptArgs) -> anyhow::Result<ExitCode> {
     let path = args.log.as_ref().context("--list-apps needs --log")?;
-    let log = read_ime_log(path)?;
+    let log = ImeLog::read(path)?;
     warn_skipped(&log, path);
     if args.report.json {
         let apps: Vec<AppJson> = log

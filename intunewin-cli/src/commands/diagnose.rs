@@ -7,11 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 use clap::Args;
-use intunewin_core::ime::cmtrace::LocalTime;
-use intunewin_core::ime::diagnose::{AppStory, Diagnosis, Download, Verdict, Via, diagnose};
-use intunewin_core::ime::explain;
-use intunewin_core::ime::logset::{LogSet, LogSetError};
-use intunewin_core::ime::redact::Redactor;
+use intunewin_core::ime::{
+    AppStory, Diagnosis, Download, LocalTime, LogSet, LogSetError, Redactor, Verdict, Via,
+    diagnose, explain,
+};
 use serde::Serialize;
 
 use crate::args::JsonArgs;
@@ -193,22 +192,20 @@ fn app_label(app: &AppStory) -> String {
 
 /// `0x80070643 (-2147023293): <what the explain table or the Win32 error says>`.
 fn code_text(code: u32) -> String {
-    let meaning = match explain::lookup(code) {
+    let explained = explain(code);
+    let meaning = match explained.entry {
         Some(info) => info.message.trim_end_matches('.').to_string(),
-        None => {
-            let decoded = explain::decode_hresult(code);
-            match decoded.win32_error {
-                Some(w) => format!(
-                    "{} ({}): {}",
-                    w.name,
-                    w.number,
-                    w.message.trim_end_matches('.')
-                ),
-                None => "not in the explain table".into(),
-            }
-        }
+        None => match explained.decoded.win32_error {
+            Some(w) => format!(
+                "{} ({}): {}",
+                w.name,
+                w.number,
+                w.message.trim_end_matches('.')
+            ),
+            None => "not in the explain table".into(),
+        },
     };
-    format!("0x{code:08X} ({}): {meaning}", explain::signed(code))
+    format!("0x{code:08X} ({}): {meaning}", explained.signed)
 }
 
 fn duration(ms: i64) -> String {
@@ -583,7 +580,7 @@ fn app_json(a: &AppStory, steps: bool) -> AppJson {
         verdict: a.verdict.id(),
         failed_phase,
         code: code.map(|c| format!("0x{c:08X}")),
-        code_decimal: code.map(explain::signed),
+        code_decimal: code.map(|c| explain(c).signed),
         code_meaning: code.map(code_text),
         missing_evidence: match &a.verdict {
             Verdict::Unknown { missing } => Some(missing.clone()),
@@ -616,7 +613,7 @@ fn app_json(a: &AppStory, steps: bool) -> AppJson {
                 first_seen: e.first_seen.to_string(),
                 last_seen: e.last_seen.to_string(),
                 code: format!("0x{:08X}", e.code),
-                code_decimal: explain::signed(e.code),
+                code_decimal: explain(e.code).signed,
                 meaning: code_text(e.code),
                 enforcement_state: e.enforcement_state,
                 sources: e.sources.clone(),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::{Error, Package, PackageDiff, ReadOptions, diff_packages};
+use intunewin_core::{Error, Package, PackageDiff, ReadOptions};
 use serde::Serialize;
 
 use crate::args::ReportArgs;
@@ -99,7 +99,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
 fn compare(args: &DiffArgs, read: &ReadOptions) -> Result<PackageDiff, Error> {
     let a = Package::open(&args.package_a)?;
     let b = Package::open(&args.package_b)?;
-    diff_packages(&a, &b, read)
+    a.diff(&b, read)
 }
 
 fn print_text(diff: &PackageDiff) -> std::io::Result<()> {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
-use intunewin_core::ime::explain::{self, CodeInfo, Decoded};
+use intunewin_core::ime::{self, CodeInfo, Decoded, Explanation, InstallerExit};
 use serde::Serialize;
 
 use crate::args::JsonArgs;
@@ -36,27 +36,27 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let Some(text) = args.code else {
         bail!("give a code to explain, or --list");
     };
-    let Some(code) = explain::parse_code(&text) else {
+    let Some(code) = ime::parse_code(&text) else {
         // Debug formatting escapes control characters from the untrusted argument.
         bail!(
             "cannot read {text:?} as an error code \
              (expected a form like 0x87D30067, 87D30067, -2016214937 or 2278752359)"
         );
     };
-    let entry = explain::lookup(code);
-    let decoded = explain::decode_hresult(code);
+    let explained = ime::explain(code);
     if args.format.json {
         outln!(
             "{}",
-            serde_json::to_string_pretty(&Report::new(code, entry))?
+            serde_json::to_string_pretty(&Report::new(&explained))?
         )?;
     } else {
-        match entry {
-            Some(info) => print_known(info, &decoded)?,
-            None => print_unknown(&decoded)?,
+        match explained.entry {
+            Some(info) => print_known(info, &explained)?,
+            None if explained.is_exit_code() => print_exit_code(&explained)?,
+            None => print_unknown(&explained)?,
         }
     }
-    Ok(if entry.is_some() {
+    Ok(if explained.entry.is_some() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(crate::EXIT_INVALID)
@@ -65,18 +65,18 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
 
 fn print_list(json: bool) -> anyhow::Result<()> {
     if json {
-        let all: Vec<Report> = explain::table()
+        let all: Vec<Report> = ime::table()
             .iter()
-            .map(|info| Report::new(info.code, Some(info)))
+            .map(|info| Report::new(&ime::explain(info.code)))
             .collect();
         outln!("{}", serde_json::to_string_pretty(&all)?)?;
         return Ok(());
     }
-    for info in explain::table() {
+    for info in ime::table() {
         outln!(
             "{}  {:>11}  {:<14}  {}",
             hex(info.code),
-            explain::signed(info.code),
+            ime::explain(info.code).signed,
             info.source.id(),
             info.message
         )?;
@@ -84,16 +84,17 @@ fn print_list(json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_known(info: &CodeInfo, decoded: &Decoded) -> std::io::Result<()> {
-    outln!("{} ({})", hex(info.code), explain::signed(info.code))?;
+fn print_known(info: &CodeInfo, e: &Explanation) -> std::io::Result<()> {
+    outln!("{} ({})", hex(info.code), e.signed)?;
     outln!("{}", info.message)?;
     // Codes wrapping a Win32 error often reuse its text as their message: say it once.
-    if let Some(win32) = win32_line(decoded, Some(info.message)) {
+    if let Some(win32) = win32_line(&e.decoded, Some(info.message)) {
         outln!("{win32}")?;
     }
-    if let Some(exit) = explain::exit_code_of_hresult(info.code)
-        && let Some(meaning) = explain::exit_code_meaning(exit)
+    if let Some(exit) = e.installer_exit
+        && let Some(meaning) = exit.meaning
     {
+        let exit = exit.code;
         outln!(
             "from installer exit code {exit} ({meaning}): the IME reports a failed exit code \
              as HRESULT_FROM_WIN32, 0x80070000 | {exit}; intunewin explain {exit}"
@@ -127,11 +128,13 @@ fn print_known(info: &CodeInfo, decoded: &Decoded) -> std::io::Result<()> {
     Ok(())
 }
 
-fn print_unknown(d: &Decoded) -> std::io::Result<()> {
+/// An HRESULT not in the table: its fields, and the Win32 error or exit code it carries.
+fn print_unknown(e: &Explanation) -> std::io::Result<()> {
+    let d = &e.decoded;
     outln!(
         "{} ({}): not a known Intune Win32 app code",
         hex(d.code),
-        explain::signed(d.code)
+        e.signed
     )?;
     let severity = if d.failure { "failure" } else { "success" };
     let vendor = if d.customer { ", vendor-defined" } else { "" };
@@ -144,21 +147,44 @@ fn print_unknown(d: &Decoded) -> std::io::Result<()> {
     if let Some(win32) = win32_line(d, None) {
         outln!("{win32}")?;
     }
-    if d.code <= 0xFFFF {
-        print_exit_code(d.code)?;
+    if let Some(exit) = e.installer_exit
+        && let Some(meaning) = exit.meaning
+    {
+        outln!(
+            "from installer exit code {} ({meaning}): intunewin explain {}",
+            exit.code,
+            exit.code
+        )?;
     }
     outln!("hint: intunewin explain --list shows the codes this tool knows")
 }
 
-/// What an installer exit code means and what the IME's default return-code map does with it.
-fn print_exit_code(code: u32) -> std::io::Result<()> {
-    if let Some(meaning) = explain::exit_code_meaning(code) {
-        outln!("as an installer exit code: {meaning}")?;
+/// A bare value (0 to 0xFFFF): an installer's exit code, never read as an HRESULT (whose
+/// severity bit it lacks). What it means, what the IME's default return-code map does with
+/// it, and the HRESULT a failure is reported as.
+fn print_exit_code(e: &Explanation) -> std::io::Result<()> {
+    let Some(exit) = e.installer_exit else {
+        return print_unknown(e);
+    };
+    let code = exit.code;
+    outln!("{code}: an installer exit code (not an HRESULT)")?;
+    match exit.meaning {
+        Some(meaning) => outln!("meaning: {meaning}")?,
+        None => outln!(
+            "meaning: not a common Windows Installer code; see the installer's documentation"
+        )?,
     }
-    let action = explain::default_exit_action(code);
-    match explain::exit_code_hresult(code) {
-        Some(wrapped) if action == explain::ExitAction::Failed => {
-            let known = explain::lookup(wrapped).map_or("", |_| ", which is in the table");
+    // The same number read as a Win32 error (Windows Installer's exit codes are ones).
+    if let Some(w) = e.decoded.win32_error {
+        outln!("Win32 error {} ({}): {}", w.number, w.name, w.message)?;
+    }
+    match exit.reported_as {
+        Some(wrapped) => {
+            let known = if ime::explain(wrapped).entry.is_some() {
+                ", which is in the table"
+            } else {
+                ""
+            };
             outln!(
                 "as an installer exit code, Intune reports it as {}{known}: intunewin explain {}",
                 hex(wrapped),
@@ -167,14 +193,18 @@ fn print_exit_code(code: u32) -> std::io::Result<()> {
             outln!(
                 "(the default return-code map calls it a failure; the IME reports it as \
                  HRESULT_FROM_WIN32, 0x80070000 | {code})"
-            )
+            )?;
         }
-        _ => outln!(
+        None => outln!(
             "the default return-code map (0 and 1707 success, 3010 soft-reboot, 1641 \
              hard-reboot, 1618 retry) treats it as {}: not reported as an error",
-            action.id()
-        ),
+            exit.default_action.id()
+        )?,
     }
+    outln!(
+        "hint: an app's own return codes may treat it otherwise: intunewin diagnose --app shows \
+         them"
+    )
 }
 
 /// "Win32 error N (NAME): message" for codes that carry a Win32 error; without the message
@@ -224,31 +254,24 @@ struct ExitJson {
     reported_as: Option<String>,
 }
 
-impl ExitJson {
-    fn new(code: u32) -> Option<Self> {
-        let exit = if code <= 0xFFFF {
-            code
-        } else {
-            explain::exit_code_of_hresult(code)?
-        };
-        let action = explain::default_exit_action(exit);
-        Some(ExitJson {
-            exit_code: exit,
-            meaning: explain::exit_code_meaning(exit),
-            default_action: action.id(),
-            reported_as: explain::exit_code_hresult(exit)
-                .filter(|_| action == explain::ExitAction::Failed)
-                .map(hex),
-        })
+impl From<InstallerExit> for ExitJson {
+    fn from(exit: InstallerExit) -> Self {
+        ExitJson {
+            exit_code: exit.code,
+            meaning: exit.meaning,
+            default_action: exit.default_action.id(),
+            reported_as: exit.reported_as.map(hex),
+        }
     }
 }
 
 impl Report {
-    fn new(code: u32, entry: Option<&'static CodeInfo>) -> Self {
+    fn new(e: &Explanation) -> Self {
+        let entry = e.entry;
         Report {
-            code: hex(code),
-            signed: explain::signed(code),
-            unsigned: code,
+            code: hex(e.code),
+            signed: e.signed,
+            unsigned: e.code,
             known: entry.is_some(),
             message: entry.map(|e| e.message),
             phases: entry
@@ -258,8 +281,8 @@ impl Report {
             causes: entry.map_or(&[], |e| e.causes),
             checks: entry.map_or(&[], |e| e.checks),
             rules: entry.map_or(&[], |e| e.rules),
-            decoded: DecodedJson::from(explain::decode_hresult(code)),
-            installer_exit: ExitJson::new(code),
+            decoded: DecodedJson::from(e.decoded),
+            installer_exit: e.installer_exit.map(ExitJson::from),
         }
     }
 }

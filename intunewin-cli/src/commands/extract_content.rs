@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use intunewin_core::{Overwrite, Package, ReadOptions, save_content};
+use intunewin_core::{Overwrite, Package, ReadOptions};
 use serde::Serialize;
 
 use crate::args::ReportArgs;
@@ -43,7 +43,7 @@ pub fn run(args: ExtractContentArgs) -> anyhow::Result<ExitCode> {
     let read = ReadOptions::default()
         .progress(bar.clone())
         .cancel_flag(crate::cancel_flag());
-    let size = save_content(&pkg, &args.output, Overwrite::from(args.force), &read)?;
+    let size = pkg.save_content(&args.output, Overwrite::from(args.force), &read)?;
     if args.report.json {
         json::print(&ExtractContentJson {
             package: args.package.display().to_string(),

@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use clap::Args;
 use globset::{GlobBuilder, GlobMatcher};
 use intunewin_core::{
-    DEFAULT_TOOL_VERSION, Error, ExcludeFilter, Overwrite, PackOptions, PackPlan, PackReport,
-    PathRules, Progress, Severity, output_file_name,
+    Detection, Error, ExcludeFilter, Overwrite, PackOptions, PackPlan, PackReport, PathRules,
+    Progress, Severity, output_file_name,
 };
 use serde::Serialize;
 
@@ -38,7 +38,7 @@ pub struct PackArgs {
     pub report: ReportArgs,
     /// Deflate level 0–9 (0 stores everything). The default, 2, gives the size
     /// IntuneWinAppUtil's classic zlib level 1 gives; 1 is faster and larger.
-    #[arg(long, default_value_t = intunewin_core::DEFAULT_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
+    #[arg(long, default_value_t = PackOptions::DEFAULT_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub level: u32,
     /// Compression threads [default: the available cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -66,7 +66,7 @@ pub struct PackArgs {
     #[arg(long, default_value_t = DEFAULT_CONTENT_VERSION_DIGITS, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub content_version_digits: u8,
     /// ToolVersion written to Detection.xml.
-    #[arg(long, default_value = DEFAULT_TOOL_VERSION)]
+    #[arg(long, default_value = Detection::DEFAULT_TOOL_VERSION)]
     pub tool_version: String,
     /// Leave out files and folders matching GLOB (repeatable). Without a `/`, GLOB matches a
     /// name at any depth (`*.pdb`, `.git`); with one, the path from the source folder
@@ -88,7 +88,7 @@ impl PackArgs {
             setup,
             out: OutputArgs::default(),
             report: ReportArgs::default(),
-            level: intunewin_core::DEFAULT_LEVEL,
+            level: PackOptions::DEFAULT_LEVEL,
             threads: None,
             deflate_all: false,
             catalog: None,
@@ -96,7 +96,7 @@ impl PackArgs {
             allow_unsafe_paths: false,
             follow_symlinks: false,
             content_version_digits: DEFAULT_CONTENT_VERSION_DIGITS,
-            tool_version: DEFAULT_TOOL_VERSION.to_string(),
+            tool_version: Detection::DEFAULT_TOOL_VERSION.to_string(),
             exclude: Vec::new(),
         }
     }

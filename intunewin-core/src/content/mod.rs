@@ -1,5 +1,5 @@
 //! The encrypted content, MAC ‖ IV ‖ AES-256-CBC(inner zip) (FORMAT.md §3), in both directions:
-//! [`ContentWriter`] seals it (pack); its storage is a range of a file or bytes in memory, which
+//! [`seal::ContentWriter`] seals it (pack); its storage is a range of a file or bytes in memory, which
 //! the reader in `read/` authenticates, decrypts and parses.
 
 pub mod crypto;
@@ -7,4 +7,4 @@ pub(crate) mod seal;
 pub(crate) mod shape;
 pub(crate) mod storage;
 
-pub use seal::{ContentWriter, SealedContent, seal_bytes};
+pub use seal::{SealedContent, seal_bytes};

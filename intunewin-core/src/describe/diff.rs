@@ -78,11 +78,19 @@ impl PackageDiff {
     }
 }
 
-/// Compares two packages: files added, removed or changed (by SHA-256 of their content) and
-/// metadata changed (Name, SetupFile, ToolVersion, MsiInfo). Both are authenticated and
-/// decrypted as streams; nothing is written. Keys, IV, MAC, FileDigest, entry times and
-/// compression are not compared (two packs of one folder differ in all of them).
-pub fn diff_packages(a: &Package, b: &Package, opts: &ReadOptions) -> Result<PackageDiff> {
+impl Package {
+    /// Compares this package (the old one) with `other` (the new one): files added, removed or
+    /// changed (by SHA-256 of their content) and metadata changed (Name, SetupFile,
+    /// ToolVersion, MsiInfo). Both are authenticated and decrypted as streams; nothing is
+    /// written. Keys, IV, MAC, FileDigest, entry times and compression are not compared (two
+    /// packs of one folder differ in all of them).
+    pub fn diff(&self, other: &Package, opts: &ReadOptions) -> Result<PackageDiff> {
+        diff_packages(self, other, opts)
+    }
+}
+
+/// [`Package::diff`].
+pub(crate) fn diff_packages(a: &Package, b: &Package, opts: &ReadOptions) -> Result<PackageDiff> {
     let old = listed(a, opts)?;
     let new = listed(b, opts)?;
     let mut diff = diff_entries(&old, &new);

@@ -5,7 +5,7 @@
 //! Serialised with serde, [`GraphMetadata`] is the JSON `intunewin info --graph` prints: Graph's
 //! names and `@odata.type`s, keys in sorted order.
 //!
-//! The bytes to upload are the bare blob ([`crate::blob::save_content`] or
+//! The bytes to upload are the bare blob ([`Package::save_content`](crate::Package::save_content) or
 //! [`Package::content_reader`]).
 
 use std::path::Path;

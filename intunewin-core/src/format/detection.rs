@@ -66,6 +66,13 @@ pub struct EncryptionInfo {
     pub file_digest: [u8; 32],
 }
 
+impl EncryptionInfo {
+    /// The only `ProfileIdentifier` Intune supports: `ProfileVersion1`.
+    pub const PROFILE_IDENTIFIER: &str = PROFILE_IDENTIFIER;
+    /// The only `FileDigestAlgorithm` Intune supports: `SHA256`.
+    pub const FILE_DIGEST_ALGORITHM: &str = FILE_DIGEST_ALGORITHM;
+}
+
 impl Drop for EncryptionInfo {
     fn drop(&mut self) {
         self.encryption_key.zeroize();
@@ -135,12 +142,9 @@ pub struct MsiInfo {
     pub publisher: Option<String>,
 }
 
-/// One MsiInfo child as written: element name and text.
-pub type MsiElement = (&'static str, String);
-
 impl MsiInfo {
-    /// The present children, in the tool's order (FORMAT.md §8.2).
-    pub fn elements(&self) -> Vec<MsiElement> {
+    /// The present children, in the tool's order (FORMAT.md §8.2): element name and text.
+    pub fn elements(&self) -> Vec<(&'static str, String)> {
         let b = |v: Option<bool>| v.map(|b| if b { "true" } else { "false" }.to_string());
         [
             ("MsiProductCode", self.product_code.clone()),
@@ -232,6 +236,10 @@ pub fn blob_len_for(n: u64) -> u64 {
 }
 
 impl Detection {
+    /// The `ToolVersion` this project writes by default: `1.8.7.0`, the IntuneWinAppUtil
+    /// release whose output it reproduces.
+    pub const DEFAULT_TOOL_VERSION: &str = DEFAULT_TOOL_VERSION;
+
     /// Serialises in IntuneWinAppUtil 1.8.7's exact layout (FORMAT.md §4.1).
     ///
     /// Fails when a value holds a character XML 1.0 cannot carry.

@@ -4,7 +4,7 @@
 //! A record is `<![LOG[message]LOG]!><time="HH:MM:SS.fffffff" date="M-D-YYYY"
 //! component="X" context="" type="N" thread="T" file="">`; the message may span many lines
 //! (a `Get policies` JSON runs to about 1 MB). [`RecordReader`] yields records, not lines, with
-//! their byte offsets, from any [`BufRead`]; memory stays bounded by [`MAX_MESSAGE`] (or the
+//! their byte offsets, from any [`BufRead`]; memory stays bounded by [`Record::MAX_MESSAGE`] (or the
 //! limit given to [`RecordReader::with_limit`]) whatever the size of the file:
 //!
 //! - a message longer than the limit is kept up to the limit and marked [`Record::truncated`];
@@ -20,9 +20,8 @@
 use std::fmt;
 use std::io::{self, BufRead};
 
-/// Default limit on a record's message: 4 MiB, four times the longest record seen in real logs
-/// (a 982,134-character `Get policies` JSON).
-pub const MAX_MESSAGE: usize = 4 << 20;
+/// Default limit on a record's message ([`Record::MAX_MESSAGE`]).
+const MAX_MESSAGE: usize = Record::MAX_MESSAGE;
 
 /// Longest tail (`<time=... file="">`) kept; a longer one does not parse and the record counts
 /// as cut.
@@ -199,6 +198,13 @@ pub struct Record {
     pub file: String,
 }
 
+impl Record {
+    /// The default limit on a record's message ([`RecordReader::new`]): 4 MiB, four times the
+    /// longest record seen in real logs (a 982,134-character `Get policies` JSON). A longer
+    /// message is cut there and the record flagged [`truncated`](Record::truncated).
+    pub const MAX_MESSAGE: usize = 4 << 20;
+}
+
 /// What a scan for a marker ended on.
 enum Scan {
     /// The marker was found (and consumed).
@@ -209,10 +215,24 @@ enum Scan {
     Eof,
 }
 
-/// Streams [`Record`]s out of a CMTrace log.
+/// Streams [`Record`]s out of a CMTrace log, the format of every IME log: records, not lines
+/// (a message may span many lines), with their byte offsets, from any [`BufRead`]; memory
+/// stays bounded by the message limit ([`Record::MAX_MESSAGE`], or the one given to
+/// [`with_limit`](Self::with_limit)) whatever the size of the file.
+///
+/// - A message longer than the limit is kept up to the limit and marked
+///   [`Record::truncated`].
+/// - A record without its tail (cut at the end of a file, or followed at once by another
+///   record's start) is still yielded, marked [`Record::cut`].
+/// - Bytes between records that are neither whitespace nor a leading UTF-8 BOM are counted in
+///   [`skipped_bytes`](Self::skipped_bytes), never an error.
+/// - Times are local and have no zone in IME logs; the raw text is kept, and a `+NNN`/`-NNN`
+///   bias (minutes) is parsed when present.
+///
+/// Only I/O errors are errors; no input makes the reader panic.
 ///
 /// ```
-/// use intunewin_core::ime::cmtrace::RecordReader;
+/// use intunewin_core::ime::RecordReader;
 ///
 /// let log = "\u{feff}<![LOG[first\r\nline two]LOG]!><time=\"09:22:49.0274125\" date=\"3-24-2026\" \
 ///            component=\"AppWorkload\" context=\"\" type=\"1\" thread=\"14\" file=\"\">\r\n";
@@ -237,7 +257,7 @@ pub struct RecordReader<R> {
 }
 
 impl<R: BufRead> RecordReader<R> {
-    /// A reader with the default message limit, [`MAX_MESSAGE`].
+    /// A reader with the default message limit, [`Record::MAX_MESSAGE`].
     pub fn new(input: R) -> Self {
         Self::with_limit(input, MAX_MESSAGE)
     }

@@ -3,8 +3,24 @@
 //! The Intune Management Extension (IME) handles a Win32 app in a fixed sequence of
 //! [`Phase`]s (FORMAT.md §11); each code it reports belongs to one or more of them and points
 //! to one [`Source`]: the package, the app's configuration in Intune, or the device and its
-//! network. [`CODES`] is the one table of known codes, in our own words; [`decode_hresult`]
-//! explains any other value by its HRESULT fields and, for `0x8007xxxx`, its Win32 error.
+//! network. [`table`] is the one table of known codes, in our own words; [`explain`] gives
+//! everything known about any value: its table entry, its HRESULT fields with the Win32 error
+//! a `0x8007xxxx` code carries, and the installer exit code it is or was made from, both ways.
+//!
+//! ```
+//! use intunewin_core::ime::{ExitAction, explain, parse_code};
+//!
+//! let code = parse_code("1603").unwrap();
+//! let e = explain(code);
+//! assert!(e.is_exit_code()); // a bare installer exit code, not an HRESULT
+//! let exit = e.installer_exit.unwrap();
+//! assert_eq!(exit.default_action, ExitAction::Failed);
+//! assert_eq!(exit.reported_as, Some(0x8007_0643));
+//!
+//! let e = explain(0x8007_0643); // the HRESULT Intune shows for it
+//! assert!(e.entry.is_some());
+//! assert_eq!(e.installer_exit.unwrap().code, 1603);
+//! ```
 
 /// A step of the IME's processing of one Win32 app, in the order the IME runs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,7 +194,7 @@ const UNZIP_RULES: &[&str] = &[
 /// The table of known codes, sorted by code. Messages are what the portal usually shows;
 /// some public lists swap the labels of 0x87D30065/67/68 (FORMAT.md §12.2), so the causes
 /// mention the other reading where reports disagree.
-pub static CODES: &[CodeInfo] = &[
+static CODES: &[CodeInfo] = &[
     CodeInfo {
         code: 0x8000_4005,
         message: "Unspecified error (E_FAIL).",
@@ -597,19 +613,90 @@ pub static CODES: &[CodeInfo] = &[
     },
 ];
 
-/// The whole table, sorted by code.
+/// The whole table of known codes, sorted by code.
 pub fn table() -> &'static [CodeInfo] {
     CODES
 }
 
 /// The table entry for `code`, if it is known.
-pub fn lookup(code: u32) -> Option<&'static CodeInfo> {
+pub(crate) fn lookup(code: u32) -> Option<&'static CodeInfo> {
     CODES.iter().find(|info| info.code == code)
 }
 
-/// The entries whose code a finding of `check` rule `rule` predicts.
-pub fn codes_for_rule(rule: &str) -> impl Iterator<Item = &'static CodeInfo> + '_ {
-    CODES.iter().filter(move |info| info.rules.contains(&rule))
+/// Everything known about a code; [`explain`] builds it.
+///
+/// A value from 0 to 0xFFFF is a bare installer exit code (or Win32 error number), not an
+/// HRESULT: its [`decoded`](Self::decoded) severity and facility say nothing about it, and it
+/// is read through [`installer_exit`](Self::installer_exit) instead
+/// ([`is_exit_code`](Self::is_exit_code)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Explanation {
+    /// The code explained.
+    pub code: u32,
+    /// Its signed 32-bit reading, as Intune's reports and Graph show it (`0x87D30067` is
+    /// `-2016214937`).
+    pub signed: i32,
+    /// The table entry, when the code is one the IME reports and [`table`] knows.
+    pub entry: Option<&'static CodeInfo>,
+    /// The code's HRESULT fields, with the Win32 error a `0x8007xxxx` code (or a bare value)
+    /// carries.
+    pub decoded: Decoded,
+    /// The installer exit code: the code itself when it is a bare one, or the one a
+    /// `0x8007xxxx` HRESULT was made from; `None` for other codes.
+    pub installer_exit: Option<InstallerExit>,
+}
+
+impl Explanation {
+    /// Whether the code is a bare installer exit code (0 to 0xFFFF) rather than an HRESULT.
+    pub fn is_exit_code(&self) -> bool {
+        self.code <= 0xFFFF
+    }
+}
+
+/// An installer's exit code and what the IME does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstallerExit {
+    /// The exit code.
+    pub code: u32,
+    /// What it means, for the common ones (Windows Installer's, which most setups follow).
+    pub meaning: Option<&'static str>,
+    /// What the IME does with it under the default return-code map a new Win32 app gets (0 and
+    /// 1707 success, 3010 soft reboot, 1641 hard reboot, 1618 retry; any other code is a
+    /// failure). An app's own map may differ: `diagnose --app` shows it.
+    pub default_action: ExitAction,
+    /// The code the IME reports when that map calls it a failure: `HRESULT_FROM_WIN32`,
+    /// `0x80070000 | code` for 1 to 0xFFFF (1603 becomes 0x80070643); `None` when it is no
+    /// failure.
+    pub reported_as: Option<u32>,
+}
+
+impl InstallerExit {
+    fn new(code: u32) -> Self {
+        let default_action = default_exit_action(code);
+        InstallerExit {
+            code,
+            meaning: exit_code_meaning(code),
+            default_action,
+            reported_as: exit_code_hresult(code).filter(|_| default_action == ExitAction::Failed),
+        }
+    }
+}
+
+/// Everything known about `code`: its table entry, its HRESULT fields and its installer exit
+/// code (see [`Explanation`]).
+pub fn explain(code: u32) -> Explanation {
+    let exit = if code <= 0xFFFF {
+        Some(code)
+    } else {
+        exit_code_of_hresult(code)
+    };
+    Explanation {
+        code,
+        signed: code as i32,
+        entry: lookup(code),
+        decoded: decode_hresult(code),
+        installer_exit: exit.map(InstallerExit::new),
+    }
 }
 
 /// Parses `0x87D30067`, `87D30067`, signed decimal `-2016214937`, unsigned decimal `2278752359`.
@@ -664,11 +751,6 @@ fn parse_negative(digits: &str) -> Option<u32> {
     let magnitude: i64 = digits.parse().ok()?;
     let value = i32::try_from(-magnitude).ok()?;
     Some(value as u32)
-}
-
-/// The signed 32-bit reading of a code, as Intune's reports and Graph show it.
-pub fn signed(code: u32) -> i32 {
-    code as i32
 }
 
 /// A Win32 error number with its symbolic name and the gist of its system message.
@@ -815,7 +897,7 @@ const fn win32(number: u32, name: &'static str, message: &'static str) -> Win32E
 }
 
 /// The built-in description of Win32 error `number`, when known.
-pub fn win32_error(number: u32) -> Option<&'static Win32Error> {
+fn win32_error(number: u32) -> Option<&'static Win32Error> {
     WIN32_ERRORS.iter().find(|e| e.number == number)
 }
 
@@ -830,7 +912,7 @@ pub enum ExitAction {
     HardReboot,
     /// Another installation was running: the IME tries again later.
     Retry,
-    /// Failed: reported as the HRESULT of the code ([`exit_code_hresult`]).
+    /// Failed: reported as the HRESULT of the code ([`InstallerExit::reported_as`]).
     Failed,
 }
 
@@ -847,10 +929,8 @@ impl ExitAction {
     }
 }
 
-/// What the IME does with installer exit `code` under the default return-code map a new Win32
-/// app gets (0 and 1707 success, 3010 soft reboot, 1641 hard reboot, 1618 retry; any other
-/// code is a failure). An app's own map may differ: `diagnose --app` shows it.
-pub fn default_exit_action(code: u32) -> ExitAction {
+/// What the IME does with installer exit `code` under the default return-code map.
+fn default_exit_action(code: u32) -> ExitAction {
     match code {
         0 | 1707 => ExitAction::Success,
         3010 => ExitAction::SoftReboot,
@@ -861,9 +941,8 @@ pub fn default_exit_action(code: u32) -> ExitAction {
 }
 
 /// The code the IME reports when an installer exits with `code` and the app's return-code map
-/// calls it a failure: `HRESULT_FROM_WIN32(code)`, `0x80070000 | code` for 1 to 0xFFFF (1603
-/// becomes 0x80070643); larger codes, already HRESULTs, as they are.
-pub fn exit_code_hresult(code: u32) -> Option<u32> {
+/// calls it a failure: `HRESULT_FROM_WIN32(code)`; larger codes, already HRESULTs, as they are.
+fn exit_code_hresult(code: u32) -> Option<u32> {
     match code {
         0 => None,
         1..=0xFFFF => Some(0x8007_0000 | code),
@@ -873,7 +952,7 @@ pub fn exit_code_hresult(code: u32) -> Option<u32> {
 
 /// The installer exit code behind an HRESULT the IME reported for a failed install (the
 /// reverse of [`exit_code_hresult`] for `0x8007xxxx`).
-pub fn exit_code_of_hresult(code: u32) -> Option<u32> {
+fn exit_code_of_hresult(code: u32) -> Option<u32> {
     (code >> 16 == 0x8007 && code & 0xFFFF != 0).then_some(code & 0xFFFF)
 }
 
@@ -927,7 +1006,7 @@ static EXIT_CODES: &[(u32, &str)] = &[
 ];
 
 /// What installer exit `code` means, for the common ones.
-pub fn exit_code_meaning(code: u32) -> Option<&'static str> {
+fn exit_code_meaning(code: u32) -> Option<&'static str> {
     EXIT_CODES.iter().find(|(c, _)| *c == code).map(|(_, m)| *m)
 }
 
@@ -961,7 +1040,7 @@ static FACILITIES: &[(u16, &str)] = &[
 const AGENT_FACILITIES: std::ops::RangeInclusive<u16> = 0x7D0..=0x7D3;
 
 /// The name of HRESULT facility `facility`, when known.
-pub fn facility_name(facility: u16) -> Option<&'static str> {
+fn facility_name(facility: u16) -> Option<&'static str> {
     if AGENT_FACILITIES.contains(&facility) {
         return Some("Configuration Manager / Intune Management Extension");
     }
@@ -997,7 +1076,7 @@ pub struct Decoded {
 }
 
 /// Splits `code` into its HRESULT fields and, where it carries one, its Win32 error.
-pub fn decode_hresult(code: u32) -> Decoded {
+pub(crate) fn decode_hresult(code: u32) -> Decoded {
     const FACILITY_WIN32: u16 = 7;
     let failure = code & 0x8000_0000 != 0;
     let customer = code & 0x2000_0000 != 0;
@@ -1138,9 +1217,15 @@ mod tests {
         assert_eq!(info.rules, UNZIP_RULES);
         assert_eq!(info.source, Source::Package);
         assert_eq!(info.phases, &[Phase::IntegrityAndUnzip]);
-        let predicted: Vec<u32> = codes_for_rule("path-too-long").map(|i| i.code).collect();
-        assert_eq!(predicted, [0x87D3_0067]);
-        assert_eq!(codes_for_rule("no-such-rule").count(), 0);
+        let codes_for_rule = |rule: &str| -> Vec<u32> {
+            CODES
+                .iter()
+                .filter(|info| info.rules.contains(&rule))
+                .map(|i| i.code)
+                .collect()
+        };
+        assert_eq!(codes_for_rule("path-too-long"), [0x87D3_0067]);
+        assert!(codes_for_rule("no-such-rule").is_empty());
     }
 
     #[test]
@@ -1203,8 +1288,41 @@ mod tests {
 
     #[test]
     fn signed_matches_intune_decimal() {
-        assert_eq!(signed(0x87D1_041C), -2_016_345_060);
-        assert_eq!(signed(0x87D3_0067), -2_016_214_937);
+        assert_eq!(explain(0x87D1_041C).signed, -2_016_345_060);
+        assert_eq!(explain(0x87D3_0067).signed, -2_016_214_937);
+    }
+
+    /// A bare value is an installer exit code, with its default action and the HRESULT a
+    /// failure becomes; an `0x8007xxxx` HRESULT names the exit code it came from; other
+    /// codes have none.
+    #[test]
+    fn explains_exit_codes_both_ways() {
+        let e = explain(1603);
+        assert!(e.is_exit_code());
+        assert_eq!(e.entry, None);
+        let exit = e.installer_exit.unwrap();
+        assert_eq!(exit.code, 1603);
+        assert!(exit.meaning.is_some());
+        assert_eq!(exit.default_action, ExitAction::Failed);
+        assert_eq!(exit.reported_as, Some(0x8007_0643));
+        for (code, action) in [
+            (0, ExitAction::Success),
+            (1707, ExitAction::Success),
+            (3010, ExitAction::SoftReboot),
+            (1641, ExitAction::HardReboot),
+            (1618, ExitAction::Retry),
+        ] {
+            let exit = explain(code).installer_exit.unwrap();
+            assert_eq!(exit.default_action, action, "{code}");
+            assert_eq!(exit.reported_as, None, "{code}");
+            assert!(exit.meaning.is_some(), "{code}");
+        }
+        let e = explain(0x8007_0643);
+        assert!(!e.is_exit_code());
+        assert_eq!(e.entry.map(|i| i.code), Some(0x8007_0643));
+        assert_eq!(e.installer_exit.map(|x| x.code), Some(1603));
+        assert_eq!(explain(0x87D3_0067).installer_exit, None);
+        assert_eq!(explain(0x8007_0000).installer_exit, None);
     }
 
     #[test]

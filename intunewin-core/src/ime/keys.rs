@@ -1,6 +1,6 @@
 //! Keys for content the Intune Management Extension (IME) downloaded (FORMAT.md §11).
 //!
-//! [`read_ime_log`] finds the content-info responses in `IntuneManagementExtension.log`: each
+//! [`ImeLog::read`] finds the content-info responses in `IntuneManagementExtension.log`: each
 //! app's id, version, download URL and `DecryptInfo`, with no certificate needed.
 //! `DecryptInfo` is CMS EnvelopedData for the device's Intune MDM certificate; with the `cert`
 //! feature (off by default in the library, on in the CLI), [`DeviceKey`] reads that
@@ -38,7 +38,7 @@ pub struct ImeApp {
     pub line: usize,
 }
 
-/// What [`read_ime_log`] found.
+/// The content-info responses found in an IME log ([`ImeLog::read`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImeLog {
     /// Content-info responses in log order (an app fetched twice appears twice).
@@ -57,12 +57,25 @@ impl ImeLog {
             .filter(|a| a.app_id.eq_ignore_ascii_case(wanted))
             .find(|a| a.encrypted_content.is_some())
     }
-}
 
-/// Reads an IME log; see [`parse_ime_log`].
-pub fn read_ime_log(path: &Path) -> Result<ImeLog> {
-    let file = crate::identity::open_regular(path).map_err(|e| Error::io("open", path, e))?;
-    parse_ime_log(BufReader::new(file)).map_err(|e| Error::io("read", path, e))
+    /// Reads the IME log at `path` (`IntuneManagementExtension.log`); see [`ImeLog::parse`].
+    pub fn read(path: &Path) -> Result<ImeLog> {
+        let file = crate::identity::open_regular(path).map_err(|e| Error::io("open", path, e))?;
+        parse_ime_log(BufReader::new(file)).map_err(|e| Error::io("read", path, e))
+    }
+
+    /// Finds content-info responses in CMTrace-format log text (FORMAT.md §11):
+    /// * after a line starting `<![LOG[Get content info from service,ret = {`, the next line;
+    /// * after a line starting `<![LOG[Response from Intune = {` (any case), the next line
+    ///   that contains `decryptinfo` but not `outbound data:` (any case), before the message
+    ///   ends.
+    ///
+    /// That line holds the response's JSON members without the outer braces. Lines that are
+    /// not UTF-8 are read lossily; a response that does not parse is listed in
+    /// [`ImeLog::skipped`].
+    pub fn parse<R: BufRead>(reader: R) -> io::Result<ImeLog> {
+        parse_ime_log(reader)
+    }
 }
 
 /// What the line after a trigger line is expected to hold.
@@ -74,14 +87,8 @@ enum Pending {
     DecryptInfoLine,
 }
 
-/// Finds content-info responses in CMTrace-format log text (FORMAT.md §11):
-/// * after a line starting `<![LOG[Get content info from service,ret = {`, the next line;
-/// * after a line starting `<![LOG[Response from Intune = {` (any case), the next line that
-///   contains `decryptinfo` but not `outbound data:` (any case), before the message ends.
-///
-/// That line holds the response's JSON members without the outer braces. Lines that are not
-/// UTF-8 are read lossily; a response that does not parse is listed in [`ImeLog::skipped`].
-pub fn parse_ime_log<R: BufRead>(mut reader: R) -> io::Result<ImeLog> {
+/// [`ImeLog::parse`].
+fn parse_ime_log<R: BufRead>(mut reader: R) -> io::Result<ImeLog> {
     let mut log = ImeLog::default();
     let mut pending = Pending::None;
     let mut raw = Vec::new();

@@ -16,7 +16,7 @@ use super::cmtrace::{Record, RecordReader};
 
 /// The component that writes a log file, from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LogKind {
+pub(crate) enum LogKind {
     /// `IntuneManagementExtension.log`: the agent, its timers and the DO/BITS download jobs.
     IntuneManagementExtension,
     /// `AppWorkload.log`: Win32 app processing since IME 2408.
@@ -63,7 +63,7 @@ impl LogKind {
 
 /// What a file name says: the component and, for a rotated file, its `YYYYMMDD-HHMMSS` stamp.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogName {
+pub(crate) struct LogName {
     /// The component.
     pub kind: LogKind,
     /// The rotation stamp (`20260324-115437`), `None` for the current file.
@@ -122,8 +122,23 @@ pub struct LogFile {
     /// The file's name (last path component).
     pub name: String,
     /// Component and rotation, from the name.
-    pub log: LogName,
+    pub(crate) log: LogName,
     location: Location,
+}
+
+impl LogFile {
+    /// The component that wrote the file, by its name, as the IME spells it
+    /// (`IntuneManagementExtension`, `AppWorkload`, `AppActionProcessor`, `AgentExecutor`,
+    /// `HealthScripts`, `Win32AppInventory`), or `other` for a file named on its own whose name
+    /// is none of these.
+    pub fn component(&self) -> &'static str {
+        self.log.kind.name()
+    }
+
+    /// The rotation stamp in the file's name (`20260324-115437`), `None` for the current file.
+    pub fn rotation(&self) -> Option<&str> {
+        self.log.rotation.as_deref()
+    }
 }
 
 /// A file left out of a folder or zip, and why.

@@ -1,16 +1,54 @@
-//! The Intune Management Extension (IME) side: keys for content it downloaded, read from its
-//! logs and opened with the device certificate, and the error codes it reports.
+//! The Intune Management Extension (IME) side: why an app did or did not install, read from
+//! the IME's logs; the error codes it reports; and keys for content it downloaded.
+//!
+//! - **Diagnosis**: [`LogSet::from_paths`] collects the logs (a folder, single files, or the
+//!   zip of Intune's "Collect diagnostics", read in place), [`diagnose`] turns them into a
+//!   [`Diagnosis`]: one [`AppStory`] per app with its verdict, phases, downloads, error history
+//!   and retry schedule. [`Redactor`] replaces user names, UPNs, device names and SIDs in it
+//!   consistently, so that it can be shared.
+//! - **Raw records**: [`RecordReader`] streams the CMTrace [`Record`]s of any one log.
+//! - **Error codes**: [`explain`] gives everything known about a code (an [`Explanation`]):
+//!   the [`table`] entry with its [`Phase`]s and [`Source`], the HRESULT fields, and the
+//!   installer exit code it is or was made from; [`parse_code`] reads the forms people paste.
+//! - **Keys**: [`ImeLog::read`] finds each app's content info in `IntuneManagementExtension.log`;
+//!   with the `cert` feature, [`DeviceKey`] opens its encrypted [`DecryptInfo`].
+//!
+//! ```no_run
+//! use intunewin_core::ime::{LogSet, Verdict, diagnose};
+//!
+//! # fn main() -> Result<(), intunewin_core::ime::LogSetError> {
+//! let logs = LogSet::from_paths(&["IntuneManagementExtension/Logs"])?;
+//! let diagnosis = diagnose(&logs)?;
+//! for app in &diagnosis.apps {
+//!     if let Verdict::Failed { .. } = app.verdict {
+//!         println!("{}: {}", app.id, app.verdict_reason);
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 #[cfg(feature = "cert")]
 mod cert;
-pub mod cmtrace;
-pub mod diagnose;
-pub mod explain;
+pub(crate) mod cmtrace;
+pub(crate) mod diagnose;
+pub(crate) mod explain;
 mod keys;
-pub mod logset;
-pub mod redact;
-pub mod timeline;
+pub(crate) mod logset;
+pub(crate) mod redact;
+pub(crate) mod timeline;
 
 #[cfg(feature = "cert")]
 pub use cert::DeviceKey;
-pub use keys::*;
+pub use cmtrace::{LocalTime, Record, RecordReader};
+pub use diagnose::{
+    AppPolicy, AppStory, Diagnosis, Download, FileSummary, Intent, Outcome, PastError, PhaseStep,
+    Resume, Retry, Verdict, Via, diagnose,
+};
+pub use explain::{
+    CodeInfo, Decoded, ExitAction, Explanation, InstallerExit, Phase, Source, Win32Error, explain,
+    parse_code, table,
+};
+pub use keys::{DecryptInfo, ImeApp, ImeLog};
+pub use logset::{FileStats, Ignored, LogFile, LogSet, LogSetError};
+pub use redact::Redactor;

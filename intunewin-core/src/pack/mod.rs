@@ -132,9 +132,17 @@ pub struct PackReport {
 }
 
 impl PackOptions {
+    /// The default deflate level, 2: the size IntuneWinAppUtil's classic zlib level 1 gives
+    /// (zlib-rs's level 1 is its faster "quick" strategy, which compresses markedly less).
+    pub const DEFAULT_LEVEL: u32 = DEFAULT_LEVEL;
+
+    /// The inner-zip folder that receives catalog files ([`PackOptions::catalog_dir`];
+    /// FORMAT.md §9).
+    pub const CATALOG_FOLDER: &str = CATALOG_FOLDER;
+
     /// Packs `source_dir` with `setup_file` (a name or path relative to the source folder, or a
     /// path inside it). Defaults are IntuneWinAppUtil's: ToolVersion 1.8.7.0, deflate with
-    /// [`DEFAULT_LEVEL`],
+    /// [`PackOptions::DEFAULT_LEVEL`],
     /// MsiInfo for `.msi` setups; plus storing incompressible files.
     pub fn new(source_dir: impl Into<PathBuf>, setup_file: impl Into<PathBuf>) -> Self {
         PackOptions {
@@ -159,7 +167,7 @@ impl PackOptions {
         }
     }
 
-    /// Adds every file of `dir` under [`CATALOG_FOLDER`] at the inner zip root, after the
+    /// Adds every file of `dir` under [`PackOptions::CATALOG_FOLDER`] at the inner zip root, after the
     /// content (IntuneWinAppUtil's `-a`, for Windows 10 S mode). The folder must not be inside
     /// the source folder and must hold at least one file.
     pub fn catalog_dir(mut self, dir: impl Into<PathBuf>) -> Self {

@@ -6,7 +6,7 @@
 //! [`Blob::decrypt_to_file`] and [`Blob::extract`] decrypt it as a stream with [`BlobKeys`] from
 //! any source (Detection.xml, DecryptInfo, arguments). The MAC is verified first when a MAC key
 //! is known; without one integrity is unchecked, which [`BlobReport::mac_verified`] records.
-//! [`save_content`] writes a package's blob to a file after authenticating it.
+//! [`Package::save_content`] writes a package's blob to a file after authenticating it.
 
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -200,11 +200,23 @@ impl Blob {
     }
 }
 
-/// Writes a package's encrypted content, the bare blob that is uploaded to Azure Storage
-/// (FORMAT.md §13), to `output`. While copying it checks what [`Package::authenticate`]
-/// checks (length, MAC and IV fields, HMAC, CRC-32); the file appears, through a temporary
-/// file and a rename, only when all passed. Returns the blob's length.
-pub fn save_content(
+impl Package {
+    /// Writes the package's encrypted content, the bare blob that is uploaded to Azure Storage
+    /// (FORMAT.md §13), to `output`. While copying it checks what [`Package::authenticate`]
+    /// checks (length, MAC and IV fields, HMAC, CRC-32); the file appears, through a temporary
+    /// file and a rename, only when all passed. Returns the blob's length.
+    pub fn save_content(
+        &self,
+        output: &Path,
+        overwrite: Overwrite,
+        opts: &ReadOptions,
+    ) -> Result<u64> {
+        save_content(self, output, overwrite, opts)
+    }
+}
+
+/// [`Package::save_content`].
+fn save_content(
     pkg: &Package,
     output: &Path,
     overwrite: Overwrite,

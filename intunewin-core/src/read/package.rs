@@ -243,7 +243,7 @@ impl Package {
 
     /// Verifies everything FORMAT.md §7 lists in one read of the content; writes nothing.
     /// Fails with [`Error::UnsafePath`] on the first entry the classifier refuses
-    /// ([`refuses`](crate::refuses)), exactly as [`extract`](Self::extract) does;
+    /// ([`Rule::refuses`](crate::Rule::refuses)), exactly as [`extract`](Self::extract) does;
     /// [`list`](Self::list) reports the same findings.
     pub fn verify(&self, opts: &ReadOptions) -> Result<VerifyReport> {
         self.read_report(opts, EntryGate::refusing(&opts.path_rules, &self.path))
@@ -297,7 +297,7 @@ impl Package {
     /// Lists the inner entries with the SHA-256 of each, in one read of the content (nothing is
     /// returned unless the MAC and digest match); writes nothing. Lists every entry, even of a
     /// package [`verify`](Self::verify) refuses: the findings are the same as verify's, and
-    /// [`refusal`](crate::refusal) tells whether one refuses the package.
+    /// [`refusal_error`](crate::refusal_error) tells whether one refuses the package.
     /// The entries are kept whatever [`ReadOptions::keep_entries`] says; [`list_to`](Self::list_to)
     /// streams them instead.
     pub fn list(&self, opts: &ReadOptions) -> Result<ListReport> {

@@ -485,7 +485,7 @@ pub(crate) mod tests {
 
     /// A package sealing `inner`, and its content alone (the blob).
     fn package_and_blob(inner: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        let (blob, sealed) = crate::seal_bytes(inner, &tv0_keys()).unwrap();
+        let (blob, sealed) = crate::content::seal_bytes(inner, &tv0_keys()).unwrap();
         let xml = sealed.detection("setup.exe", "setup.exe").to_xml().unwrap();
         let mut outer = OuterZipWriter::new(Cursor::new(Vec::new()), DOS_EPOCH).unwrap();
         let name = format!("{CONTENTS_DIR}IntunePackage.intunewin");

@@ -15,12 +15,20 @@ use crate::error::{Error, Result};
 use crate::inner_read::{EntryInfo, EntryVisitor};
 use crate::paths::{EntryKind, Finding, PathChecker, PathRules, Rule};
 
-/// Whether a finding of `rule` about an inner entry makes the package unusable: `verify` and
-/// `list` fail, `extract` writes nothing. These are the names no OS can create safely (or at
-/// all) and entries that would silently replace one another or become something else on the
-/// device. A path over the device's length budget is reported but does not refuse the package:
-/// the budget depends on the content version the service assigns.
-pub fn refuses(rule: Rule) -> bool {
+impl Rule {
+    /// Whether a finding of this rule about an inner entry makes the package unusable: `verify`
+    /// and `list` fail, `extract` writes nothing ([`refusal_error`]). These are the names no OS
+    /// can create safely (or at all) and entries that would silently replace one another or
+    /// become something else on the device. A path over the device's length budget is reported
+    /// but does not refuse the package: the budget depends on the content version the service
+    /// assigns.
+    pub fn refuses(self) -> bool {
+        refuses(self)
+    }
+}
+
+/// [`Rule::refuses`].
+fn refuses(rule: Rule) -> bool {
     match rule {
         Rule::ZipSlip
         | Rule::AbsolutePath
@@ -54,11 +62,13 @@ pub fn refuses(rule: Rule) -> bool {
 
 /// The finding that refuses the package, if any: the first refusing one in the order a
 /// refusing read meets them (names in entry order, then links and special files).
-pub fn refusal(findings: &[Finding]) -> Option<&Finding> {
+fn refusal(findings: &[Finding]) -> Option<&Finding> {
     findings.iter().find(|f| refuses(f.rule))
 }
 
-/// The error a refusing read gives for `findings` of the package at `origin`, if any.
+/// The error a refusing read gives for `findings` of the package at `origin`, if any: for the
+/// first finding whose [`Rule::refuses`], in the order a refusing read meets them (names in
+/// entry order, then links and special files).
 pub fn refusal_error(origin: &Path, findings: &[Finding]) -> Option<Error> {
     refusal(findings).map(|f| refusal_of(origin, f))
 }

@@ -69,8 +69,13 @@ impl Default for CheckOptions {
 }
 
 impl CheckOptions {
+    /// The service's content size limit per app: 30 GB, i.e. 30 × 10^9 bytes (Microsoft Learn;
+    /// FORMAT.md §12.2), the default [`size_limit`](Self::size_limit). A tenant's own value is
+    /// Graph's `win32LobAppPublishingConstraints.maxContentFileSizeInBytes`.
+    pub const SERVICE_SIZE_LIMIT: u64 = SERVICE_SIZE_LIMIT;
+
     /// Defaults: [`PathRules::default`] (2-digit content version, junk warnings on),
-    /// [`SERVICE_SIZE_LIMIT`], no setup file, the current user's home folder.
+    /// [`CheckOptions::SERVICE_SIZE_LIMIT`], no setup file, the current user's home folder.
     pub fn new() -> Self {
         Self::default()
     }
@@ -81,7 +86,7 @@ impl CheckOptions {
         self
     }
 
-    /// The content size limit in bytes (default [`SERVICE_SIZE_LIMIT`]).
+    /// The content size limit in bytes (default [`CheckOptions::SERVICE_SIZE_LIMIT`]).
     pub fn size_limit(mut self, bytes: u64) -> Self {
         self.size_limit = bytes;
         self
@@ -162,7 +167,11 @@ impl CheckReport {
     }
 }
 
-/// Checks `target`: a folder gets [`check_source`], anything else [`check_package`].
+/// Checks `target`, writing nothing. A folder is a source folder: the classifier on every
+/// entry (symlinks not followed), plus the home/Downloads, breadth and size rules. Anything
+/// else is a package: opened and verified (MAC, padding, digest, sizes, CRCs), then the
+/// classifier on its inner entry names and the breadth and size rules (the size is the
+/// encrypted content's, what is uploaded); unsafe names are findings here, not a failure.
 pub fn check(target: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let meta = fs::metadata(target).map_err(|e| Error::io("open", target, e))?;
     if meta.is_dir() {
@@ -174,7 +183,7 @@ pub fn check(target: &Path, opts: &CheckOptions) -> Result<CheckReport> {
 
 /// Checks a source folder: the classifier on every entry (symlinks not followed), plus the
 /// home/Downloads, breadth and size rules. Writes nothing.
-pub fn check_source(dir: &Path, opts: &CheckOptions) -> Result<CheckReport> {
+pub(crate) fn check_source(dir: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let root = crate::canonical::canonicalize(dir).map_err(|e| Error::BadSource {
         path: dir.to_path_buf(),
         reason: format!("cannot open the source folder ({e})"),
@@ -222,7 +231,7 @@ pub fn source_findings(
 /// Checks a package: opens and verifies it (MAC, padding, digest, sizes, CRCs), then runs the
 /// classifier on its inner entry names and the breadth and size rules (the size is the
 /// encrypted content's, what is uploaded). Unsafe names are findings here, not a failure.
-pub fn check_package(path: &Path, opts: &CheckOptions) -> Result<CheckReport> {
+pub(crate) fn check_package(path: &Path, opts: &CheckOptions) -> Result<CheckReport> {
     let pkg = Package::open(path)?;
     // Counts and totals are all it needs: no entry is kept, whatever their number.
     let read = opts
