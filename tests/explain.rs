@@ -158,8 +158,9 @@ fn unknown_non_win32_code_is_decoded_and_exits_1() {
 
 #[test]
 fn bare_exit_code_points_to_its_hresult() {
+    // A known installer exit code is explained: exit 0, as for a code in the table.
     let (json, status) = explain_json(&["1603"]);
-    assert_eq!(status, Some(1));
+    assert_eq!(status, Some(0));
     assert_eq!(json["decoded"]["win32Name"], "ERROR_INSTALL_FAILURE");
     assert_eq!(json["decoded"]["hresultFromWin32"], "0x80070643");
 }
@@ -314,6 +315,11 @@ fn explain_text(code: &str) -> String {
 /// the HRESULT it becomes.
 #[test]
 fn bare_exit_codes_are_never_read_as_hresults() {
+    // Exit 0 when the exit code has a known meaning; 4 has none.
+    for code in ["0", "1603", "1707", "3010", "1641", "1618"] {
+        intunewin().args(["explain", code]).assert().code(0);
+    }
+    intunewin().args(["explain", "4"]).assert().code(1);
     for (code, action) in [
         ("0", "success"),
         ("1603", "failure"),

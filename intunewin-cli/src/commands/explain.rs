@@ -27,7 +27,8 @@ pub struct ExplainArgs {
     pub list: bool,
 }
 
-/// Runs the subcommand: exit 0 for a known code or `--list`, 1 for a code not in the table.
+/// Runs the subcommand: exit 0 for a code in the table, a known installer exit code or
+/// `--list`; 1 for a code it cannot explain.
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     if args.list {
         print_list(args.format.json)?;
@@ -56,7 +57,10 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             None => print_unknown(&explained)?,
         }
     }
-    Ok(if explained.entry.is_some() {
+    let known_exit_code = explained
+        .installer_exit
+        .is_some_and(|exit| explained.is_exit_code() && exit.meaning.is_some());
+    Ok(if explained.entry.is_some() || known_exit_code {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(crate::EXIT_INVALID)
