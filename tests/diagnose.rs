@@ -812,7 +812,9 @@ fn fixture_dependencies_supersedence_and_next_attempt() {
     // Next attempts: GRS time 10:02:10 UTC + 24 h on a UTC+2 device; the suite waits for
     // its runtime; the player's cleared GRS means the next check-in (timer 12:05:00 + 1 h).
     let retry = &runtime["retry"];
-    assert_eq!(retry["grsTimeUtc"], "06/01/2026 10:02:10");
+    // `grsTimeUtc` is the expiry check's (as before); the retry waits for the newer GRS
+    // time saved after the failure, which the basis names.
+    assert_eq!(retry["grsTimeUtc"], "5/31/2026 8:00:00 AM");
     assert_eq!(retry["nextAttempt"], "2026-06-02 12:02:10.000");
     assert_eq!(retry["nextAttemptFirm"], false);
     let basis = retry["nextAttemptBasis"].as_str().unwrap();

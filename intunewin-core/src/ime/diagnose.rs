@@ -647,11 +647,13 @@ impl Builder {
         if self.clock.schedule_line(msg, e.time) {
             return;
         }
-        if let Some(ids) = after(msg, "Processing subgraph with app ids: ") {
+        if let Some(ids) =
+            msg.strip_prefix("[Win32App][V3Processor] Processing subgraph with app ids: ")
+        {
             self.subgraph_run(ids, e);
         }
-        if msg.contains("[GRSManager] Found GRS value: ")
-            || msg.contains("[GRSManager] Saved GRS value: ")
+        if let Some(grs) = msg.strip_prefix("[Win32App][GRSManager] ")
+            && (grs.starts_with("Found GRS value: ") || grs.starts_with("Saved GRS value: "))
         {
             // The key ends with the app's id (…\GRS\<hash>\<app>); the thread's app may differ.
             if let Some(id) = guids(msg).last().map(str::to_ascii_lowercase)
@@ -826,7 +828,7 @@ impl Builder {
             );
         } else if msg.contains("[GRSManager]") {
             app.grs(msg, t);
-        } else if msg.contains("[ActionProcessor]") && evaluates(msg) {
+        } else if msg.starts_with("[Win32App][ActionProcessor]") && evaluates(msg) {
             if msg.contains(" is in GRS.") {
                 app.skipped_in_grs = Some(t);
             }
@@ -1129,9 +1131,11 @@ impl App {
     /// Microsoft documents for a failed Win32 app, the subgraph's re-evaluation time plus
     /// the policy's interval; never before the next check-in the IME scheduled.
     fn next_attempt(&mut self, clock: &Clock) {
-        if matches!(
+        // Only an attempt that failed or is unfinished is tried again; a GRS time alone
+        // (also kept for apps that installed) says nothing about an unknown app.
+        if !matches!(
             self.story.verdict,
-            Verdict::Succeeded | Verdict::NotApplicable
+            Verdict::Failed { .. } | Verdict::InProgress
         ) {
             return;
         }
@@ -1148,8 +1152,8 @@ impl App {
         } else if let Some((utc, _)) = self.grs {
             let due = add_seconds(utc, 24 * 3600);
             let mut why = format!(
-                "last failure's GRS time {} UTC + 24 h (Microsoft's retry interval for a failed \
-                 Win32 app) = {} UTC",
+                "GRS time of the last attempt {} UTC + 24 h (Microsoft's retry interval for a \
+                 failed Win32 app) = {} UTC",
                 short(utc),
                 short(due)
             );
@@ -1440,17 +1444,27 @@ impl App {
         } else if msg.contains("Cleared GRS value") {
             retry.cleared_at = Some(t);
         }
-        let time = match after(msg, "GRSTimeUTC = ") {
-            Some(time) => Some(time.lines().next().unwrap_or("").trim()),
-            None => between(msg, "Found GRS value: ", " at key")
-                .or_else(|| between(msg, "Saved GRS value: ", " to path")),
+        // The expiry check's `GRSTimeUTC` is the time shown; the registry lines (`Found`/
+        // `Saved GRS value`, one per subgraph key) fill it when no check gave one, and the
+        // latest failure among them is the one the retry waits for.
+        let (time, checked) = match after(msg, "GRSTimeUTC = ") {
+            Some(time) => (Some(time.lines().next().unwrap_or("").trim()), true),
+            None => (
+                between(msg, "Found GRS value: ", " at key")
+                    .or_else(|| between(msg, "Saved GRS value: ", " to path")),
+                false,
+            ),
         };
         if let Some(time) = time {
             // .NET's DateTime.MinValue (`1/1/0001 12:00:00 AM`) is "no GRS time".
             match dotnet_time(time).filter(|utc| utc.year > 1) {
                 Some(utc) => {
-                    retry.grs_time = Some(time.to_owned());
-                    self.grs = Some((utc, t));
+                    if checked || retry.grs_time.is_none() {
+                        retry.grs_time = Some(time.to_owned());
+                    }
+                    if checked || self.grs.is_none_or(|(known, _)| utc >= known) {
+                        self.grs = Some((utc, t));
+                    }
                 }
                 None => {
                     retry.grs_time = None;
@@ -1584,7 +1598,27 @@ impl App {
 impl Clock {
     /// Reads a device-wide schedule line; `true` when `msg` was one.
     fn schedule_line(&mut self, msg: &str, t: LocalTime) -> bool {
-        if let Some(rest) = after(msg, "Setting subgraph reevaluation time with value: ") {
+        // Prefix checks first: this runs on every record diagnosis reads.
+        if let Some(rest) = msg.strip_prefix("[Win32App][ReevaluationScheduleManager] ") {
+            return self.reevaluation_line(rest, t);
+        }
+        let interval = match msg.strip_prefix("[Win32App][CheckinIntervalManager] ") {
+            Some(rest) => number_after(rest, "Updated interval of timer is "),
+            None => msg
+                .strip_prefix("Win32AppTimer interval is : ")
+                .and_then(|rest| number_after(rest, "")),
+        };
+        if let Some(ms) = interval.filter(|ms| *ms > 0) {
+            self.checkin = Some((t, ms));
+            return true;
+        }
+        false
+    }
+
+    /// A `[ReevaluationScheduleManager]` line: a subgraph's re-evaluation time (UTC), and
+    /// the UTC offset when the IME sets it to "now".
+    fn reevaluation_line(&mut self, msg: &str, t: LocalTime) -> bool {
+        if let Some(rest) = msg.strip_prefix("Setting subgraph reevaluation time with value: ") {
             let (value, hash) = rest
                 .split_once(" for subgraph with hash ")
                 .unwrap_or((rest, ""));
@@ -1599,19 +1633,13 @@ impl Clock {
             }
             return true;
         }
-        if let Some(rest) = after(msg, "Found previous subgraph reevaluation time value: ") {
+        if let Some(rest) = msg.strip_prefix("Found previous subgraph reevaluation time value: ") {
             if let Some((value, hash)) = rest.split_once(" at key ")
                 && let Some(utc) = dotnet_time(value)
             {
                 let hash = hash.trim_end_matches('.').trim();
                 self.subgraph_times.insert(hash.to_owned(), utc);
             }
-            return true;
-        }
-        let interval = number_after(msg, "Updated interval of timer is ")
-            .or_else(|| number_after(msg, "Win32AppTimer interval is : "));
-        if let Some(ms) = interval.filter(|ms| *ms > 0) {
-            self.checkin = Some((t, ms));
             return true;
         }
         false
