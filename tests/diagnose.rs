@@ -730,3 +730,261 @@ fn ime_log_alone_ties_jobs_to_apps() {
         }
     }
 }
+
+/// The dependency fixture (`testdata/imelogs-deps`, synthetic): a suite that depends on a
+/// runtime (installed automatically) and replaces an older suite. The runtime fails with
+/// 0x80070643, so the suite names it as the reason it was not installed; the order the IME
+/// evaluated the three in; when each unfinished app is tried again and on what basis; the
+/// nameless app folded out of the summary but kept in the JSON.
+#[test]
+fn fixture_dependencies_supersedence_and_next_attempt() {
+    let fixture = crate::util::testdata().join("imelogs-deps");
+    let run_exit = |extra: &[&str], code: i32| {
+        let out = crate::util::intunewin()
+            .arg("diagnose")
+            .args(extra)
+            .arg(&fixture)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let run = |extra: &[&str]| run_exit(extra, 1);
+    // Only the app asked for counts: the player did not fail.
+    let player_story = run_exit(&["--app", "Tailspin Player"], 0);
+    let json: serde_json::Value = serde_json::from_str(&run(&["--json"])).unwrap();
+    let apps = json["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 5, "the nameless app stays in the JSON");
+    let app = |name: &str| {
+        apps.iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let (suite, runtime, old, player) = (
+        app("Northwind Suite 5"),
+        app("Northwind Runtime 2"),
+        app("Northwind Suite 4"),
+        app("Tailspin Player"),
+    );
+    const SUITE: &str = "c0c0c0c0-0000-4000-8000-000000000001";
+    const RUNTIME: &str = "c0c0c0c0-0000-4000-8000-000000000002";
+    const OLD: &str = "c0c0c0c0-0000-4000-8000-000000000003";
+
+    // Both ways of each tie, with the other app's name and verdict.
+    let rel = &suite["relations"];
+    assert_eq!(rel[0]["appId"], RUNTIME);
+    assert_eq!(rel[0]["relation"], "depends-on");
+    assert_eq!(rel[0]["autoInstall"], true);
+    assert_eq!(rel[0]["name"], "Northwind Runtime 2");
+    assert_eq!(rel[0]["verdict"], "failed");
+    assert_eq!(rel[0]["code"], "0x80070643");
+    assert_eq!(rel[1]["appId"], OLD);
+    assert_eq!(rel[1]["relation"], "supersedes");
+    assert_eq!(rel[1]["uninstall"], true);
+    assert_eq!(rel[1]["verdict"], "succeeded");
+    assert_eq!(runtime["relations"][0]["relation"], "required-by");
+    assert_eq!(runtime["relations"][0]["appId"], SUITE);
+    assert_eq!(old["relations"][0]["relation"], "superseded-by");
+    assert_eq!(player["relations"].as_array().unwrap().len(), 0);
+
+    // The order of the run, the same for the three; the failed dependency named.
+    for a in [suite, runtime, old] {
+        assert_eq!(
+            a["processingOrder"],
+            serde_json::json!([RUNTIME, SUITE, OLD]),
+            "{}",
+            a["name"]
+        );
+        assert_eq!(a["processedAt"], "2026-06-01 12:00:01.000");
+    }
+    assert_eq!(suite["verdict"], "failed");
+    assert_eq!(suite["blockedBy"][0]["appId"], RUNTIME);
+    assert_eq!(suite["blockedBy"][0]["failedPhase"], "installation");
+    assert_eq!(old["blockedBy"].as_array().unwrap().len(), 0);
+
+    // Next attempts: GRS time 10:02:10 UTC + 24 h on a UTC+2 device; the suite waits for
+    // its runtime; the player's cleared GRS means the next check-in (timer 12:05:00 + 1 h).
+    let retry = &runtime["retry"];
+    // `grsTimeUtc` is the expiry check's (as before); the retry waits for the newer GRS
+    // time saved after the failure, which the basis names.
+    assert_eq!(retry["grsTimeUtc"], "5/31/2026 8:00:00 AM");
+    assert_eq!(retry["nextAttempt"], "2026-06-02 12:02:10.000");
+    assert_eq!(retry["nextAttemptFirm"], false);
+    let basis = retry["nextAttemptBasis"].as_str().unwrap();
+    assert!(basis.contains("2026-06-01 10:02:10 UTC + 24 h"), "{basis}");
+    assert_eq!(suite["retry"]["nextAttempt"], "2026-06-02 12:02:10.000");
+    assert!(
+        suite["retry"]["nextAttemptBasis"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("after its failed dependency {RUNTIME}"))
+    );
+    assert_eq!(player["verdict"], "in-progress");
+    assert_eq!(player["retry"]["grsTimeUtc"], serde_json::Value::Null);
+    assert_eq!(player["retry"]["nextAttempt"], "2026-06-01 13:05:00.000");
+    assert_eq!(player["retry"]["nextAttemptFirm"], true);
+    assert_eq!(old["retry"]["nextAttempt"], serde_json::Value::Null);
+
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_escape(&fixture.display().to_string()), "[FIXTURE]");
+    settings.set_omit_expression(true);
+    let summary = run(&[]);
+    let all = run(&["--all"]);
+    settings.bind(|| {
+        insta::assert_snapshot!("diagnose_deps_summary", summary);
+        insta::assert_snapshot!("diagnose_deps_parent", run(&["--app", "northwind suite 5"]));
+        insta::assert_snapshot!("diagnose_deps_player", player_story.clone());
+    });
+    assert!(summary.contains("... and 1 more app with neither a name nor a verdict"));
+    assert!(!summary.contains("e2e2e2e2-0000-4000-8000-000000000005"));
+    assert!(all.contains("e2e2e2e2-0000-4000-8000-000000000005"));
+    assert!(!all.contains("more app"));
+    // The GRS time .NET writes for "none" never shows raw.
+    assert!(!player_story.contains("0001"));
+
+    // The page: a relations table in the suite's section, its blocking dependency, the
+    // evaluation order and the next attempt.
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("deps.html");
+    run(&["--html", page.to_str().unwrap()]);
+    let page = std::fs::read_to_string(&page).unwrap();
+    let start = page.find(&format!("id=\"app-{SUITE}\"")).unwrap();
+    let section = &page[start..start + page[start..].find("</section>").unwrap()];
+    for fact in [
+        "<h3>Dependencies and supersedence</h3>",
+        "<td>depends on (installed automatically)</td><td>Northwind Runtime 2</td>\
+         <td><span class=\"badge v-failed\">failed</span> 0x80070643</td>",
+        "<td>supersedes (replace: uninstalled)</td><td>Northwind Suite 4</td>",
+        "Evaluated in this order at 2026-06-01 12:00:01.000: Northwind Runtime 2 &rarr; \
+         Northwind Suite 5 &rarr; Northwind Suite 4",
+        "Not installed because its dependency Northwind Runtime 2 failed with 0x80070643",
+        "<dt>Next attempt</dt><dd>not before 2026-06-02 12:02:10.000",
+    ] {
+        assert!(section.contains(fact), "missing {fact:?} in:\n{section}");
+    }
+}
+
+/// On the shared logs: "SAS Scripted Install - Version 1" depends on four Visual C++
+/// redistributables (installed automatically), each knows it is needed by it, and the IME
+/// evaluated the four before it; Snagit's retry schedule was cleared when the download wait ran
+/// out, so its next attempt is the next check-in the IME scheduled; no GRS time of .NET's
+/// "none" shows raw; the summary folds the apps seen without a name or a verdict.
+#[test]
+fn shared_logs_dependencies_and_next_attempts() {
+    use intunewin_core::ime::{LogSet, RelationKind, diagnose};
+    let Some(dir) = imelogs_dir() else { return };
+    let d = diagnose(&LogSet::from_paths(&[&dir]).unwrap()).unwrap();
+    const SAS: &str = "bf98868f-45ed-49bd-b0b9-1e0b14b1dd9d";
+    let sas = d.find_app("SAS Scripted Install - Version 1").unwrap();
+    assert_eq!(sas.id, SAS);
+    let mut deps: Vec<&str> = sas
+        .relations
+        .iter()
+        .filter(|r| r.kind == RelationKind::DependsOn { auto_install: true })
+        .map(|r| r.app_id.as_str())
+        .collect();
+    assert_eq!(deps.len(), sas.relations.len());
+    deps.sort_unstable();
+    assert_eq!(
+        deps,
+        [
+            "05d1ca79-1a9f-4d94-b9a2-6e8b279c5701",
+            "0de2c425-ddee-49b9-a533-c8f0a70790ba",
+            "10f84ec8-11e2-44e6-a21d-d74a52da4163",
+            "62e19149-d4b7-4327-94d9-cb6e1d8a1fb0",
+        ]
+    );
+    for id in &deps {
+        let child = d.find_app(id).unwrap();
+        assert!(
+            child
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("Microsoft Visual C++")),
+            "{id}"
+        );
+        assert_eq!(
+            child.relations[0].kind,
+            RelationKind::RequiredBy { auto_install: true }
+        );
+        assert_eq!(child.relations[0].app_id, SAS);
+    }
+    // The dependencies first, the app last, in one subgraph run.
+    let order = &sas.processing_order;
+    assert_eq!(order.len(), 5, "{order:?}");
+    assert_eq!(order[4], SAS);
+    let mut first: Vec<&str> = order[..4].iter().map(String::as_str).collect();
+    first.sort_unstable();
+    assert_eq!(first, deps);
+    assert!(sas.blocked_by.is_empty());
+
+    let snagit = d.find_app(SNAGIT).unwrap();
+    let retry = &snagit.retry;
+    assert!(retry.cleared_at.is_some());
+    assert_eq!(retry.grs_time, None);
+    assert!(retry.next_attempt_firm, "{retry:?}");
+    assert_eq!(
+        retry.next_attempt.map(|t| t.to_string()).as_deref(),
+        Some(NEXT_SNAGIT),
+        "{retry:?}"
+    );
+    for app in &d.apps {
+        let raw = app.retry.grs_time.as_deref().unwrap_or("");
+        assert!(!raw.contains("0001"), "{}: {raw}", app.id);
+    }
+    let related = d.apps.iter().filter(|a| !a.relations.is_empty()).count();
+    let timed = d
+        .apps
+        .iter()
+        .filter(|a| a.retry.next_attempt.is_some())
+        .count();
+    eprintln!("{related} apps with a relation, {timed} with a next-attempt time");
+    assert_eq!(related, 5);
+    assert!(timed >= 1);
+
+    let summary = |extra: &[&str]| {
+        let out = crate::util::intunewin()
+            .arg("diagnose")
+            .args(extra)
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (folded, all) = (summary(&[]), summary(&["--all"]));
+    let faceless = d
+        .apps
+        .iter()
+        .filter(|a| a.name.is_none() && a.policy.is_none())
+        .filter(|a| a.verdict.id() == "unknown")
+        .count();
+    assert!(faceless > 0);
+    assert!(
+        folded.contains(&format!(
+            "... and {faceless} more apps with neither a name nor a verdict"
+        )),
+        "{folded}"
+    );
+    assert_eq!(
+        all.lines().count(),
+        folded.lines().count() + faceless - 1,
+        "--all lists each folded app instead of the one line"
+    );
+    assert!(folded.contains("dependencies and supersedence:"));
+    assert!(folded.contains("SAS Scripted Install - Version 1 (bf98868f"));
+    eprintln!(
+        "summary: {} lines, {} with --all",
+        folded.lines().count(),
+        all.lines().count()
+    );
+}
+
+/// Snagit's next attempt: the check-in timer set at 11:54:39.727 (AppWorkload.log) to
+/// 3,600,000 ms, after its GRS was cleared at 09:52:50.
+const NEXT_SNAGIT: &str = "2026-03-24 12:54:39.727";

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use clap::Args;
 use intunewin_core::ime::{
-    AppStory, Diagnosis, Download, LocalTime, LogSet, LogSetError, Redactor, Verdict, Via,
-    diagnose, explain,
+    AppStory, Diagnosis, Download, LocalTime, LogSet, LogSetError, Outcome, Phase, PhaseStep,
+    Redactor, RelationKind, Verdict, Via, diagnose, explain,
 };
 use serde::Serialize;
 
@@ -47,6 +47,9 @@ pub struct DiagnoseArgs {
     /// Replace the --html file if it exists.
     #[arg(long, requires = "html")]
     pub force: bool,
+    /// List every app in the summary, also those seen without a name or a verdict.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[path = "diagnose_html.rs"]
@@ -101,11 +104,11 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
     } else if args.app.is_some() {
         print_header(&diagnosis)?;
         for app in &apps {
-            print_story(app)?;
+            print_story(&diagnosis, app)?;
         }
     } else {
         print_header(&diagnosis)?;
-        print_summary(&apps)?;
+        print_summary(&diagnosis, &apps, args.all)?;
     }
     let failed = apps
         .iter()
@@ -151,33 +154,183 @@ fn print_header(d: &Diagnosis) -> std::io::Result<()> {
     Ok(())
 }
 
-fn print_summary(apps: &[&AppStory]) -> std::io::Result<()> {
+fn print_summary(d: &Diagnosis, apps: &[&AppStory], all: bool) -> std::io::Result<()> {
     if apps.is_empty() {
         outln!("no Win32 app processing in these logs")?;
         return Ok(());
     }
     outln!(
-        "{:<15} {:<24} {:<11} {:<23} APP",
+        "{:<15} {:<24} {:<11} {:<23} {:<18} APP",
         "VERDICT",
         "PHASE",
         "CODE",
-        "WHEN"
+        "WHEN",
+        "NEXT ATTEMPT"
     )?;
-    for app in apps {
+    let (shown, folded): (Vec<&AppStory>, Vec<&AppStory>) =
+        apps.iter().copied().partition(|a| all || !faceless(a));
+    for app in shown {
         let (phase, code) = match &app.verdict {
             Verdict::Failed { phase, code } => (phase.id(), code.map(|c| format!("0x{c:08X}"))),
-            _ => (app.phases.last().map_or("-", |s| s.phase.id()), None),
+            _ => (summary_phase(app), None),
         };
         let when = app
             .verdict_at
             .map_or_else(|| "-".to_string(), |t| t.to_string());
         outln!(
-            "{:<15} {:<24} {:<11} {:<23} {}",
+            "{:<15} {:<24} {:<11} {:<23} {:<18} {}",
             app.verdict.id(),
             phase,
             code.as_deref().unwrap_or("-"),
             when,
+            next_attempt_cell(app),
             app_label(app)
+        )?;
+    }
+    if !folded.is_empty() {
+        outln!(
+            "... and {} with neither a name nor a verdict (no policy, detection, download, install \
+             or status line names them in the logs read; --all lists them)",
+            crate::ui::count(folded.len(), "more app", "more apps")
+        )?;
+    }
+    let related: Vec<&&AppStory> = apps
+        .iter()
+        .filter(|a| a.relations.iter().any(|r| parent_side(r.kind)))
+        .collect();
+    if !related.is_empty() {
+        outln!()?;
+        outln!("dependencies and supersedence:")?;
+        for app in related {
+            outln!("  {}", app_label(app))?;
+            print_relations(d, app, "    ")?;
+        }
+    }
+    Ok(())
+}
+
+/// An app the logs only name in passing: no name, no policy, no verdict.
+fn faceless(app: &AppStory) -> bool {
+    app.name.is_none() && app.policy.is_none() && matches!(app.verdict, Verdict::Unknown { .. })
+}
+
+/// The phase that matters for the summary: for a succeeded app the last one that completed,
+/// for a not-applicable one the one that found it so, else the last one seen.
+fn summary_phase(app: &AppStory) -> &'static str {
+    let done = |s: &&PhaseStep| matches!(s.outcome, Outcome::Succeeded | Outcome::NotDetected);
+    let step = match app.verdict {
+        // The detection (or install) that showed it installed, else the last step completed.
+        Verdict::Succeeded => app
+            .phases
+            .iter()
+            .rev()
+            .filter(done)
+            .find(|s| {
+                matches!(
+                    s.phase,
+                    Phase::PostInstallDetection | Phase::PreInstallDetection | Phase::Installation
+                )
+            })
+            .or_else(|| app.phases.iter().rev().find(done)),
+        Verdict::NotApplicable => app
+            .phases
+            .iter()
+            .rev()
+            .find(|s| s.outcome == Outcome::NotApplicable),
+        _ => app.phases.last(),
+    };
+    step.map_or("-", |s| s.phase.id())
+}
+
+/// `~2026-03-24 12:54` (the expected check-in), `>=2026-03-25 09:53` (not before), or `-`.
+fn next_attempt_cell(app: &AppStory) -> String {
+    match app.retry.next_attempt {
+        Some(t) => {
+            let mark = if app.retry.next_attempt_firm {
+                "~"
+            } else {
+                ">="
+            };
+            let text = t.to_string();
+            format!("{mark}{}", &text[..text.len().min(16)])
+        }
+        None => "-".into(),
+    }
+}
+
+/// Whether the relation is seen from the parent (dependent or superseding) app.
+fn parent_side(kind: RelationKind) -> bool {
+    matches!(
+        kind,
+        RelationKind::DependsOn { .. } | RelationKind::Supersedes { .. }
+    )
+}
+
+/// How a relation reads: `depends on (auto-install)`, `superseded by (replace)`, ...
+fn relation_text(kind: RelationKind) -> &'static str {
+    match kind {
+        RelationKind::DependsOn { auto_install: true } => "depends on (installed automatically)",
+        RelationKind::DependsOn {
+            auto_install: false,
+        } => "depends on (must be detected)",
+        RelationKind::RequiredBy { auto_install: true } => "is needed by (installed for it)",
+        RelationKind::RequiredBy {
+            auto_install: false,
+        } => "is needed by (detected for it)",
+        RelationKind::Supersedes { uninstall: true } => "supersedes (replaces it: uninstalled)",
+        RelationKind::Supersedes { uninstall: false } => "supersedes (updates it)",
+        RelationKind::SupersededBy { uninstall: true } => {
+            "is superseded by (replaced: uninstalled)"
+        }
+        RelationKind::SupersededBy { uninstall: false } => "is superseded by (updated)",
+    }
+}
+
+/// `name (id)` and verdict of another app of the diagnosis, by id.
+fn other_app(d: &Diagnosis, id: &str) -> (String, String) {
+    match d.apps.iter().find(|a| a.id == id) {
+        Some(a) => (app_label(a), verdict_short(a)),
+        None => (id.to_owned(), "not in these logs".into()),
+    }
+}
+
+/// `failed (installation, 0x80070643)`, `succeeded`, ...
+fn verdict_short(app: &AppStory) -> String {
+    match &app.verdict {
+        Verdict::Failed { phase, code } => match code {
+            Some(c) => format!("failed ({}, 0x{c:08X})", phase.id()),
+            None => format!("failed ({})", phase.id()),
+        },
+        other => other.id().to_owned(),
+    }
+}
+
+/// The app's relations with the verdict of each, the order the IME evaluated them in, and
+/// the failed dependencies that held it back.
+fn print_relations(d: &Diagnosis, app: &AppStory, indent: &str) -> std::io::Result<()> {
+    for r in &app.relations {
+        let (label, verdict) = other_app(d, &r.app_id);
+        outln!("{indent}{} {label}: {verdict}", relation_text(r.kind))?;
+    }
+    if let Some(at) = app.processed_at {
+        let order: Vec<String> = app
+            .processing_order
+            .iter()
+            .map(|id| match d.apps.iter().find(|a| &a.id == id) {
+                Some(a) => a.name.as_deref().map_or_else(|| id.clone(), safe),
+                None => id.clone(),
+            })
+            .collect();
+        outln!(
+            "{indent}evaluated in this order at {at}: {}",
+            order.join(" -> ")
+        )?;
+    }
+    for id in &app.blocked_by {
+        let (label, verdict) = other_app(d, id);
+        outln!(
+            "{indent}not installed because its dependency {label} {verdict}: the IME holds an \
+             app back until its dependencies are installed"
         )?;
     }
     Ok(())
@@ -217,7 +370,7 @@ fn duration(ms: i64) -> String {
     }
 }
 
-fn print_story(app: &AppStory) -> std::io::Result<()> {
+fn print_story(d: &Diagnosis, app: &AppStory) -> std::io::Result<()> {
     outln!()?;
     outln!("{}", app_label(app))?;
     if let Some(intent) = app.intent {
@@ -242,6 +395,18 @@ fn print_story(app: &AppStory) -> std::io::Result<()> {
         outln!("  ESP phase: {}", safe(esp))?;
     }
     print_policy(app)?;
+    if !app.relations.is_empty() || app.processed_at.is_some() {
+        outln!("  dependencies and supersedence:")?;
+        print_relations(d, app, "    ")?;
+    }
+    if let Some(basis) = &app.retry.next_attempt_basis {
+        let when = match app.retry.next_attempt {
+            Some(t) if app.retry.next_attempt_firm => format!("about {t}"),
+            Some(t) => format!("not before {t}"),
+            None => "unknown".into(),
+        };
+        outln!("  next attempt: {when} ({})", safe(basis))?;
+    }
     let story = narrative(app);
     if !story.is_empty() {
         outln!("  story:")?;
@@ -296,9 +461,6 @@ fn print_policy(app: &AppStory) -> std::io::Result<()> {
             .collect();
         outln!("  return codes: {}", codes.join(", "))?;
     }
-    if !p.dependencies.is_empty() {
-        outln!("  depends on / supersedes: {}", p.dependencies.join(", "))?;
-    }
     Ok(())
 }
 
@@ -324,16 +486,16 @@ fn narrative(app: &AppStory) -> Vec<(LocalTime, String)> {
         download_story(d, &mut lines);
     }
     if let Some(at) = app.retry.checked_at {
-        let grs = app.retry.grs_time.as_deref().unwrap_or("none");
+        let grs = match &app.retry.grs_time {
+            Some(t) => format!("GRS time {} (UTC)", safe(t)),
+            None => "no GRS time recorded".into(),
+        };
         let state = match app.retry.expired {
             Some(true) => "expired: the app may be enforced",
             Some(false) => "not expired: the IME waits before retrying",
             None => "checked",
         };
-        lines.push((
-            at,
-            format!("retry schedule (GRS) {state}; GRS time {} (UTC)", safe(grs)),
-        ));
+        lines.push((at, format!("retry schedule (GRS) {state}; {grs}")));
     }
     if let Some(at) = app.retry.cleared_at {
         lines.push((
@@ -453,6 +615,23 @@ struct AppJson {
     retry: RetryJson,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     steps: Vec<StepJson>,
+    relations: Vec<RelationJson>,
+    processing_order: Vec<String>,
+    processed_at: Option<String>,
+    blocked_by: Vec<RelationJson>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RelationJson {
+    app_id: String,
+    name: Option<String>,
+    relation: &'static str,
+    auto_install: Option<bool>,
+    uninstall: Option<bool>,
+    verdict: Option<&'static str>,
+    failed_phase: Option<&'static str>,
+    code: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -523,6 +702,9 @@ struct RetryJson {
     expired: Option<bool>,
     checked_at: Option<String>,
     cleared_at: Option<String>,
+    next_attempt: Option<String>,
+    next_attempt_firm: bool,
+    next_attempt_basis: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -564,11 +746,11 @@ fn to_json(d: &Diagnosis, apps: &[&AppStory], steps: bool) -> DiagnosisJson {
         any_failed: apps
             .iter()
             .any(|a| matches!(a.verdict, Verdict::Failed { .. })),
-        apps: apps.iter().map(|a| app_json(a, steps)).collect(),
+        apps: apps.iter().map(|a| app_json(d, a, steps)).collect(),
     }
 }
 
-fn app_json(a: &AppStory, steps: bool) -> AppJson {
+fn app_json(d: &Diagnosis, a: &AppStory, steps: bool) -> AppJson {
     let (failed_phase, code) = match &a.verdict {
         Verdict::Failed { phase, code } => (Some(phase.id()), *code),
         _ => (None, None),
@@ -625,6 +807,9 @@ fn app_json(a: &AppStory, steps: bool) -> AppJson {
             expired: a.retry.expired,
             checked_at: time(a.retry.checked_at),
             cleared_at: time(a.retry.cleared_at),
+            next_attempt: time(a.retry.next_attempt),
+            next_attempt_firm: a.retry.next_attempt_firm,
+            next_attempt_basis: a.retry.next_attempt_basis.clone(),
         },
         steps: if steps {
             a.phases
@@ -641,6 +826,46 @@ fn app_json(a: &AppStory, steps: bool) -> AppJson {
         } else {
             Vec::new()
         },
+        relations: a
+            .relations
+            .iter()
+            .map(|r| relation_json(d, &r.app_id, Some(r.kind)))
+            .collect(),
+        processing_order: a.processing_order.clone(),
+        processed_at: time(a.processed_at),
+        blocked_by: a
+            .blocked_by
+            .iter()
+            .map(|id| relation_json(d, id, None))
+            .collect(),
+    }
+}
+
+/// Another app as a relation (or a blocking dependency, `kind` `None`) sees it.
+fn relation_json(d: &Diagnosis, id: &str, kind: Option<RelationKind>) -> RelationJson {
+    let other = d.apps.iter().find(|a| a.id == id);
+    let (failed_phase, code) = match other.map(|a| &a.verdict) {
+        Some(Verdict::Failed { phase, code }) => (Some(phase.id()), *code),
+        _ => (None, None),
+    };
+    let (auto_install, uninstall) = match kind {
+        Some(
+            RelationKind::DependsOn { auto_install } | RelationKind::RequiredBy { auto_install },
+        ) => (Some(auto_install), None),
+        Some(RelationKind::Supersedes { uninstall } | RelationKind::SupersededBy { uninstall }) => {
+            (None, Some(uninstall))
+        }
+        None => (None, None),
+    };
+    RelationJson {
+        app_id: id.to_owned(),
+        name: other.and_then(|a| a.name.clone()),
+        relation: kind.map_or("depends-on", RelationKind::id),
+        auto_install,
+        uninstall,
+        verdict: other.map(|a| a.verdict.id()),
+        failed_phase,
+        code: code.map(|c| format!("0x{c:08X}")),
     }
 }
 

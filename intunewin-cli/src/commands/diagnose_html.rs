@@ -196,6 +196,7 @@ fn section(h: &mut String, a: &AppJson) {
         name = esc(app_name(a)),
     );
     verdict_block(h, a);
+    relations(h, a);
     h.push_str("<h3>Timeline</h3>\n");
     h.push_str(&timeline(a));
     downloads(h, &a.downloads);
@@ -341,12 +342,97 @@ fn errors(h: &mut String, a: &AppJson) {
     h.push_str("</table>\n");
 }
 
+/// The app's dependencies and supersedence ties with each one's verdict, the order the IME
+/// evaluated them in, and the failed dependencies that held it back.
+fn relations(h: &mut String, a: &AppJson) {
+    if a.relations.is_empty() && a.processing_order.is_empty() {
+        return;
+    }
+    h.push_str("<h3>Dependencies and supersedence</h3>\n<table>\n<tr><th>relation</th><th>app</th><th>verdict</th></tr>\n");
+    for r in &a.relations {
+        let how = match (r.auto_install, r.uninstall) {
+            (Some(true), _) => " (installed automatically)",
+            (Some(false), _) => " (must be detected)",
+            (_, Some(true)) => " (replace: uninstalled)",
+            (_, Some(false)) => " (update)",
+            _ => "",
+        };
+        let (class, verdict) = match r.verdict {
+            Some(v) => (v, v),
+            None => ("unknown", "not in these logs"),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}{how}</td><td>{}</td><td><span class=\"badge v-{class}\">{verdict}</span>{}</td></tr>",
+            r.relation.replace('-', " "),
+            esc(r.name.as_deref().unwrap_or(&r.app_id)),
+            r.code
+                .as_deref()
+                .map(|c| format!(" {}", esc(c)))
+                .unwrap_or_default(),
+        );
+    }
+    h.push_str("</table>\n");
+    if let Some(at) = &a.processed_at {
+        let _ = writeln!(
+            h,
+            "<p>Evaluated in this order at {}: {}</p>",
+            esc(at),
+            a.processing_order
+                .iter()
+                .map(|id| esc(&order_name(a, id)))
+                .collect::<Vec<_>>()
+                .join(" &rarr; ")
+        );
+    }
+    for b in &a.blocked_by {
+        let _ = writeln!(
+            h,
+            "<p class=\"blocked\">Not installed because its dependency {} failed{}: the IME \
+             holds an app back until its dependencies are installed.</p>",
+            esc(b.name.as_deref().unwrap_or(&b.app_id)),
+            b.code
+                .as_deref()
+                .map(|c| format!(" with {}", esc(c)))
+                .unwrap_or_default(),
+        );
+    }
+}
+
+/// The name of an app of the processing order, when its relations give it.
+fn order_name(a: &AppJson, id: &str) -> String {
+    if id == a.id {
+        return app_name(a).to_owned();
+    }
+    a.relations
+        .iter()
+        .find(|r| r.app_id == id)
+        .and_then(|r| r.name.clone())
+        .unwrap_or_else(|| id.to_owned())
+}
+
 fn retry(h: &mut String, a: &AppJson) {
     let r = &a.retry;
-    if r.checked_at.is_none() && r.cleared_at.is_none() && r.grs_time_utc.is_none() {
+    if r.checked_at.is_none()
+        && r.cleared_at.is_none()
+        && r.grs_time_utc.is_none()
+        && r.next_attempt_basis.is_none()
+    {
         return;
     }
     h.push_str("<h3>Retry schedule (GRS)</h3>\n<dl class=\"facts\">\n");
+    if let Some(basis) = &r.next_attempt_basis {
+        let when = match &r.next_attempt {
+            Some(t) if r.next_attempt_firm => format!("about {}", esc(t)),
+            Some(t) => format!("not before {}", esc(t)),
+            None => "unknown".into(),
+        };
+        dt_dd(
+            h,
+            "Next attempt",
+            &format!("{when} <small>({})</small>", esc(basis)),
+        );
+    }
     if let Some(t) = &r.grs_time_utc {
         dt_dd(h, "GRS time (UTC)", &esc(t));
     }
@@ -884,6 +970,7 @@ font-weight:600;vertical-align:middle;background:var(--muted)}
 .v-failed{--v:var(--failed)}.v-in-progress{--v:var(--in-progress)}.v-unknown{--v:var(--unknown)}\
 .v-not-applicable{--v:var(--not-applicable)}.v-succeeded{--v:var(--succeeded)}
 .chip,.badge{background:var(--v)}
+.blocked{color:var(--failed);font-weight:600}
 table.index{border-collapse:collapse;background:#fff;color:var(--ink);width:100%;margin-top:8px}
 table.index td,table.index th{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left}
 table.index a{color:#0969da}

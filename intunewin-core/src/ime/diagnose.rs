@@ -289,6 +289,84 @@ pub struct Retry {
     pub checked_at: Option<LocalTime>,
     /// When the IME cleared it so that the next check-in enforces the app again.
     pub cleared_at: Option<LocalTime>,
+    /// When the IME will try the app again (device time), when the logs support a time.
+    pub next_attempt: Option<LocalTime>,
+    /// Whether `next_attempt` is the expected time (the next check-in the IME scheduled)
+    /// rather than a lower bound ("not before").
+    pub next_attempt_firm: bool,
+    /// What `next_attempt` is based on, or why the logs support no time.
+    pub next_attempt_basis: Option<String>,
+}
+
+/// How another app is tied to this one by the policy's `FlatDependencies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    /// This app depends on the other; `auto_install`: the IME installs it even when it is
+    /// not assigned (otherwise it must be detected).
+    DependsOn {
+        /// Installed automatically.
+        auto_install: bool,
+    },
+    /// The other app depends on this one.
+    RequiredBy {
+        /// Installed automatically.
+        auto_install: bool,
+    },
+    /// This app supersedes the other; `uninstall`: it replaces it (the other is removed).
+    Supersedes {
+        /// The superseded app is uninstalled.
+        uninstall: bool,
+    },
+    /// The other app supersedes this one.
+    SupersededBy {
+        /// This app is uninstalled.
+        uninstall: bool,
+    },
+}
+
+impl RelationKind {
+    /// A stable kebab-case identifier (for JSON output).
+    pub fn id(self) -> &'static str {
+        match self {
+            RelationKind::DependsOn { .. } => "depends-on",
+            RelationKind::RequiredBy { .. } => "required-by",
+            RelationKind::Supersedes { .. } => "supersedes",
+            RelationKind::SupersededBy { .. } => "superseded-by",
+        }
+    }
+
+    /// The kind from a `FlatDependencies` action (0 detect, 10 install: dependency; 100
+    /// update, 110 replace: supersedence), seen from the parent.
+    fn from_action(action: i64) -> RelationKind {
+        if action >= 100 {
+            RelationKind::Supersedes {
+                uninstall: action >= 110,
+            }
+        } else {
+            RelationKind::DependsOn {
+                auto_install: action == 10,
+            }
+        }
+    }
+
+    /// The same tie seen from the other app.
+    fn reverse(self) -> RelationKind {
+        match self {
+            RelationKind::DependsOn { auto_install } => RelationKind::RequiredBy { auto_install },
+            RelationKind::RequiredBy { auto_install } => RelationKind::DependsOn { auto_install },
+            RelationKind::Supersedes { uninstall } => RelationKind::SupersededBy { uninstall },
+            RelationKind::SupersededBy { uninstall } => RelationKind::Supersedes { uninstall },
+        }
+    }
+}
+
+/// Another app this one depends on, supersedes, or is needed or superseded by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// The other app's id (lower case).
+    pub app_id: String,
+    /// How it is tied to this app.
+    pub kind: RelationKind,
 }
 
 /// What became of the app, by the latest evidence in the logs.
@@ -356,6 +434,16 @@ pub struct AppStory {
     pub esp_phase: Option<String>,
     /// First and last line naming the app.
     pub seen: (LocalTime, LocalTime),
+    /// Its dependencies and supersedence ties, both ways, from the policies.
+    pub relations: Vec<Relation>,
+    /// The app and those tied to it, in the order the IME last evaluated them for
+    /// enforcement in one subgraph (empty when no such run is logged).
+    pub processing_order: Vec<String>,
+    /// When that run started (`Processing subgraph with app ids: …`).
+    pub processed_at: Option<LocalTime>,
+    /// Dependencies whose verdict is failed while this app is not installed: why it was
+    /// not (the IME holds an app back until its dependencies are installed).
+    pub blocked_by: Vec<String>,
 }
 
 impl AppStory {
@@ -448,12 +536,52 @@ struct Builder {
     thread_job: HashMap<String, String>,
     /// Whether any AppWorkload.log record was read (where installs are logged since IME 2408).
     saw_appworkload: bool,
+    /// The policies' `FlatDependencies`: policy id → (parent, other app, action), latest
+    /// policy.
+    ties: BTreeMap<String, Vec<Tie>>,
+    /// Subgraph processing runs of two apps or more, in log order.
+    runs: Vec<Run>,
+    /// The run a thread is in.
+    thread_run: HashMap<String, usize>,
+    /// The schedule facts that hold for every app.
+    clock: Clock,
+}
+
+/// One `FlatDependencies` entry: parent id, the other app's id, the action.
+type Tie = (String, String, i64);
+
+/// One `Processing subgraph with app ids: …` run and the order its apps were evaluated in.
+struct Run {
+    at: LocalTime,
+    ids: Vec<String>,
+    order: Vec<String>,
+}
+
+/// Device-wide schedule facts: UTC offset, check-in timer, subgraph re-evaluation times.
+#[derive(Default)]
+struct Clock {
+    /// Device local time minus UTC, in seconds (from a UTC "now" logged with its record).
+    utc_offset: Option<i64>,
+    /// The check-in timer: when it was last set and its interval in ms.
+    checkin: Option<(LocalTime, u64)>,
+    /// Subgraph hash → re-evaluation time (UTC) last set or found.
+    subgraph_times: HashMap<String, LocalTime>,
+    /// The latest record time read.
+    last: Option<LocalTime>,
 }
 
 struct App {
     story: AppStory,
     state: Option<State>,
     installed_in_attempt: bool,
+    /// The latest real GRS time (UTC) and when a line gave it.
+    grs: Option<(LocalTime, LocalTime)>,
+    /// The subgraph hash the GRS lines name.
+    subgraph: Option<String>,
+    /// The policy's `ReevaluationInterval` (minutes).
+    reevaluation_min: Option<i64>,
+    /// When the action processor last skipped the app because it is in GRS.
+    skipped_in_grs: Option<LocalTime>,
 }
 
 impl Builder {
@@ -476,9 +604,17 @@ impl Builder {
                 retry: Retry::default(),
                 esp_phase: None,
                 seen: (at, at),
+                relations: Vec::new(),
+                processing_order: Vec::new(),
+                processed_at: None,
+                blocked_by: Vec::new(),
             },
             state: None,
             installed_in_attempt: false,
+            grs: None,
+            subgraph: None,
+            reevaluation_min: None,
+            skipped_in_grs: None,
         });
         app.story.seen.1 = at;
         app
@@ -503,6 +639,28 @@ impl Builder {
         }
         if let Some(json) = msg.strip_prefix("Get policies = ") {
             self.policies(json, e.time);
+            return;
+        }
+        if e.timed {
+            self.clock.last = Some(e.time);
+        }
+        if self.clock.schedule_line(msg, e.time) {
+            return;
+        }
+        if let Some(ids) =
+            msg.strip_prefix("[Win32App][V3Processor] Processing subgraph with app ids: ")
+        {
+            self.subgraph_run(ids, e);
+        }
+        if let Some(grs) = msg.strip_prefix("[Win32App][GRSManager] ")
+            && (grs.starts_with("Found GRS value: ") || grs.starts_with("Saved GRS value: "))
+        {
+            // The key ends with the app's id (…\GRS\<hash>\<app>); the thread's app may differ.
+            if let Some(id) = guids(msg).last().map(str::to_ascii_lowercase)
+                && let Some(app) = self.apps.get_mut(&id)
+            {
+                app.grs(msg, e.time);
+            }
             return;
         }
         if let Some(phase) = after(msg, "The EspPhase: ") {
@@ -544,6 +702,38 @@ impl Builder {
                 app.story.intent = Some(Intent::from_policy(intent));
             }
             app.story.policy = Some(policy(item));
+            app.reevaluation_min = item.get("ReevaluationInterval").and_then(Value::as_i64);
+            let ties = flat_dependencies(item);
+            self.ties.insert(id.to_ascii_lowercase(), ties);
+        }
+    }
+
+    /// A subgraph of two apps or more starts on this thread.
+    fn subgraph_run(&mut self, ids: &str, e: &Entry) {
+        let ids: Vec<String> = guids(ids).map(str::to_ascii_lowercase).collect();
+        if ids.len() < 2 {
+            self.thread_run.remove(&e.thread);
+            return;
+        }
+        self.thread_run.insert(e.thread.clone(), self.runs.len());
+        self.runs.push(Run {
+            at: e.time,
+            ids,
+            order: Vec::new(),
+        });
+    }
+
+    /// An action-processor line evaluating `id` for enforcement: its place in the run.
+    fn evaluated(&mut self, id: &str, thread: &str) {
+        let Some(run) = self
+            .thread_run
+            .get(thread)
+            .and_then(|i| self.runs.get_mut(*i))
+        else {
+            return;
+        };
+        if run.ids.iter().any(|i| i == id) && !run.order.iter().any(|i| i == id) {
+            run.order.push(id.to_owned());
         }
     }
 
@@ -638,6 +828,12 @@ impl Builder {
             );
         } else if msg.contains("[GRSManager]") {
             app.grs(msg, t);
+        } else if msg.starts_with("[Win32App][ActionProcessor]") && evaluates(msg) {
+            if msg.contains(" is in GRS.") {
+                app.skipped_in_grs = Some(t);
+            }
+            let thread = e.thread.clone();
+            self.evaluated(id, &thread);
         } else if msg.contains("[ActionProcessor] App with id:") {
             if let Some(intent) = between(msg, "targeted intent: ", ",") {
                 app.story.intent = app.story.intent.or(match intent {
@@ -791,42 +987,19 @@ impl Builder {
     }
 
     fn finish(self) -> Vec<AppStory> {
-        let saw_appworkload = self.saw_appworkload;
-        let mut apps: Vec<AppStory> = self
-            .apps
+        let Builder {
+            apps,
+            ties,
+            runs,
+            clock,
+            saw_appworkload,
+            ..
+        } = self;
+        let mut apps: Vec<AppStory> = apps
             .into_values()
-            .map(|mut app| {
-                if !saw_appworkload
-                    && app
-                        .state
-                        .as_ref()
-                        .is_some_and(|s| s.reason == DOWNLOAD_DONE)
-                {
-                    app.story.verdict = Verdict::Unknown {
-                        missing: "AppWorkload.log: the download finished, but the detection \
-                                  and install lines are in AppWorkload.log, which is not among \
-                                  the files read"
-                            .into(),
-                    };
-                    return app.story;
-                }
-                match app.state {
-                    Some(state) => {
-                        app.story.verdict = state.verdict;
-                        app.story.verdict_at = Some(state.at);
-                        app.story.verdict_reason = state.reason;
-                    }
-                    None => {
-                        app.story.verdict = Verdict::Unknown {
-                            missing: "no detection, download, install or status report line \
-                                      for this app in the logs read"
-                                .into(),
-                        };
-                    }
-                }
-                app.story
-            })
+            .map(|app| app.settle(saw_appworkload, &clock))
             .collect();
+        relate(&mut apps, &ties, &runs);
         apps.sort_by(|a, b| {
             (
                 a.name.is_none(),
@@ -843,7 +1016,222 @@ impl Builder {
     }
 }
 
+/// Ties every app to the apps its policy names (both ways), gives it the order of the
+/// latest subgraph run that evaluated it with others, and names the failed dependencies of
+/// an app that is not installed.
+fn relate(apps: &mut [AppStory], ties: &BTreeMap<String, Vec<Tie>>, runs: &[Run]) {
+    let index: HashMap<String, usize> = apps
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.clone(), i))
+        .collect();
+    for (parent, child, action) in ties.values().flatten() {
+        let kind = RelationKind::from_action(*action);
+        if let Some(&p) = index.get(parent) {
+            add_relation(&mut apps[p], child, kind);
+        }
+        if let Some(&c) = index.get(child) {
+            add_relation(&mut apps[c], parent, kind.reverse());
+        }
+    }
+    for run in runs.iter().filter(|r| r.order.len() >= 2) {
+        for id in &run.order {
+            if let Some(&i) = index.get(id) {
+                apps[i].processing_order = run.order.clone();
+                apps[i].processed_at = Some(run.at);
+            }
+        }
+    }
+    let failed: Vec<bool> = apps
+        .iter()
+        .map(|a| matches!(a.verdict, Verdict::Failed { .. }))
+        .collect();
+    let retries: Vec<Retry> = apps.iter().map(|a| a.retry.clone()).collect();
+    for app in apps.iter_mut() {
+        if app.verdict == Verdict::Succeeded {
+            continue;
+        }
+        app.blocked_by = app
+            .relations
+            .iter()
+            .filter(|r| matches!(r.kind, RelationKind::DependsOn { .. }))
+            .filter(|r| index.get(&r.app_id).is_some_and(|&i| failed[i]))
+            .map(|r| r.app_id.clone())
+            .collect();
+        // Held back by a failed dependency: not tried before the dependency is.
+        let latest = app
+            .blocked_by
+            .iter()
+            .filter_map(|id| Some((id, &retries[*index.get(id)?])))
+            .filter(|(_, r)| r.next_attempt.is_some())
+            .max_by_key(|(_, r)| r.next_attempt);
+        if let Some((id, dep)) = latest
+            && app
+                .retry
+                .next_attempt
+                .is_none_or(|own| dep.next_attempt > Some(own))
+        {
+            app.retry.next_attempt = dep.next_attempt;
+            app.retry.next_attempt_firm = dep.next_attempt_firm;
+            app.retry.next_attempt_basis = Some(format!(
+                "after its failed dependency {id} is tried again: {}",
+                dep.next_attempt_basis.as_deref().unwrap_or("")
+            ));
+        }
+    }
+}
+
+fn add_relation(app: &mut AppStory, other: &str, kind: RelationKind) {
+    let relation = Relation {
+        app_id: other.to_owned(),
+        kind,
+    };
+    if !app.relations.contains(&relation) {
+        app.relations.push(relation);
+    }
+}
+
 impl App {
+    /// The story with its verdict decided and its next attempt computed.
+    fn settle(mut self, saw_appworkload: bool, clock: &Clock) -> AppStory {
+        if !saw_appworkload
+            && self
+                .state
+                .as_ref()
+                .is_some_and(|s| s.reason == DOWNLOAD_DONE)
+        {
+            self.story.verdict = Verdict::Unknown {
+                missing: "AppWorkload.log: the download finished, but the detection \
+                          and install lines are in AppWorkload.log, which is not among \
+                          the files read"
+                    .into(),
+            };
+        } else {
+            match self.state.take() {
+                Some(state) => {
+                    self.story.verdict = state.verdict;
+                    self.story.verdict_at = Some(state.at);
+                    self.story.verdict_reason = state.reason;
+                }
+                None => {
+                    self.story.verdict = Verdict::Unknown {
+                        missing: "no detection, download, install or status report line \
+                                  for this app in the logs read"
+                            .into(),
+                    };
+                }
+            }
+        }
+        self.next_attempt(clock);
+        self.story
+    }
+
+    /// When the IME will try a failed or unfinished app again, from what the logs state: a
+    /// cleared GRS (the next check-in), the GRS time of the last failure plus the 24 hours
+    /// Microsoft documents for a failed Win32 app, the subgraph's re-evaluation time plus
+    /// the policy's interval; never before the next check-in the IME scheduled.
+    fn next_attempt(&mut self, clock: &Clock) {
+        // Only an attempt that failed or is unfinished is tried again; a GRS time alone
+        // (also kept for apps that installed) says nothing about an unknown app.
+        if !matches!(
+            self.story.verdict,
+            Verdict::Failed { .. } | Verdict::InProgress
+        ) {
+            return;
+        }
+        let retry = &self.story.retry;
+        let checkin = clock.next_checkin(self.story.seen.1);
+        let cleared = retry
+            .cleared_at
+            .filter(|c| self.grs.is_none_or(|(_, seen)| seen <= *c));
+        let (bound, why) = if let Some(at) = cleared {
+            (
+                None,
+                format!("GRS cleared at {at}: enforced again at the next check-in"),
+            )
+        } else if let Some((utc, _)) = self.grs {
+            let due = add_seconds(utc, 24 * 3600);
+            let mut why = format!(
+                "GRS time of the last attempt {} UTC + 24 h (Microsoft's retry interval for a \
+                 failed Win32 app) = {} UTC",
+                short(utc),
+                short(due)
+            );
+            if let Some(at) = self.skipped_in_grs {
+                why += &format!("; skipped at {at} because it is in GRS");
+            }
+            match clock.utc_offset {
+                Some(offset) => (Some(add_seconds(due, offset)), why),
+                None => {
+                    self.story.retry.next_attempt_basis = Some(format!(
+                        "{why}; the device's UTC offset is not in these logs"
+                    ));
+                    return;
+                }
+            }
+        } else if let (Some(hash), Some(minutes)) = (&self.subgraph, self.reevaluation_min) {
+            let Some(set) = clock.subgraph_times.get(hash) else {
+                return self.no_schedule(checkin);
+            };
+            let due = add_seconds(*set, minutes * 60);
+            let why = format!(
+                "subgraph re-evaluation time {} UTC + the policy's ReevaluationInterval {minutes} \
+                 min = {} UTC",
+                short(*set),
+                short(due)
+            );
+            match clock.utc_offset {
+                Some(offset) => (Some(add_seconds(due, offset)), why),
+                None => return self.no_schedule(None),
+            }
+        } else {
+            return self.no_schedule(checkin);
+        };
+        let retry = &mut self.story.retry;
+        match (bound, checkin) {
+            (Some(due), Some((next, ms))) if next > due => {
+                retry.next_attempt = Some(next);
+                retry.next_attempt_firm = true;
+                retry.next_attempt_basis = Some(format!("{why}; {}", checkin_text(next, ms)));
+            }
+            (Some(due), _) => {
+                retry.next_attempt = Some(due);
+                retry.next_attempt_basis = Some(format!(
+                    "{why}; the IME tries at its first check-in after that"
+                ));
+            }
+            (None, Some((next, ms))) => {
+                retry.next_attempt = Some(next);
+                retry.next_attempt_firm = true;
+                retry.next_attempt_basis = Some(format!("{why}; {}", checkin_text(next, ms)));
+            }
+            (None, None) => {
+                retry.next_attempt_basis = Some(format!(
+                    "{why}; no check-in timer line in these logs (the IME checks in about \
+                     every hour)"
+                ));
+            }
+        }
+    }
+
+    /// No retry schedule for the app in the logs: an unfinished download goes on at the next
+    /// check-in; otherwise say what is missing.
+    fn no_schedule(&mut self, checkin: Option<(LocalTime, u64)>) {
+        let retry = &mut self.story.retry;
+        match (&self.story.verdict, checkin) {
+            (Verdict::InProgress, Some((next, ms))) => {
+                retry.next_attempt = Some(next);
+                retry.next_attempt_firm = true;
+                retry.next_attempt_basis =
+                    Some(format!("still in progress; {}", checkin_text(next, ms)));
+            }
+            _ => {
+                retry.next_attempt_basis =
+                    Some("no GRS time or re-evaluation time for this app in the logs read".into());
+            }
+        }
+    }
+
     fn set_state(&mut self, verdict: Verdict, at: LocalTime, reason: &str) {
         self.state = Some(State {
             verdict,
@@ -1052,13 +1440,46 @@ impl App {
             retry.expired = Some(true);
             retry.checked_at = Some(t);
             retry.grs_time = None;
+            self.grs = None;
         } else if msg.contains("Cleared GRS value") {
             retry.cleared_at = Some(t);
         }
-        if let Some(time) = after(msg, "GRSTimeUTC = ") {
-            retry.grs_time = Some(time.lines().next().unwrap_or("").trim().to_owned());
-        } else if let Some(time) = between(msg, "Found GRS value: ", " at key") {
-            retry.grs_time = Some(time.to_owned());
+        // The expiry check's `GRSTimeUTC` is the time shown; the registry lines (`Found`/
+        // `Saved GRS value`, one per subgraph key) fill it when no check gave one, and the
+        // latest failure among them is the one the retry waits for.
+        let (time, checked) = match after(msg, "GRSTimeUTC = ") {
+            Some(time) => (Some(time.lines().next().unwrap_or("").trim()), true),
+            None => (
+                between(msg, "Found GRS value: ", " at key")
+                    .or_else(|| between(msg, "Saved GRS value: ", " to path")),
+                false,
+            ),
+        };
+        if let Some(time) = time {
+            // .NET's DateTime.MinValue (`1/1/0001 12:00:00 AM`) is "no GRS time".
+            match dotnet_time(time).filter(|utc| utc.year > 1) {
+                Some(utc) => {
+                    if checked || retry.grs_time.is_none() {
+                        retry.grs_time = Some(time.to_owned());
+                    }
+                    if checked || self.grs.is_none_or(|(known, _)| utc >= known) {
+                        self.grs = Some((utc, t));
+                    }
+                }
+                None => {
+                    retry.grs_time = None;
+                    self.grs = None;
+                }
+            }
+        }
+        let hash = after(msg, "Hash = ")
+            .and_then(|h| h.split_whitespace().next())
+            .or_else(|| {
+                let key = after(msg, "\\GRS\\")?;
+                key.split('\\').next()
+            });
+        if let Some(hash) = hash.filter(|h| !h.is_empty()) {
+            self.subgraph = Some(hash.to_owned());
         }
     }
 
@@ -1172,6 +1593,165 @@ impl App {
             }),
         }
     }
+}
+
+impl Clock {
+    /// Reads a device-wide schedule line; `true` when `msg` was one.
+    fn schedule_line(&mut self, msg: &str, t: LocalTime) -> bool {
+        // Prefix checks first: this runs on every record diagnosis reads.
+        if let Some(rest) = msg.strip_prefix("[Win32App][ReevaluationScheduleManager] ") {
+            return self.reevaluation_line(rest, t);
+        }
+        let interval = match msg.strip_prefix("[Win32App][CheckinIntervalManager] ") {
+            Some(rest) => number_after(rest, "Updated interval of timer is "),
+            None => msg
+                .strip_prefix("Win32AppTimer interval is : ")
+                .and_then(|rest| number_after(rest, "")),
+        };
+        if let Some(ms) = interval.filter(|ms| *ms > 0) {
+            self.checkin = Some((t, ms));
+            return true;
+        }
+        false
+    }
+
+    /// A `[ReevaluationScheduleManager]` line: a subgraph's re-evaluation time (UTC), and
+    /// the UTC offset when the IME sets it to "now".
+    fn reevaluation_line(&mut self, msg: &str, t: LocalTime) -> bool {
+        if let Some(rest) = msg.strip_prefix("Setting subgraph reevaluation time with value: ") {
+            let (value, hash) = rest
+                .split_once(" for subgraph with hash ")
+                .unwrap_or((rest, ""));
+            if let Some(utc) = dotnet_time(value) {
+                let offset = t.seconds() - utc.seconds();
+                let rounded = (offset + 450).div_euclid(900) * 900;
+                if rounded.abs() <= 14 * 3600 {
+                    self.utc_offset = Some(rounded);
+                }
+                let hash = hash.trim_end_matches('.').trim();
+                self.subgraph_times.insert(hash.to_owned(), utc);
+            }
+            return true;
+        }
+        if let Some(rest) = msg.strip_prefix("Found previous subgraph reevaluation time value: ") {
+            if let Some((value, hash)) = rest.split_once(" at key ")
+                && let Some(utc) = dotnet_time(value)
+            {
+                let hash = hash.trim_end_matches('.').trim();
+                self.subgraph_times.insert(hash.to_owned(), utc);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// The next check-in the IME scheduled (timer set + interval) and the interval, when it
+    /// is not before the last record read and the app was seen in the cycle that set it (a
+    /// folder may hold the logs of other devices and older times).
+    fn next_checkin(&self, seen: LocalTime) -> Option<(LocalTime, u64)> {
+        let (set, ms) = self.checkin?;
+        let next = add_seconds(set, (ms / 1000) as i64);
+        let current = seen >= add_seconds(set, -((ms / 1000) as i64));
+        (current && self.last.is_none_or(|last| next >= last)).then_some((next, ms))
+    }
+}
+
+fn checkin_text(next: LocalTime, ms: u64) -> String {
+    format!(
+        "next check-in at {} (the check-in timer is {} min)",
+        short(next),
+        ms / 60_000
+    )
+}
+
+/// `YYYY-MM-DD HH:MM:SS`.
+fn short(t: LocalTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
+/// `t` moved by `seconds` (the fraction kept).
+fn add_seconds(t: LocalTime, seconds: i64) -> LocalTime {
+    let total = t.seconds() + seconds;
+    let (days, secs) = (total.div_euclid(86_400), total.rem_euclid(86_400));
+    // The inverse of `LocalTime::seconds`' day count (days since 0000-03-01, plus one).
+    let z = days - 1;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    LocalTime {
+        year: u16::try_from(year).unwrap_or(0),
+        month: month as u8,
+        day: day as u8,
+        hour: (secs / 3600) as u8,
+        minute: (secs % 3600 / 60) as u8,
+        second: (secs % 60) as u8,
+        nanos: t.nanos,
+    }
+}
+
+/// A .NET `DateTime` as the IME logs it: `M/D/YYYY h:mm:ss AM|PM` or `MM/DD/YYYY HH:mm:ss`.
+fn dotnet_time(text: &str) -> Option<LocalTime> {
+    let mut parts = text.split_whitespace();
+    let (date, clock, half) = (parts.next()?, parts.next()?, parts.next());
+    let mut mdy = date.split('/');
+    let month: u8 = mdy.next()?.parse().ok().filter(|m| (1..=12).contains(m))?;
+    let day: u8 = mdy.next()?.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let year: u16 = mdy.next()?.parse().ok()?;
+    let mut hms = clock.split(':');
+    let hour: u8 = hms.next()?.parse().ok()?;
+    let minute: u8 = hms.next()?.parse().ok().filter(|m| *m < 60)?;
+    let second: u8 = hms.next()?.parse().ok().filter(|s| *s < 61)?;
+    let hour = match half {
+        Some("AM") if (1..=12).contains(&hour) => hour % 12,
+        Some("PM") if (1..=12).contains(&hour) => hour % 12 + 12,
+        None if hour < 24 => hour,
+        _ => return None,
+    };
+    Some(LocalTime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos: 0,
+    })
+}
+
+/// An action-processor line that evaluates an app for enforcement (its place in the order).
+fn evaluates(msg: &str) -> bool {
+    msg.contains("enforcement actions for app with id")
+        || msg.contains("will not be enforced")
+        || msg.contains("No action required for app with id")
+}
+
+/// The policy's `FlatDependencies`: (parent, other app, action) for each entry.
+fn flat_dependencies(item: &Value) -> Vec<Tie> {
+    let own = item.get("Id").and_then(Value::as_str).unwrap_or("");
+    let list = match item.get("FlatDependencies") {
+        Some(Value::Array(list)) => list.clone(),
+        Some(Value::String(text)) => match serde_json::from_str(text) {
+            Ok(Value::Array(list)) => list,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    list.iter()
+        .filter_map(|d| {
+            let child = d.get("ChildId")?.as_str()?.to_ascii_lowercase();
+            let parent = d.get("AppId").and_then(Value::as_str).unwrap_or(own);
+            let action = d.get("Action").and_then(Value::as_i64).unwrap_or(0);
+            Some((parent.to_ascii_lowercase(), child, action))
+        })
+        .collect()
 }
 
 /// The phase a reported code belongs to: the `explain` table's first phase, the install for
@@ -1347,6 +1927,73 @@ mod tests {
         assert_eq!(code_of(-2147023293), Some(0x8007_0643));
         assert_eq!(failing_phase(Some(0x8007_0643)), Phase::Installation);
         assert_eq!(failing_phase(None), Phase::ReportStatus);
+    }
+
+    #[test]
+    fn dotnet_times_and_none() {
+        let t = dotnet_time("3/24/2026 1:52:50 PM").unwrap();
+        assert_eq!(short(t), "2026-03-24 13:52:50");
+        assert_eq!(
+            short(dotnet_time("03/17/2026 19:07:17").unwrap()),
+            "2026-03-17 19:07:17"
+        );
+        assert_eq!(dotnet_time("2/13/2026 12:28:43 AM").unwrap().hour, 0);
+        assert_eq!(dotnet_time("1/1/0001 12:00:00 AM").unwrap().year, 1);
+        assert_eq!(dotnet_time("01/01/0001 00:00:00").unwrap().year, 1);
+        for bad in [
+            "",
+            "13/1/2026 1:00:00 PM",
+            "3/24/2026 13:00:00 PM",
+            "3/24/2026 1:60:00",
+        ] {
+            assert_eq!(dotnet_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn adding_seconds_crosses_days_months_and_leap_years() {
+        let t = dotnet_time("2/28/2024 23:30:00").unwrap();
+        assert_eq!(short(add_seconds(t, 3600)), "2024-02-29 00:30:00");
+        assert_eq!(
+            short(add_seconds(t, 24 * 3600 + 3600)),
+            "2024-03-01 00:30:00"
+        );
+        let end = dotnet_time("12/31/2025 22:00:00").unwrap();
+        assert_eq!(short(add_seconds(end, 4 * 3600)), "2026-01-01 02:00:00");
+        assert_eq!(short(add_seconds(end, -4 * 3600)), "2025-12-31 18:00:00");
+        for days in [0, 1, 59, 60, 365, 366, 1461, 36_524, 146_097] {
+            let moved = add_seconds(t, days * 86_400);
+            assert_eq!(moved.seconds() - t.seconds(), days * 86_400, "{days}");
+        }
+    }
+
+    #[test]
+    fn flat_dependency_actions() {
+        assert_eq!(
+            RelationKind::from_action(10),
+            RelationKind::DependsOn { auto_install: true }
+        );
+        assert_eq!(
+            RelationKind::from_action(0),
+            RelationKind::DependsOn {
+                auto_install: false
+            }
+        );
+        assert_eq!(
+            RelationKind::from_action(100),
+            RelationKind::Supersedes { uninstall: false }
+        );
+        assert_eq!(
+            RelationKind::from_action(110).reverse(),
+            RelationKind::SupersededBy { uninstall: true }
+        );
+        let item: Value = serde_json::from_str(
+            r#"{"Id":"P","FlatDependencies":[{"Action":10,"AppId":"P","ChildId":"C","Type":0,"Level":0}]}"#,
+        )
+        .unwrap();
+        assert_eq!(flat_dependencies(&item), [("p".into(), "c".into(), 10)]);
+        let none: Value = serde_json::from_str(r#"{"Id":"P","FlatDependencies":null}"#).unwrap();
+        assert!(flat_dependencies(&none).is_empty());
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub use cert::DeviceKey;
 pub use cmtrace::{LocalTime, Record, RecordReader};
 pub use diagnose::{
     AppPolicy, AppStory, Diagnosis, Download, FileSummary, Intent, Outcome, PastError, PhaseStep,
-    Resume, Retry, Verdict, Via, diagnose,
+    Relation, RelationKind, Resume, Retry, Verdict, Via, diagnose,
 };
 pub use explain::{
     CodeInfo, Decoded, ExitAction, Explanation, InstallerExit, Phase, Source, Win32Error, explain,
