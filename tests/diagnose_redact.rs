@@ -255,12 +255,19 @@ fn redact_common_names() {
     assert_eq!(code, Some(1));
     let token = Regex::new(r"^(?:user|device)-[0-9]+$").unwrap();
     let left = stated_names(&redacted);
-    assert_eq!(left.len(), stated.len() - 1, "the UPN is replaced whole: {left:?}");
+    assert_eq!(
+        left.len(),
+        stated.len() - 1,
+        "the UPN is replaced whole: {left:?}"
+    );
     for name in &left {
         assert!(token.is_match(name), "`{name}` stated in:\n{redacted}");
     }
     for word in ["admin", "intune", "system"] {
-        let stated_here = stated.iter().filter(|s| s.eq_ignore_ascii_case(word)).count();
+        let stated_here = stated
+            .iter()
+            .filter(|s| s.eq_ignore_ascii_case(word))
+            .count();
         assert_eq!(
             words(&redacted, word),
             words(&plain, word) - stated_here,
@@ -295,7 +302,9 @@ fn redact_common_names() {
             .to_string()
     };
     let line = |text: &str| {
-        let found = text.lines().find_map(|l| l.trim().strip_prefix("install: "));
+        let found = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("install: "));
         found.unwrap().to_string()
     };
     assert_eq!(install(&plain_json), line(&plain));

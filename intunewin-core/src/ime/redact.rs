@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::{Captures, Regex};
 
 use super::diagnose::{Diagnosis, Verdict, diagnose_observing};
@@ -154,15 +154,28 @@ const CLUES: [(&str, u16); 12] = [
 static CLUE_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(CLUES.map(|(word, _)| word))
         .expect("valid clue words")
 });
 
-/// The patterns `text` may match (a bit of [`need`] each).
+/// The patterns `text` may match (a bit of [`need`] each). Matches that do not overlap are
+/// enough: where two clue words overlap (`users-1-`, `deviceentdmid`), the second is inside a
+/// word, and every pattern needs a word boundary before its clue word.
 fn clues(text: &str) -> u16 {
     let mut found = 0;
-    for m in CLUE_WORDS.find_overlapping_iter(text) {
-        found |= CLUES[m.pattern().as_usize()].1;
+    for m in CLUE_WORDS.find_iter(text) {
+        let need = CLUES[m.pattern().as_usize()].1;
+        let word = &text[m.range()];
+        // These two patterns ask for one case (not `windowsdesktop-runtime`).
+        let wrong_case = match need {
+            need::DEFAULT_DEVICE => word.bytes().any(|b| b.is_ascii_lowercase()),
+            need::COLUMNS => word != "Colmetadata",
+            _ => false,
+        };
+        if !wrong_case {
+            found |= need;
+        }
     }
     found
 }
@@ -190,22 +203,107 @@ const SHARED_PROFILES: &[&str] = &[
 ];
 
 /// Values a name field holds when it names no one.
-const PLACEHOLDERS: &[&str] = &["unknown", "none", "null", "undefined", "empty", "true", "false"];
+const PLACEHOLDERS: &[&str] = &[
+    "unknown",
+    "none",
+    "null",
+    "undefined",
+    "empty",
+    "true",
+    "false",
+];
 
 /// Words that are account or computer names on many devices and ordinary words in logs and
 /// commands too: a name among them is replaced only where it is stated as a name.
 const COMMON_WORDS: &[&str] = &[
-    "account", "accounts", "admin", "administrator", "administrators", "agent", "app", "apps",
-    "application", "applications", "available", "azure", "azuread", "backup", "client",
-    "company", "compliance", "computer", "config", "content", "contoso", "default", "demo",
-    "desktop", "detection", "dev", "developer", "device", "devices", "domain", "download",
-    "enforcement", "everyone", "failed", "global", "guest", "helpdesk", "install", "installer",
-    "intune", "kiosk", "laptop", "local", "localadmin", "machine", "manager", "microsoft",
-    "monitor", "network", "office", "operator", "owner", "pending", "policy", "portal",
-    "printer", "program", "public", "remote", "report", "required", "scanner", "script",
-    "server", "service", "services", "session", "setup", "shared", "staff", "status",
-    "student", "success", "support", "system", "teacher", "tenant", "test", "tester", "testing",
-    "training", "uninstall", "unknown", "update", "user", "users", "windows", "workstation",
+    "account",
+    "accounts",
+    "admin",
+    "administrator",
+    "administrators",
+    "agent",
+    "app",
+    "apps",
+    "application",
+    "applications",
+    "available",
+    "azure",
+    "azuread",
+    "backup",
+    "client",
+    "company",
+    "compliance",
+    "computer",
+    "config",
+    "content",
+    "contoso",
+    "default",
+    "demo",
+    "desktop",
+    "detection",
+    "dev",
+    "developer",
+    "device",
+    "devices",
+    "domain",
+    "download",
+    "enforcement",
+    "everyone",
+    "failed",
+    "global",
+    "guest",
+    "helpdesk",
+    "install",
+    "installer",
+    "intune",
+    "kiosk",
+    "laptop",
+    "local",
+    "localadmin",
+    "machine",
+    "manager",
+    "microsoft",
+    "monitor",
+    "network",
+    "office",
+    "operator",
+    "owner",
+    "pending",
+    "policy",
+    "portal",
+    "printer",
+    "program",
+    "public",
+    "remote",
+    "report",
+    "required",
+    "scanner",
+    "script",
+    "server",
+    "service",
+    "services",
+    "session",
+    "setup",
+    "shared",
+    "staff",
+    "status",
+    "student",
+    "success",
+    "support",
+    "system",
+    "teacher",
+    "tenant",
+    "test",
+    "tester",
+    "testing",
+    "training",
+    "uninstall",
+    "unknown",
+    "update",
+    "user",
+    "users",
+    "windows",
+    "workstation",
 ];
 
 /// The nil GUID, a placeholder and other values that name no one.
@@ -481,7 +579,9 @@ impl Redactor {
             return text.to_string();
         };
         let pattern = pattern.clone();
-        self.replace(&pattern, text, |r, c| r.tokens.get(&c[0].to_lowercase()).cloned())
+        self.replace(&pattern, text, |r, c| {
+            r.tokens.get(&c[0].to_lowercase()).cloned()
+        })
     }
 
     /// `text` with each match of `pattern` replaced by what `with` makes of it (`None`: kept).
@@ -636,12 +736,24 @@ mod tests {
     #[test]
     fn clue_words_cover_every_pattern() {
         let samples = [
-            (need::AAD_USER, "AADUserId=abe70b00-e88e-4a5e-be37-787882c82fbb"),
-            (need::AAD_DEVICE, "EntDMID: fd7b187b-9e5a-4e69-9d75-8e1926b2c288"),
-            (need::TENANT, "TenantID = bc3e7b7e-4588-4709-860e-f06df9b92ec8"),
+            (
+                need::AAD_USER,
+                "AADUserId=abe70b00-e88e-4a5e-be37-787882c82fbb",
+            ),
+            (
+                need::AAD_DEVICE,
+                "EntDMID: fd7b187b-9e5a-4e69-9d75-8e1926b2c288",
+            ),
+            (
+                need::TENANT,
+                "TenantID = bc3e7b7e-4588-4709-860e-f06df9b92ec8",
+            ),
             (need::DEVICE_NAME, "HostName=pc1"),
             (need::DEFAULT_DEVICE, "LAPTOP-1A2B3C4"),
-            (need::USER_NAME, "Logged on user: jdoe and account name = x1"),
+            (
+                need::USER_NAME,
+                "Logged on user: jdoe and account name = x1",
+            ),
             (need::COLUMNS, r#""Colmetadata":"DeviceId","Col1":"x""#),
             (need::PROFILE, r"c:\USERS\jdoe\x"),
             (need::EMAIL, "a@b.org"),
