@@ -111,8 +111,8 @@ static USER_NAME: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?i)\b(?:user\s*name|logged[- ]on\s+user|account\s*name)\s*(?:is\s*)?[:=]\s*["']?(?:[A-Za-z0-9.-]+\\)?([A-Za-z0-9][A-Za-z0-9._-]{1,63})"#,
     )
 });
-/// `DOMAIN\name` (a computer account's name ends in `$`); [`Redactor::replace_after_domain`] checks
-/// what stands around it.
+/// `DOMAIN\name` (a computer account's name ends in `$`);
+/// [`Redactor::replace_after_domain`] checks what stands around it.
 static DOMAIN_NAME: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"[A-Za-z0-9][A-Za-z0-9.-]{0,14}\\([A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?)\$?")
 });
