@@ -1,7 +1,9 @@
 //! `intunewin diagnose --redact` (issue 16): identifiers found with this file's own patterns
 //! (not the core's) are gone from what `diagnose` prints, each becomes one token wherever it
-//! appears, and the app ids, verdicts and codes are untouched. On the synthetic fixture
-//! `testdata/imelogs-redact` and on the shared logs (`INTUNEWIN_IMELOGS`, `util::require`).
+//! appears, and the app ids, verdicts and codes are untouched. On the synthetic fixtures
+//! `testdata/imelogs-redact` and `testdata/imelogs-redact-common` (a user and a device named
+//! like common words: replaced where stated as names, ordinary words kept) and on the shared
+//! logs (`INTUNEWIN_IMELOGS`, `util::require`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -142,8 +144,9 @@ fn redact_fixture() {
 fn redact_shared_logs() {
     let Some(dir) = imelogs_dir() else { return };
     let set = LogSet::from_paths(&[&dir]).unwrap();
+    // Learned in the one read that diagnoses (what `diagnose --redact` does).
     let mut redactor = Redactor::new();
-    redactor.learn_from_logs(&set).unwrap();
+    let redacted_diagnosis = redactor.diagnose(&set).unwrap();
     let mut with_ids = Vec::new();
     set.read_records(|_, record| {
         let ids = identifiers(&record.message);
@@ -180,6 +183,10 @@ fn redact_shared_logs() {
 
     let diagnosis = diagnose(&set).unwrap();
     assert!(!diagnosis.apps.is_empty());
+    let ids = |d: &intunewin_core::ime::Diagnosis| -> Vec<String> {
+        d.apps.iter().map(|a| a.id.clone()).collect()
+    };
+    assert_eq!(ids(&redacted_diagnosis), ids(&diagnosis));
     for app in &diagnosis.apps {
         assert_eq!(redactor.redact(&app.id), app.id, "app ids are kept");
         for job in app.downloads.iter().filter_map(|d| d.job_id.as_ref()) {
@@ -202,4 +209,104 @@ fn redact_shared_logs() {
             assert_eq!(verdicts(&redacted), verdicts(&plain));
         }
     }
+}
+
+const ADMIN_TOOLS: &str = "33333333-4444-4555-8666-777777777777";
+
+/// Names where the text states them as a user's or device's, found with this file's own
+/// pattern: profile folders, `CONTOSO\name`, a UPN's local part, `ComputerName=`/`:` and
+/// `User name:` fields.
+fn stated_names(text: &str) -> Vec<String> {
+    static STATED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)\\Users\\([^\\"]+)\\|\bCONTOSO\\(\w[\w.-]*)|\b([\w.+-]+)@|ComputerName[:=] *(\w[\w-]*)|User name: (?:\w+\\)?(\w[\w.-]*)"#,
+        )
+        .unwrap()
+    });
+    STATED
+        .captures_iter(text)
+        .filter_map(|c| (1..c.len()).find_map(|i| c.get(i)))
+        .map(|m| m.as_str().to_string())
+        .collect()
+}
+
+/// Whole-word occurrences of `word` in `text`, in any case.
+fn words(text: &str, word: &str) -> usize {
+    Regex::new(&format!(r"(?i)\b{word}\b"))
+        .unwrap()
+        .find_iter(text)
+        .count()
+}
+
+/// A user called `admin` on a device called `intune` (`testdata/imelogs-redact-common`): every
+/// place that states them as names holds a token, while the same words elsewhere (the app's
+/// name, `-Mode admin`, `-Portal intune`, a `ProgramData\Intune\admin` folder) are kept, as
+/// many of them as without --redact; the UPN is gone; the verdict is unchanged.
+#[test]
+fn redact_common_names() {
+    let fixture = crate::util::testdata().join("imelogs-redact-common");
+    let (code, plain) = run(&["--app", ADMIN_TOOLS], &fixture);
+    assert_eq!(code, Some(1));
+    let stated = stated_names(&plain);
+    for name in ["admin", "Admin", "intune"] {
+        assert!(stated.iter().any(|s| s == name), "{name} not in {stated:?}");
+    }
+    let (code, redacted) = run(&["--redact", "--app", ADMIN_TOOLS], &fixture);
+    assert_eq!(code, Some(1));
+    let token = Regex::new(r"^(?:user|device)-[0-9]+$").unwrap();
+    let left = stated_names(&redacted);
+    assert_eq!(
+        left.len(),
+        stated.len() - 1,
+        "the UPN is replaced whole: {left:?}"
+    );
+    for name in &left {
+        assert!(token.is_match(name), "`{name}` stated in:\n{redacted}");
+    }
+    for word in ["admin", "intune", "system"] {
+        let stated_here = stated
+            .iter()
+            .filter(|s| s.eq_ignore_ascii_case(word))
+            .count();
+        assert_eq!(
+            words(&redacted, word),
+            words(&plain, word) - stated_here,
+            "`{word}` as an ordinary word:\n{redacted}"
+        );
+    }
+    let mut ids = identifiers(&plain);
+    ids.retain(|id| !["admin", "intune"].contains(&id.as_str()));
+    assert!(ids.contains("admin@contoso.com"), "{ids:?}");
+    assert_none_left(&ids, &redacted, "story");
+    for kept in [
+        "Intune Admin Tools 2.1 (33333333-4444-4555-8666-777777777777)",
+        "-Mode admin -Portal intune",
+        r"C:\ProgramData\Intune\admin\test.log",
+    ] {
+        assert!(redacted.contains(kept), "{kept} not kept in:\n{redacted}");
+    }
+
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex::escape(&fixture.display().to_string()), "[FIXTURE]");
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!("diagnose_redacted_common_names", redacted));
+
+    let (_, plain_json) = run(&["--json", "--app", ADMIN_TOOLS], &fixture);
+    let (_, redacted_json) = run(&["--json", "--redact", "--app", ADMIN_TOOLS], &fixture);
+    assert_eq!(verdicts(&redacted_json), verdicts(&plain_json));
+    let install = |json: &str| -> String {
+        let json: serde_json::Value = serde_json::from_str(json).unwrap();
+        json["apps"][0]["policy"]["installCommand"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let line = |text: &str| {
+        let found = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("install: "));
+        found.unwrap().to_string()
+    };
+    assert_eq!(install(&plain_json), line(&plain));
+    assert_eq!(install(&redacted_json), line(&redacted));
 }

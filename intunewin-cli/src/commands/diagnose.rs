@@ -63,7 +63,13 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
     };
     let unreadable = |e: LogSetError| exit2(crate::UnreadableLogs::from(e).into());
     let set = LogSet::from_paths(&args.paths).map_err(unreadable)?;
-    let mut diagnosis = diagnose(&set).map_err(unreadable)?;
+    // With --redact, one read both diagnoses and learns the identifiers of every record.
+    let diagnosis = if args.redact {
+        Redactor::new().diagnose(&set)
+    } else {
+        diagnose(&set)
+    }
+    .map_err(unreadable)?;
     if diagnosis.records == 0 {
         let names: Vec<_> = diagnosis.files.iter().map(|f| f.display.as_str()).collect();
         let error = crate::UnreadableLogs {
@@ -71,11 +77,6 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
             error: anyhow!("no CMTrace log record in {}", safe(&names.join(", "))),
         };
         return Err(exit2(error.into()).into());
-    }
-    if args.redact {
-        let mut redactor = Redactor::new();
-        redactor.learn_from_logs(&set).map_err(unreadable)?;
-        redactor.redact_diagnosis(&mut diagnosis);
     }
     let apps: Vec<&AppStory> = match &args.app {
         Some(wanted) => match diagnosis.find_app(wanted) {

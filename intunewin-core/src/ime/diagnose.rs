@@ -461,7 +461,19 @@ impl AppStory {
 
 /// Reads `set` and tells every app's story.
 pub fn diagnose(set: &LogSet) -> Result<Diagnosis, LogSetError> {
-    let timeline = Timeline::read(set, relevant)?;
+    diagnose_observing(set, |_| {})
+}
+
+/// [`diagnose`], showing `observe` every record as it is read, also those diagnosis leaves
+/// out, so that one read of the logs serves both (`--redact` learns identifiers this way).
+pub(crate) fn diagnose_observing(
+    set: &LogSet,
+    mut observe: impl FnMut(&Record),
+) -> Result<Diagnosis, LogSetError> {
+    let timeline = Timeline::read(set, |record| {
+        observe(record);
+        relevant(record)
+    })?;
     let mut builder = Builder::default();
     for entry in &timeline.entries {
         builder.feed(entry);
