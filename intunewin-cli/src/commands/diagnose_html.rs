@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use intunewin_core::ime::LocalTime;
 use intunewin_core::{Error, Overwrite, write_atomically};
 
 use super::{AppJson, DiagnosisJson, DownloadJson, StepJson, duration};
@@ -865,6 +866,16 @@ fn outcome_class(outcome: &str) -> &'static str {
 }
 
 const DAY: i64 = 86_400_000;
+/// Day zero of the axis (`ms` counts from it).
+const UNIX_EPOCH: LocalTime = LocalTime {
+    year: 1970,
+    month: 1,
+    day: 1,
+    hour: 0,
+    minute: 0,
+    second: 0,
+    nanos: 0,
+};
 
 /// Milliseconds since 1970-01-01 of a `YYYY-MM-DD HH:MM:SS.fff` device time (no zone: only
 /// differences count).
@@ -895,16 +906,9 @@ fn clock(t: i64, with_day: bool) -> String {
     if !with_day {
         return hms;
     }
-    // Back from days to a civil date (the inverse of `ms`).
-    let z = t.div_euclid(DAY) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{m:02}-{d:02} {hms}")
+    // Back from the axis' milliseconds since 1970-01-01 to a civil date.
+    let at = UNIX_EPOCH.plus_seconds(t.div_euclid(1000));
+    format!("{:02}-{:02} {hms}", at.month, at.day)
 }
 
 fn thousands(n: u64) -> String {

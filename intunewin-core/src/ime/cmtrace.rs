@@ -101,6 +101,31 @@ impl LocalTime {
             + i64::from(self.second)
     }
 
+    /// `self` moved by `seconds` (negative: earlier), the fraction of a second kept.
+    pub fn plus_seconds(&self, seconds: i64) -> LocalTime {
+        let total = self.seconds() + seconds;
+        let (days, secs) = (total.div_euclid(86_400), total.rem_euclid(86_400));
+        // The inverse of `seconds`' day count (days since 0000-03-01, plus one).
+        let z = days - 1;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        LocalTime {
+            year: u16::try_from(year).unwrap_or(0),
+            month: month as u8,
+            day: day as u8,
+            hour: (secs / 3600) as u8,
+            minute: (secs % 3600 / 60) as u8,
+            second: (secs % 60) as u8,
+            nanos: self.nanos,
+        }
+    }
+
     /// Milliseconds from `self` to `later` (negative when `later` is earlier).
     pub fn millis_until(&self, later: &LocalTime) -> i64 {
         (later.seconds() - self.seconds()) * 1000

@@ -1162,7 +1162,7 @@ impl App {
                 format!("GRS cleared at {at}: enforced again at the next check-in"),
             )
         } else if let Some((utc, _)) = self.grs {
-            let due = add_seconds(utc, 24 * 3600);
+            let due = utc.plus_seconds(24 * 3600);
             let mut why = format!(
                 "GRS time of the last attempt {} UTC + 24 h (Microsoft's retry interval for a \
                  failed Win32 app) = {} UTC",
@@ -1173,7 +1173,7 @@ impl App {
                 why += &format!("; skipped at {at} because it is in GRS");
             }
             match clock.utc_offset {
-                Some(offset) => (Some(add_seconds(due, offset)), why),
+                Some(offset) => (Some(due.plus_seconds(offset)), why),
                 None => {
                     self.story.retry.next_attempt_basis = Some(format!(
                         "{why}; the device's UTC offset is not in these logs"
@@ -1185,7 +1185,7 @@ impl App {
             let Some(set) = clock.subgraph_times.get(hash) else {
                 return self.no_schedule(checkin);
             };
-            let due = add_seconds(*set, minutes * 60);
+            let due = set.plus_seconds(minutes * 60);
             let why = format!(
                 "subgraph re-evaluation time {} UTC + the policy's ReevaluationInterval {minutes} \
                  min = {} UTC",
@@ -1193,7 +1193,7 @@ impl App {
                 short(due)
             );
             match clock.utc_offset {
-                Some(offset) => (Some(add_seconds(due, offset)), why),
+                Some(offset) => (Some(due.plus_seconds(offset)), why),
                 None => return self.no_schedule(None),
             }
         } else {
@@ -1662,8 +1662,8 @@ impl Clock {
     /// folder may hold the logs of other devices and older times).
     fn next_checkin(&self, seen: LocalTime) -> Option<(LocalTime, u64)> {
         let (set, ms) = self.checkin?;
-        let next = add_seconds(set, (ms / 1000) as i64);
-        let current = seen >= add_seconds(set, -((ms / 1000) as i64));
+        let next = set.plus_seconds((ms / 1000) as i64);
+        let current = seen >= set.plus_seconds(-((ms / 1000) as i64));
         (current && self.last.is_none_or(|last| next >= last)).then_some((next, ms))
     }
 }
@@ -1682,31 +1682,6 @@ fn short(t: LocalTime) -> String {
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         t.year, t.month, t.day, t.hour, t.minute, t.second
     )
-}
-
-/// `t` moved by `seconds` (the fraction kept).
-fn add_seconds(t: LocalTime, seconds: i64) -> LocalTime {
-    let total = t.seconds() + seconds;
-    let (days, secs) = (total.div_euclid(86_400), total.rem_euclid(86_400));
-    // The inverse of `LocalTime::seconds`' day count (days since 0000-03-01, plus one).
-    let z = days - 1;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    LocalTime {
-        year: u16::try_from(year).unwrap_or(0),
-        month: month as u8,
-        day: day as u8,
-        hour: (secs / 3600) as u8,
-        minute: (secs % 3600 / 60) as u8,
-        second: (secs % 60) as u8,
-        nanos: t.nanos,
-    }
 }
 
 /// A .NET `DateTime` as the IME logs it: `M/D/YYYY h:mm:ss AM|PM` or `MM/DD/YYYY HH:mm:ss`.
@@ -1965,16 +1940,16 @@ mod tests {
     #[test]
     fn adding_seconds_crosses_days_months_and_leap_years() {
         let t = dotnet_time("2/28/2024 23:30:00").unwrap();
-        assert_eq!(short(add_seconds(t, 3600)), "2024-02-29 00:30:00");
+        assert_eq!(short(t.plus_seconds(3600)), "2024-02-29 00:30:00");
         assert_eq!(
-            short(add_seconds(t, 24 * 3600 + 3600)),
+            short(t.plus_seconds(24 * 3600 + 3600)),
             "2024-03-01 00:30:00"
         );
         let end = dotnet_time("12/31/2025 22:00:00").unwrap();
-        assert_eq!(short(add_seconds(end, 4 * 3600)), "2026-01-01 02:00:00");
-        assert_eq!(short(add_seconds(end, -4 * 3600)), "2025-12-31 18:00:00");
+        assert_eq!(short(end.plus_seconds(4 * 3600)), "2026-01-01 02:00:00");
+        assert_eq!(short(end.plus_seconds(-4 * 3600)), "2025-12-31 18:00:00");
         for days in [0, 1, 59, 60, 365, 366, 1461, 36_524, 146_097] {
-            let moved = add_seconds(t, days * 86_400);
+            let moved = t.plus_seconds(days * 86_400);
             assert_eq!(moved.seconds() - t.seconds(), days * 86_400, "{days}");
         }
     }

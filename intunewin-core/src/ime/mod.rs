@@ -11,7 +11,14 @@
 //!   the [`table`] entry with its [`Phase`]s and [`Source`], the HRESULT fields, and the
 //!   installer exit code it is or was made from; [`parse_code`] reads the forms people paste.
 //! - **Keys**: [`ImeLog::read`] finds each app's content info in `IntuneManagementExtension.log`;
-//!   with the `cert` feature, [`DeviceKey`] opens its encrypted [`DecryptInfo`].
+#![cfg_attr(
+    feature = "cert",
+    doc = "  with the `cert` feature, [`DeviceKey`] opens its encrypted [`DecryptInfo`]."
+)]
+#![cfg_attr(
+    not(feature = "cert"),
+    doc = "  with the `cert` feature, `DeviceKey` opens its encrypted [`DecryptInfo`]."
+)]
 //!
 //! ```no_run
 //! use intunewin_core::ime::{LogSet, Verdict, diagnose};
