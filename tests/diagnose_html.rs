@@ -151,6 +151,31 @@ fn snagit_page_from_the_shared_logs() {
         let lead = format!("<section class=\"app v-{verdict}\" id=\"app-{id}\">");
         assert!(page.contains(&lead), "{lead}");
     }
+    // One verdict phase per app: the JSON's `phase`, the index row and the summary's PHASE
+    // column agree (the core's `AppStory::verdict_phase`).
+    let mut in_summary = 0;
+    for app in apps {
+        let id = app["id"].as_str().unwrap();
+        let phase = app["phase"].as_str().unwrap_or("-");
+        let link = format!("<a href=\"#app-{id}\">");
+        let row = &page[page.find(&link).expect("index row")..];
+        let cells: Vec<&str> = row.split("<td>").skip(1).take(1).collect();
+        assert_eq!(cells, [format!("{phase}</td>")], "index phase of {id}");
+        let verdict = app["verdict"].as_str().unwrap();
+        let row_of_app = |l: &&str| {
+            l.starts_with(&format!("{verdict} "))
+                && [id.to_string(), format!("({id})")]
+                    .contains(&l.split_whitespace().last().unwrap_or("").to_string())
+        };
+        if let Some(line) = stdout.lines().find(row_of_app) {
+            assert_eq!(line.split_whitespace().nth(1), Some(phase), "{line}");
+            in_summary += 1;
+        }
+        if app["verdict"] == "failed" {
+            assert_eq!(app["phase"], app["failedPhase"], "{id}");
+        }
+    }
+    assert!(in_summary >= 70, "{in_summary} apps checked in the summary");
 }
 
 /// The fixture's page with `--json`: stdout is the same JSON as without `--html`, the exit

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use clap::Args;
 use intunewin_core::ime::{
-    AppStory, Diagnosis, Download, LocalTime, LogSet, LogSetError, Outcome, Phase, PhaseStep,
-    Redactor, RelationKind, Verdict, Via, diagnose, explain,
+    AppStory, Diagnosis, Download, LocalTime, LogSet, LogSetError, Phase, Redactor, RelationKind,
+    Verdict, Via, diagnose, explain,
 };
 use serde::Serialize;
 
@@ -171,9 +171,10 @@ fn print_summary(d: &Diagnosis, apps: &[&AppStory], all: bool) -> std::io::Resul
     let (shown, folded): (Vec<&AppStory>, Vec<&AppStory>) =
         apps.iter().copied().partition(|a| all || !faceless(a));
     for app in shown {
-        let (phase, code) = match &app.verdict {
-            Verdict::Failed { phase, code } => (phase.id(), code.map(|c| format!("0x{c:08X}"))),
-            _ => (summary_phase(app), None),
+        let phase = app.verdict_phase().map_or("-", Phase::id);
+        let code = match &app.verdict {
+            Verdict::Failed { code, .. } => code.map(|c| format!("0x{c:08X}")),
+            _ => None,
         };
         let when = app
             .verdict_at
@@ -213,34 +214,6 @@ fn print_summary(d: &Diagnosis, apps: &[&AppStory], all: bool) -> std::io::Resul
 /// An app the logs only name in passing: no name, no policy, no verdict.
 fn faceless(app: &AppStory) -> bool {
     app.name.is_none() && app.policy.is_none() && matches!(app.verdict, Verdict::Unknown { .. })
-}
-
-/// The phase that matters for the summary: for a succeeded app the last one that completed,
-/// for a not-applicable one the one that found it so, else the last one seen.
-fn summary_phase(app: &AppStory) -> &'static str {
-    let done = |s: &&PhaseStep| matches!(s.outcome, Outcome::Succeeded | Outcome::NotDetected);
-    let step = match app.verdict {
-        // The detection (or install) that showed it installed, else the last step completed.
-        Verdict::Succeeded => app
-            .phases
-            .iter()
-            .rev()
-            .filter(done)
-            .find(|s| {
-                matches!(
-                    s.phase,
-                    Phase::PostInstallDetection | Phase::PreInstallDetection | Phase::Installation
-                )
-            })
-            .or_else(|| app.phases.iter().rev().find(done)),
-        Verdict::NotApplicable => app
-            .phases
-            .iter()
-            .rev()
-            .find(|s| s.outcome == Outcome::NotApplicable),
-        _ => app.phases.last(),
-    };
-    step.map_or("-", |s| s.phase.id())
 }
 
 /// `~2026-03-24 12:54` (the expected check-in), `>=2026-03-25 09:53` (not before), or `-`.
@@ -601,6 +574,7 @@ struct AppJson {
     name: Option<String>,
     intent: Option<String>,
     verdict: &'static str,
+    phase: Option<&'static str>,
     failed_phase: Option<&'static str>,
     code: Option<String>,
     code_decimal: Option<i32>,
@@ -761,6 +735,7 @@ fn app_json(d: &Diagnosis, a: &AppStory, steps: bool) -> AppJson {
         name: a.name.clone(),
         intent: a.intent.map(|i| i.id()),
         verdict: a.verdict.id(),
+        phase: a.verdict_phase().map(Phase::id),
         failed_phase,
         code: code.map(|c| format!("0x{c:08X}")),
         code_decimal: code.map(|c| explain(c).signed),

@@ -171,11 +171,8 @@ fn index(h: &mut String, apps: &[&AppJson]) {
             v = a.verdict,
             id = esc(&a.id),
             name = esc(app_name(a)),
-            // As the text summary: the failing phase, else the latest step's.
-            phase = a
-                .failed_phase
-                .or(a.steps.last().map(|s| s.phase))
-                .unwrap_or("-"),
+            // The core's verdict phase, as in the text summary.
+            phase = a.phase.unwrap_or("-"),
             code = esc(a.code.as_deref().unwrap_or("-")),
             when = esc(a.verdict_at.as_deref().unwrap_or("-")),
         );

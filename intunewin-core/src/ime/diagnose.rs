@@ -457,6 +457,37 @@ impl AppStory {
             .rev()
             .find(|s| s.phase == phase && matches!(s.outcome, Outcome::Failed))
     }
+
+    /// The phase that decided the verdict, the same in every report: the failing phase of a
+    /// failed app; for a succeeded one the detection (or install) that showed it installed,
+    /// else its last completed step; for a not-applicable one the step that found it so;
+    /// otherwise the last step seen.
+    pub fn verdict_phase(&self) -> Option<Phase> {
+        let done = |s: &&PhaseStep| matches!(s.outcome, Outcome::Succeeded | Outcome::NotDetected);
+        let installed_by = |s: &&PhaseStep| {
+            matches!(
+                s.phase,
+                Phase::PostInstallDetection | Phase::PreInstallDetection | Phase::Installation
+            )
+        };
+        let step = match self.verdict {
+            Verdict::Failed { phase, .. } => return Some(phase),
+            Verdict::Succeeded => self
+                .phases
+                .iter()
+                .rev()
+                .filter(done)
+                .find(installed_by)
+                .or_else(|| self.phases.iter().rev().find(done)),
+            Verdict::NotApplicable => self
+                .phases
+                .iter()
+                .rev()
+                .find(|s| s.outcome == Outcome::NotApplicable),
+            _ => self.phases.last(),
+        };
+        step.map(|s| s.phase)
+    }
 }
 
 /// Reads `set` and tells every app's story.
