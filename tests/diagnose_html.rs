@@ -176,6 +176,14 @@ fn snagit_page_from_the_shared_logs() {
         }
     }
     assert!(in_summary >= 70, "{in_summary} apps checked in the summary");
+    // The apps only named in passing are folded after the others, as in the summary.
+    let faceless = apps
+        .iter()
+        .filter(|a| a["name"].is_null() && a.get("policy").is_none() && a["verdict"] == "unknown")
+        .count();
+    assert!(faceless > 0);
+    let folded = format!("<summary>{faceless} more apps with neither a name nor a verdict");
+    assert!(page.contains(&folded), "{folded}");
 }
 
 /// The fixture's page with `--json`: stdout is the same JSON as without `--html`, the exit

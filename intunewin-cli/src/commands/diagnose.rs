@@ -169,7 +169,7 @@ fn print_summary(d: &Diagnosis, apps: &[&AppStory], all: bool) -> std::io::Resul
         "NEXT ATTEMPT"
     )?;
     let (shown, folded): (Vec<&AppStory>, Vec<&AppStory>) =
-        apps.iter().copied().partition(|a| all || !faceless(a));
+        apps.iter().copied().partition(|a| all || !a.is_faceless());
     for app in shown {
         let phase = app.verdict_phase().map_or("-", Phase::id);
         let code = match &app.verdict {
@@ -209,11 +209,6 @@ fn print_summary(d: &Diagnosis, apps: &[&AppStory], all: bool) -> std::io::Resul
         }
     }
     Ok(())
-}
-
-/// An app the logs only name in passing: no name, no policy, no verdict.
-fn faceless(app: &AppStory) -> bool {
-    app.name.is_none() && app.policy.is_none() && matches!(app.verdict, Verdict::Unknown { .. })
 }
 
 /// `~2026-03-24 12:54` (the expected check-in), `>=2026-03-25 09:53` (not before), or `-`.
@@ -574,6 +569,9 @@ struct AppJson {
     name: Option<String>,
     intent: Option<String>,
     verdict: &'static str,
+    /// Only named in passing (`AppStory::is_faceless`): the HTML index folds it.
+    #[serde(skip)]
+    faceless: bool,
     phase: Option<&'static str>,
     failed_phase: Option<&'static str>,
     code: Option<String>,
@@ -735,6 +733,7 @@ fn app_json(d: &Diagnosis, a: &AppStory, steps: bool) -> AppJson {
         name: a.name.clone(),
         intent: a.intent.map(|i| i.id()),
         verdict: a.verdict.id(),
+        faceless: a.is_faceless(),
         phase: a.verdict_phase().map(Phase::id),
         failed_phase,
         code: code.map(|c| format!("0x{c:08X}")),

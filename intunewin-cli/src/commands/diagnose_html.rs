@@ -153,12 +153,30 @@ fn dt_dd(h: &mut String, term: &str, html: &str) {
     let _ = writeln!(h, "<dt>{term}</dt><dd>{html}</dd>");
 }
 
-/// One line per app, linking to its section.
+/// One line per app, linking to its section; apps the logs only name in passing are folded
+/// into a closed list after the others (their sections stay).
 fn index(h: &mut String, apps: &[&AppJson]) {
     if apps.is_empty() {
         h.push_str("<p>No Win32 app processing in these logs.</p>\n");
         return;
     }
+    let (named, faceless): (Vec<&AppJson>, Vec<&AppJson>) =
+        apps.iter().copied().partition(|a| !a.faceless);
+    index_table(h, &named);
+    if !faceless.is_empty() {
+        let _ = writeln!(
+            h,
+            "<details class=\"folded\"><summary>{n} more app{s} with neither a name nor a \
+             verdict (seen only in passing)</summary>",
+            n = faceless.len(),
+            s = if faceless.len() == 1 { "" } else { "s" },
+        );
+        index_table(h, &faceless);
+        h.push_str("</details>\n");
+    }
+}
+
+fn index_table(h: &mut String, apps: &[&AppJson]) {
     h.push_str(
         "<table class=\"index\">\n<tr><th>Verdict</th><th>App</th><th>Phase</th><th>Code</th>\
          <th>When</th></tr>\n",

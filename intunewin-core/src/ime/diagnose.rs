@@ -458,6 +458,14 @@ impl AppStory {
             .find(|s| s.phase == phase && matches!(s.outcome, Outcome::Failed))
     }
 
+    /// Whether the logs only name the app in passing: no name, no policy, no verdict (reports
+    /// fold such apps out of the way; they are kept in the model).
+    pub fn is_faceless(&self) -> bool {
+        self.name.is_none()
+            && self.policy.is_none()
+            && matches!(self.verdict, Verdict::Unknown { .. })
+    }
+
     /// The phase that decided the verdict, the same in every report: the failing phase of a
     /// failed app; for a succeeded one the detection (or install) that showed it installed,
     /// else its last completed step; for a not-applicable one the step that found it so;
