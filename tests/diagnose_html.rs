@@ -24,6 +24,21 @@ fn diagnose(fx: &Fixture, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// The text of an HTML fragment, its tags left out.
+fn text_of(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
 /// The fixture logs folder as an argument.
 fn fixture_logs() -> String {
     testdata().join("imelogs").display().to_string()
@@ -169,6 +184,14 @@ fn snagit_page_from_the_shared_logs() {
         };
         if let Some(line) = stdout.lines().find(row_of_app) {
             assert_eq!(line.split_whitespace().nth(1), Some(phase), "{line}");
+            // The next attempt too: `~2026-03-24 12:54` or `>=…` in the summary, `≥…` on the
+            // page, with its basis on hover.
+            let summary_next = line.get(77..95).unwrap_or("").trim().replace(">=", "≥");
+            let cell = row
+                .split("<td>")
+                .nth(4)
+                .and_then(|c| c.split("</td>").next());
+            assert_eq!(text_of(cell.unwrap_or("")), summary_next, "{line}");
             in_summary += 1;
         }
         if app["verdict"] == "failed" {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use intunewin_core::ime::LocalTime;
 use intunewin_core::{Error, Overwrite, write_atomically};
 
-use super::{AppJson, DiagnosisJson, DownloadJson, StepJson, duration};
+use super::{AppJson, DiagnosisJson, DownloadJson, RetryJson, StepJson, duration};
 
 /// Writes the page for `d` (read from `inputs`) to `path` through a temporary file; an
 /// existing file is replaced only with `force`, a read-only one never.
@@ -179,13 +179,13 @@ fn index(h: &mut String, apps: &[&AppJson]) {
 fn index_table(h: &mut String, apps: &[&AppJson]) {
     h.push_str(
         "<table class=\"index\">\n<tr><th>Verdict</th><th>App</th><th>Phase</th><th>Code</th>\
-         <th>When</th></tr>\n",
+         <th>When</th><th>Next attempt</th></tr>\n",
     );
     for a in apps {
         let _ = writeln!(
             h,
             "<tr><td><span class=\"badge v-{v}\">{v}</span></td><td><a href=\"#app-{id}\">{name}</a>\
-             </td><td>{phase}</td><td>{code}</td><td>{when}</td></tr>",
+             </td><td>{phase}</td><td>{code}</td><td>{when}</td><td>{next}</td></tr>",
             v = a.verdict,
             id = esc(&a.id),
             name = esc(app_name(a)),
@@ -193,9 +193,28 @@ fn index_table(h: &mut String, apps: &[&AppJson]) {
             phase = a.phase.unwrap_or("-"),
             code = esc(a.code.as_deref().unwrap_or("-")),
             when = esc(a.verdict_at.as_deref().unwrap_or("-")),
+            next = next_attempt_cell(&a.retry),
         );
     }
     h.push_str("</table>\n");
+}
+
+/// As the summary's NEXT ATTEMPT column: `~` the expected check-in, `≥` not before, to the
+/// minute; the basis on hover.
+fn next_attempt_cell(r: &RetryJson) -> String {
+    let Some(t) = &r.next_attempt else {
+        return "-".into();
+    };
+    let mark = if r.next_attempt_firm { "~" } else { "≥" };
+    let minute = t.get(..16).unwrap_or(t);
+    match &r.next_attempt_basis {
+        Some(basis) => format!(
+            "<span title=\"{}\">{mark}{}</span>",
+            esc(basis),
+            esc(minute)
+        ),
+        None => format!("{mark}{}", esc(minute)),
+    }
 }
 
 fn app_name(a: &AppJson) -> &str {
