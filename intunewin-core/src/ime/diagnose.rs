@@ -13,7 +13,9 @@
 //! never used: in IME logs it is no severity.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use serde_json::Value;
 
 use super::cmtrace::{LocalTime, Record};
@@ -550,6 +552,12 @@ fn span(timeline: &Timeline) -> Option<(LocalTime, LocalTime)> {
 
 /// The records diagnosis reads (most of an IME log is about scripts and check-ins).
 fn relevant(record: &Record) -> bool {
+    RELEVANT.is_match(&record.message)
+}
+
+/// One automaton over every mark (a quarter of diagnose's time went to one substring search
+/// per mark per record).
+static RELEVANT: LazyLock<AhoCorasick> = LazyLock::new(|| {
     const MARKS: [&str; 13] = [
         "Win32App",
         "Add File to the Job",
@@ -565,8 +573,11 @@ fn relevant(record: &Record) -> bool {
         "[StatusService]",
         "Installation is done",
     ];
-    MARKS.iter().any(|m| record.message.contains(m))
-}
+    AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(MARKS)
+        .expect("valid marks")
+});
 
 /// The latest state evidence for an app.
 #[derive(Debug, Clone)]
