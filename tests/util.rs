@@ -245,6 +245,19 @@ pub fn regex_escape(text: &str) -> String {
         .collect()
 }
 
+/// The human form of a failure is the `--json` error's message and hint, one line each (so
+/// a snapshot of the one pins the wording of the other).
+pub fn assert_stderr_says(out: &std::process::Output, error: &serde_json::Value) {
+    let mut expected = format!(
+        "intunewin: error: {}\n",
+        error["message"].as_str().expect("a message")
+    );
+    if let Some(hint) = error["hint"].as_str() {
+        expected.push_str(&format!("hint: {hint}\n"));
+    }
+    assert_eq!(String::from_utf8_lossy(&out.stderr), expected);
+}
+
 /// One run as text to snapshot: the command line, the exit code and both streams.
 pub fn transcript(args: &[&str], code: Option<i32>, stdout: &str, stderr: &str) -> String {
     format!(
