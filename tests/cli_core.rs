@@ -931,12 +931,24 @@ fn a_nonexistent_package() {
     assert_package_rejected(&fx, "absent.intunewin", 2, 2);
 }
 
+/// An I/O error is kind `io` about the file, and its message ends with the file's name (pinned
+/// in a snapshot, the OS's wording being the Linux one); the OS error is said once.
 #[test]
 fn io_errors_end_with_the_file() {
     let fx = Fixture::sample_app();
-    let err = stderr(&fx.run(&["verify", "absent.intunewin"]));
-    assert!(err.trim_end().ends_with(", absent.intunewin"), "{err}");
+    let out = fx.run(&["verify", "absent.intunewin"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report = json(&fx.run(&["verify", "absent.intunewin", "--json"]));
+    assert_eq!(report["error"]["kind"], "io", "{report}");
+    assert_eq!(report["error"]["path"], "absent.intunewin", "{report}");
+    crate::util::assert_stderr_says(&out, &report["error"]);
+    let err = stderr(&out);
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    if !crate::util::windows_binary() {
+        insta::with_settings!({omit_expression => true}, {
+            insta::assert_snapshot!("io_error_names_the_file", err);
+        });
+    }
 }
 
 #[test]
