@@ -248,14 +248,20 @@ pub fn regex_escape(text: &str) -> String {
 /// The human form of a failure is the `--json` error's message and hint, one line each (so
 /// a snapshot of the one pins the wording of the other).
 pub fn assert_stderr_says(out: &std::process::Output, error: &serde_json::Value) {
-    let mut expected = format!(
+    assert_eq!(String::from_utf8_lossy(&out.stderr), error_lines(error));
+}
+
+/// A `--json` error as stderr says it: `intunewin: error: MESSAGE`, then `hint: HINT` when
+/// there is one.
+pub fn error_lines(error: &serde_json::Value) -> String {
+    let mut lines = format!(
         "intunewin: error: {}\n",
         error["message"].as_str().expect("a message")
     );
     if let Some(hint) = error["hint"].as_str() {
-        expected.push_str(&format!("hint: {hint}\n"));
+        lines.push_str(&format!("hint: {hint}\n"));
     }
-    assert_eq!(String::from_utf8_lossy(&out.stderr), expected);
+    lines
 }
 
 /// One run as text to snapshot: the command line, the exit code and both streams.
