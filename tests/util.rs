@@ -264,6 +264,18 @@ pub fn error_lines(error: &serde_json::Value) -> String {
     lines
 }
 
+/// Asserts that the `path` of a `--json` error (`named`) is `path`; for a Windows binary under
+/// Wine, which spells folders its own way (`Z:\tmp\...`), that the file's name is.
+pub fn assert_names_path(named: &serde_json::Value, path: &str) {
+    let named = named.as_str().unwrap_or_default();
+    if windows_binary() {
+        let name = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or_default().to_owned();
+        assert_eq!(name(named), name(path), "{named} is not {path}");
+    } else {
+        assert_eq!(named, path);
+    }
+}
+
 /// One run as text to snapshot: the command line, the exit code and both streams.
 pub fn transcript(args: &[&str], code: Option<i32>, stdout: &str, stderr: &str) -> String {
     format!(
