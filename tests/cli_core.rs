@@ -62,37 +62,72 @@ fn assert_ok(out: &Output) {
     assert!(!stderr(out).contains("panicked"), "{}", stderr(out));
 }
 
-/// Asserts a clean failure: exit `code`, `intunewin: error: …` naming `file` on stderr, no
-/// panic, nothing on stdout.
-fn assert_error(out: &Output, code: i32, file: &str) {
-    let err = stderr(out);
+/// Asserts a clean failure of `args`, run by `run` with and without `--json`: exit `code` both
+/// times, no panic, nothing else on stdout; under `--json` one error of `kind` naming `path`.
+/// Returns the plain run and the JSON error.
+fn failed_both_ways(
+    run: impl Fn(&[&str]) -> Output,
+    args: &[&str],
+    code: i32,
+    kind: &str,
+    path: &str,
+) -> (Output, Value) {
+    let out = run(args);
+    let err = stderr(&out);
     assert_eq!(
         out.status.code(),
         Some(code),
-        "expected exit {code}\nstdout:\n{}\nstderr:\n{err}",
-        stdout(out)
+        "{args:?}: expected exit {code}\nstdout:\n{}\nstderr:\n{err}",
+        stdout(&out)
     );
     assert!(!err.contains("panicked"), "panic: {err}");
     assert!(!err.contains("stack backtrace"), "backtrace: {err}");
-    // Warnings may come first; the first other line is the error.
-    let first = err
-        .lines()
-        .find(|l| !l.starts_with("intunewin: warning:"))
-        .unwrap_or_default();
     assert!(
-        first.starts_with("intunewin: error:"),
-        "stderr does not start with the error:\n{err}"
+        stdout(&out).is_empty(),
+        "stdout not empty: {}",
+        stdout(&out)
     );
-    let errors: Vec<&str> = err
-        .lines()
-        .filter(|l| l.starts_with("intunewin: error:"))
-        .collect();
-    assert!(!errors.is_empty(), "no `intunewin: error:` line:\n{err}");
-    assert!(
-        errors.iter().any(|l| l.contains(file)),
-        "no error names {file}:\n{err}"
-    );
-    assert!(stdout(out).is_empty(), "stdout not empty: {}", stdout(out));
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let json_out = run(&with_json);
+    assert_eq!(json_out.status.code(), Some(code), "{with_json:?}");
+    let report = json(&json_out);
+    assert_eq!(report["error"]["kind"], kind, "{args:?}: {report}");
+    crate::util::assert_names_path(&report["error"]["path"], path);
+    (out, report["error"].clone())
+}
+
+/// [`failed_both_ways`], and stderr is the JSON error's message and hint. Returns the command
+/// line and stderr, whose wording the callers pin in snapshots (see [`pin`]).
+fn assert_failed(
+    run: impl Fn(&[&str]) -> Output,
+    args: &[&str],
+    code: i32,
+    kind: &str,
+    path: &str,
+) -> String {
+    let (out, error) = failed_both_ways(run, args, code, kind, path);
+    crate::util::assert_stderr_says(&out, &error);
+    format!("$ intunewin {}\n{}", args.join(" "), stderr(&out))
+}
+
+/// [`assert_failed`] for `args` run in `fx`.
+fn assert_error(fx: &Fixture, args: &[&str], code: i32, kind: &str, path: &str) -> String {
+    assert_failed(|a| fx.run(a), args, code, kind, path)
+}
+
+/// `path` inside `fx`, as the binary prints it when given a path relative to `fx`.
+fn inside(fx: &Fixture, path: &str) -> String {
+    fx.path().join(path).to_string_lossy().into_owned()
+}
+
+/// Pins `text` (messages, the folder masked) in the snapshot `name`; the paths in it are
+/// spelled the Unix way, so not for a Windows binary.
+fn pin(fx: &Fixture, name: &str, text: &str) {
+    if !crate::util::windows_binary() {
+        fx.snapshot_settings()
+            .bind(|| insta::assert_snapshot!(name, text));
+    }
 }
 
 /// Size and SHA-256 (hex) of a file.
@@ -514,17 +549,17 @@ fn info_json_matches_detection_xml_of_every_corpus_package() {
 // 3. Bad input: pack
 // ---------------------------------------------------------------------------------------------
 
-/// Runs `pack` that must fail with `code` naming `file`, and checks that neither `src` nor
-/// `out` changed.
-fn assert_pack_fails(fx: &Fixture, args: &[&str], code: i32, file: &str) {
+/// Runs `pack` that must fail with `code`, an error of `kind` about `path` (see
+/// [`assert_failed`]), and checks that neither `src` nor `out` changed. Returns what it said.
+fn assert_pack_fails(fx: &Fixture, args: &[&str], code: i32, kind: &str, path: &str) -> String {
     let before = tree(fx.path());
-    let out = fx.run(args);
-    assert_error(&out, code, file);
+    let said = assert_error(fx, args, code, kind, path);
     assert_eq!(
         tree(fx.path()),
         before,
         "the failed pack left something behind"
     );
+    said
 }
 
 #[test]
@@ -534,15 +569,17 @@ fn pack_missing_setup_file() {
         &fx,
         &["pack", "src", "--setup", "Nope.ps1", "--output", "out"],
         2,
-        "Nope.ps1",
+        "setup-not-found",
+        &inside(&fx, "src"),
     );
+    // Its message (naming Nope.ps1 and the source folder) is pinned in the errors snapshot.
 }
 
 #[test]
 fn pack_setup_file_outside_the_source() {
     let fx = Fixture::sample_app();
     fs::write(fx.path().join("outside.ps1"), "Write-Host outside").expect("write");
-    assert_pack_fails(
+    let relative = assert_pack_fails(
         &fx,
         &[
             "pack",
@@ -553,10 +590,11 @@ fn pack_setup_file_outside_the_source() {
             "out",
         ],
         2,
-        "outside.ps1",
+        "setup-outside-source",
+        &inside(&fx, "src/../outside.ps1"),
     );
     let absolute = fx.path().join("outside.ps1");
-    assert_pack_fails(
+    let full = assert_pack_fails(
         &fx,
         &[
             "pack",
@@ -567,14 +605,16 @@ fn pack_setup_file_outside_the_source() {
             "out",
         ],
         2,
-        "outside.ps1",
+        "setup-outside-source",
+        &absolute.to_string_lossy(),
     );
+    pin(&fx, "pack_setup_outside_the_source", &(relative + &full));
 }
 
 #[test]
 fn pack_nonexistent_source() {
     let fx = Fixture::sample_app();
-    assert_pack_fails(
+    let said = assert_pack_fails(
         &fx,
         &[
             "pack",
@@ -585,26 +625,30 @@ fn pack_nonexistent_source() {
             "out",
         ],
         2,
+        "bad-source",
         "missing-src",
     );
+    pin(&fx, "pack_nonexistent_source", &said);
 }
 
 #[test]
 fn pack_empty_source() {
     let fx = Fixture::sample_app();
     fs::create_dir(fx.path().join("empty")).expect("mkdir");
-    assert_pack_fails(
+    let said = assert_pack_fails(
         &fx,
         &["pack", "empty", "--setup", "Install.ps1", "--output", "out"],
         2,
-        "empty",
+        "setup-not-found",
+        &inside(&fx, "empty"),
     );
+    pin(&fx, "pack_empty_source", &said);
 }
 
 #[test]
 fn pack_output_file_inside_the_source() {
     let fx = Fixture::sample_app();
-    assert_pack_fails(
+    let said = assert_pack_fails(
         &fx,
         &[
             "pack",
@@ -615,14 +659,16 @@ fn pack_output_file_inside_the_source() {
             "src/Install.intunewin",
         ],
         2,
-        "src",
+        "output-inside-source",
+        "src/Install.intunewin",
     );
+    pin(&fx, "pack_output_file_inside_the_source", &said);
 }
 
 #[test]
 fn pack_output_folder_inside_the_source() {
     let fx = Fixture::sample_app();
-    assert_pack_fails(
+    let said = assert_pack_fails(
         &fx,
         &[
             "pack",
@@ -633,8 +679,10 @@ fn pack_output_folder_inside_the_source() {
             "src/out",
         ],
         2,
-        "src",
+        "output-inside-source",
+        "src/out/Install.intunewin",
     );
+    pin(&fx, "pack_output_folder_inside_the_source", &said);
 }
 
 #[test]
@@ -648,10 +696,12 @@ fn pack_with_unsafe_paths_exits_1_and_writes_nothing() {
     // A reserved device name is an error finding (FORMAT.md §12.2): the pack stops with exit 1.
     fs::write(fx.path().join("src/CON.txt"), "x").expect("write");
     let before = tree(fx.path());
-    let out = fx.run(&["pack", "src", "--setup", "Install.ps1", "--output", "out"]);
-    assert_error(&out, 1, "src");
+    let args = ["pack", "src", "--setup", "Install.ps1", "--output", "out"];
+    let run = |a: &[&str]| fx.run(a);
+    let (out, _) = failed_both_ways(run, &args, 1, "unsafe-paths", &inside(&fx, "src"));
     assert_eq!(tree(fx.path()), before);
-    // The finding and the remedy (--allow-unsafe-paths) are pinned here.
+    // The finding and the remedy (--allow-unsafe-paths) are pinned here (the findings come
+    // before the error, which is worded otherwise than the JSON message).
     fx.snapshot_settings()
         .bind(|| insta::assert_snapshot!(stderr(&out)));
 }
@@ -666,19 +716,24 @@ fn pack_failure_leaves_no_new_output_folder() {
     let fx = Fixture::sample_app();
     // A reserved device name is an error finding (FORMAT.md §12.2): the pack stops with exit 1.
     fs::write(fx.path().join("src/CON.txt"), "x").expect("write");
-    assert_pack_fails(
-        &fx,
-        &[
-            "pack",
-            "src",
-            "--setup",
-            "Install.ps1",
-            "--output",
-            "new-out",
-        ],
-        1,
+    let before = tree(fx.path());
+    let args = [
+        "pack",
         "src",
+        "--setup",
+        "Install.ps1",
+        "--output",
+        "new-out",
+    ];
+    let (out, _) = failed_both_ways(|a| fx.run(a), &args, 1, "unsafe-paths", &inside(&fx, "src"));
+    assert_eq!(
+        tree(fx.path()),
+        before,
+        "the failed pack left something behind"
     );
+    // What it says is pinned in pack_with_unsafe_paths_exits_1_and_writes_nothing.
+    let pinned = fx.run(&["pack", "src", "--setup", "Install.ps1", "--output", "out"]);
+    assert_eq!(stderr(&out), stderr(&pinned));
 }
 
 #[test]
@@ -690,8 +745,10 @@ fn pack_existing_output_needs_force() {
         &fx,
         &["pack", "src", "--setup", "Install.ps1", "--output", "out"],
         2,
-        "Install.intunewin",
+        "output-exists",
+        "out/Install.intunewin",
     );
+    // Its message and hint (pass --force) are pinned in the errors snapshot.
     assert_eq!(fs::read(&package).expect("package"), first);
 
     let out = fx.run(&[
@@ -751,16 +808,20 @@ fn pack_unreadable_source_file() {
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).expect("chmod");
     let before = tree(&fx.path().join("out"));
     let args = ["pack", "src", "--setup", "Install.ps1", "--output", "out"];
-    let Some(out) = crate::util::require(
+    if crate::util::require(
         "an unprivileged user",
         "run the tests as a non-root user, or where util-linux's setpriv may change the user id",
         unprivileged(&fx, &locked, &args)
             .ok_or_else(|| "running as root without a usable setpriv".to_string()),
-    ) else {
+    )
+    .is_none()
+    {
         return;
-    };
-    assert_error(&out, 2, "Uninstall.ps1");
+    }
+    let run = |a: &[&str]| unprivileged(&fx, &locked, a).expect("ran unprivileged before");
+    let said = assert_failed(run, &args, 2, "io", &inside(&fx, "src/Uninstall.ps1"));
     assert_eq!(tree(&fx.path().join("out")), before);
+    pin(&fx, "pack_unreadable_source_file", &said);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -811,29 +872,34 @@ fn change_b64(xml: &str, tag: &str) -> String {
     String::from_utf8(bytes).expect("ascii edit")
 }
 
-/// Every decrypting command on a bad package exits `code` naming it, and extract writes nothing;
-/// `info` (which reads Detection.xml only) exits `info_code`. Returns the kind of failure
-/// `verify --json` reports (the messages are pinned in the `errors` snapshot).
-fn assert_package_rejected(fx: &Fixture, package: &str, code: i32, info_code: i32) -> String {
-    let info = fx.run(&["info", package]);
-    if info_code == 0 {
-        assert_ok(&info);
-    } else {
-        assert_error(&info, info_code, package);
-    }
-    for cmd in ["verify", "list"] {
-        assert_error(&fx.run(&[cmd, package]), code, package);
-    }
-    let before = tree(fx.path());
-    let out = fx.run(&["extract", package, "--output", "extracted"]);
-    assert_error(&out, code, package);
-    assert_eq!(tree(fx.path()), before, "extract left something behind");
+/// Every decrypting command on a bad package exits `code` with the error `verify --json`
+/// reports (of one kind, naming the package; see [`assert_failed`]), and extract writes nothing;
+/// `info` (which reads Detection.xml only) exits `info_code`. Returns the kind and what verify
+/// said, for the callers to pin.
+fn assert_package_rejected(
+    fx: &Fixture,
+    package: &str,
+    code: i32,
+    info_code: i32,
+) -> (String, String) {
     let report = json(&fx.run(&["verify", "--json", package]));
-    assert_eq!(report["error"]["path"], package, "{report}");
-    report["error"]["kind"]
+    let kind = report["error"]["kind"]
         .as_str()
         .expect("verify --json names the kind")
-        .to_string()
+        .to_string();
+    let info = ["info", package];
+    if info_code == 0 {
+        assert_ok(&fx.run(&info));
+    } else {
+        assert_error(fx, &info, info_code, &kind, package);
+    }
+    let said = assert_error(fx, &["verify", package], code, &kind, package);
+    assert_error(fx, &["list", package], code, &kind, package);
+    let before = tree(fx.path());
+    let extract = ["extract", package, "--output", "extracted"];
+    assert_error(fx, &extract, code, &kind, package);
+    assert_eq!(tree(fx.path()), before, "extract left something behind");
+    (kind, said)
 }
 
 #[test]
@@ -851,11 +917,13 @@ fn truncated_package_at_several_cut_points() {
         full.len() - 22, // just before the end-of-central-directory record
         full.len() - 1,  // one byte short
     ];
+    let mut said = String::new();
     for cut in cuts {
         let name = format!("cut-{cut}.intunewin");
         fs::write(fx.path().join(&name), &full[..cut]).expect("write");
-        assert_package_rejected(&fx, &name, 1, 1);
+        said.push_str(&assert_package_rejected(&fx, &name, 1, 1).1);
     }
+    pin(&fx, "truncated_packages", &said);
 }
 
 #[test]
@@ -865,7 +933,9 @@ fn flipped_ciphertext_byte_is_an_hmac_mismatch() {
         let at = content_offset(b) + 48 + 100;
         b[at] ^= 0x01;
     });
-    assert_eq!(assert_package_rejected(&fx, &name, 1, 0), "hmac-mismatch");
+    let (kind, _) = assert_package_rejected(&fx, &name, 1, 0);
+    assert_eq!(kind, "hmac-mismatch");
+    // What it says is pinned in the errors snapshot (the same flip, the same name).
 }
 
 #[test]
@@ -879,10 +949,9 @@ fn flipped_byte_in_detection_mac_without_fixing_the_crc() {
             + 5;
         b[at + 3] = if b[at + 3] == b'A' { b'B' } else { b'A' };
     });
-    assert_eq!(
-        assert_package_rejected(&fx, &name, 1, 1),
-        "outer-crc-mismatch"
-    );
+    let (kind, said) = assert_package_rejected(&fx, &name, 1, 1);
+    assert_eq!(kind, "outer-crc-mismatch");
+    pin(&fx, "outer_crc_mismatch", &said);
 }
 
 #[test]
@@ -890,25 +959,30 @@ fn changed_detection_mac_differs_from_the_content_mac() {
     let fx = Fixture::sample_app();
     let name = rebuild_with_detection(&fx, "mac.intunewin", |xml| change_b64(xml, "Mac"));
     // info reads Detection.xml without touching the content, so it still succeeds.
-    assert_eq!(
-        assert_package_rejected(&fx, &name, 1, 0),
-        "mac-field-mismatch"
-    );
+    let (kind, said) = assert_package_rejected(&fx, &name, 1, 0);
+    assert_eq!(kind, "mac-field-mismatch");
+    pin(&fx, "mac_field_mismatch", &said);
 }
 
 #[test]
 fn wrong_encryption_key_fails_on_padding_or_digest() {
     let fx = Fixture::sample_app();
     let name = rebuild_with_detection(&fx, "key.intunewin", |xml| change_b64(xml, "EncryptionKey"));
-    let kind = assert_package_rejected(&fx, &name, 1, 0);
+    let (kind, said) = assert_package_rejected(&fx, &name, 1, 0);
     assert!(kind == "bad-padding" || kind == "digest-mismatch", "{kind}");
+    // A wrong key almost always (255 times in 256) leaves bad padding; that message is pinned.
+    if kind == "bad-padding" {
+        pin(&fx, "wrong_encryption_key", &said);
+    }
 }
 
 #[test]
 fn wrong_mac_key_is_an_hmac_mismatch() {
     let fx = Fixture::sample_app();
     let name = rebuild_with_detection(&fx, "mackey.intunewin", |xml| change_b64(xml, "MacKey"));
-    assert_eq!(assert_package_rejected(&fx, &name, 1, 0), "hmac-mismatch");
+    let (kind, said) = assert_package_rejected(&fx, &name, 1, 0);
+    assert_eq!(kind, "hmac-mismatch");
+    pin(&fx, "wrong_mac_key", &said);
 }
 
 #[test]
@@ -919,24 +993,37 @@ fn a_file_that_is_not_a_zip() {
         "this is a text file, not a zip\n".repeat(20),
     )
     .expect("write");
-    assert_eq!(
-        assert_package_rejected(&fx, "text.intunewin", 1, 1),
-        "outer-zip"
-    );
+    let (kind, _) = assert_package_rejected(&fx, "text.intunewin", 1, 1);
+    assert_eq!(kind, "outer-zip");
+    // What it says is pinned in the errors snapshot (another text file, the same name).
 }
 
 #[test]
 fn a_nonexistent_package() {
     let fx = Fixture::sample_app();
-    assert_package_rejected(&fx, "absent.intunewin", 2, 2);
+    let (kind, _) = assert_package_rejected(&fx, "absent.intunewin", 2, 2);
+    assert_eq!(kind, "io");
+    // What it says is pinned in the io_error_names_the_file snapshot.
 }
 
+/// An I/O error is kind `io` about the file, and its message ends with the file's name (pinned
+/// in a snapshot, the OS's wording being the Linux one); the OS error is said once.
 #[test]
 fn io_errors_end_with_the_file() {
     let fx = Fixture::sample_app();
-    let err = stderr(&fx.run(&["verify", "absent.intunewin"]));
-    assert!(err.trim_end().ends_with(", absent.intunewin"), "{err}");
+    let out = fx.run(&["verify", "absent.intunewin"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report = json(&fx.run(&["verify", "absent.intunewin", "--json"]));
+    assert_eq!(report["error"]["kind"], "io", "{report}");
+    assert_eq!(report["error"]["path"], "absent.intunewin", "{report}");
+    crate::util::assert_stderr_says(&out, &report["error"]);
+    let err = stderr(&out);
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    if !crate::util::windows_binary() {
+        insta::with_settings!({omit_expression => true}, {
+            insta::assert_snapshot!("io_error_names_the_file", err);
+        });
+    }
 }
 
 #[test]
@@ -946,8 +1033,8 @@ fn extract_into_an_existing_folder_needs_force() {
     fs::create_dir(fx.path().join("dest")).expect("mkdir");
     fs::write(fx.path().join("dest/keep.txt"), "mine").expect("write");
     let before = tree(fx.path());
-    let out = fx.run(&["extract", "out/Install.intunewin", "--output", "dest"]);
-    assert_error(&out, 2, "dest");
+    let args = ["extract", "out/Install.intunewin", "--output", "dest"];
+    let mut said = assert_error(&fx, &args, 2, "output-exists", "dest");
     assert_eq!(tree(fx.path()), before);
 
     // A failing extract with --force leaves the existing folder as it was.
@@ -956,9 +1043,10 @@ fn extract_into_an_existing_folder_needs_force() {
         b[at] ^= 0x80;
     });
     let before = tree(&fx.path().join("dest"));
-    let out = fx.run(&["extract", &bad, "--output", "dest", "--force"]);
-    assert_error(&out, 1, &bad);
+    let args = ["extract", &bad, "--output", "dest", "--force"];
+    said.push_str(&assert_error(&fx, &args, 1, "hmac-mismatch", &bad));
     assert_eq!(tree(&fx.path().join("dest")), before);
+    pin(&fx, "extract_into_an_existing_folder", &said);
 
     // With --force the package's files are written into the folder; the user's file stays.
     let out = fx.run(&[
@@ -979,9 +1067,15 @@ fn failed_extract_leaves_no_parent_folders() {
     let fx = Fixture::sample_app();
     let name = rebuild_with_detection(&fx, "key.intunewin", |xml| change_b64(xml, "EncryptionKey"));
     let before = tree(fx.path());
-    let out = fx.run(&["extract", &name, "--output", "deep/nested/dest"]);
-    assert_error(&out, 1, &name);
+    let args = ["extract", &name, "--output", "deep/nested/dest"];
+    let kind = json(&fx.run(&["verify", "--json", &name]))["error"]["kind"].clone();
+    assert!(kind == "bad-padding" || kind == "digest-mismatch", "{kind}");
+    let said = assert_error(&fx, &args, 1, kind.as_str().expect("a kind"), &name);
     assert_eq!(tree(fx.path()), before);
+    // As in wrong_encryption_key_fails_on_padding_or_digest, the usual message is pinned.
+    if kind == "bad-padding" {
+        pin(&fx, "failed_extract_wrong_key", &said);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -599,6 +599,7 @@ fn unreadable_inputs_exit_2() {
     let bad_zip = tmp.path().join("bundle.zip");
     std::fs::write(&bad_zip, b"PK\x03\x04 not really").unwrap();
     let missing = tmp.path().join("missing");
+    let mut shown = String::new();
     for input in [&empty, &binary, &no_logs, &bad_zip, &missing] {
         let out = crate::util::intunewin()
             .args(["diagnose", "--json"])
@@ -614,8 +615,19 @@ fn unreadable_inputs_exit_2() {
             Some(input.display().to_string().as_str()),
             "{json}"
         );
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.starts_with("intunewin: error: "), "{stderr}");
+        crate::util::assert_stderr_says(&out, &json["error"]);
+        shown.push_str(&format!(
+            "$ intunewin diagnose {}\n{}",
+            input.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    // What each says (paths spelled the Unix way).
+    if !crate::util::windows_binary() {
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(&regex_escape(&tmp.path().display().to_string()), "[TMP]");
+        settings.set_omit_expression(true);
+        settings.bind(|| insta::assert_snapshot!("diagnose_unreadable_inputs", shown));
     }
     let fixture = crate::util::testdata().join("imelogs");
     let out = crate::util::intunewin()
@@ -679,12 +691,13 @@ fn fixture_summary_and_stories() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        json["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no app 'no such app'")
-    );
+    assert_eq!(json["error"]["kind"], "usage", "{json}");
+    assert!(json["error"]["path"].is_null(), "{json}");
+    crate::util::assert_stderr_says(&out, &json["error"]);
+    // The app asked for and how many there are.
+    insta::with_settings!({omit_expression => true}, {
+        insta::assert_snapshot!("diagnose_no_such_app", String::from_utf8_lossy(&out.stderr));
+    });
 }
 
 fn regex_escape(text: &str) -> String {

@@ -15,7 +15,7 @@ use intunewin_core::{Error, PackOptions, Package, ReadOptions};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::util::{Fixture, intunewin, large_package};
+use crate::util::{Fixture, assert_stderr_says, intunewin, large_package};
 
 /// A hang must fail the test, not the CI job.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -109,19 +109,6 @@ fn assert_json_failure(fx: &Fixture, args: &[&str], code: i32, kind: &str) -> Va
 /// A `--json` error as a snapshot shows it: the command line, then the error object.
 fn error_block(args: &[&str], error: &Value) -> String {
     format!("$ intunewin {} --json\n{error:#}\n", args.join(" "))
-}
-
-/// The human form of a failure is the `--json` error's message and hint, one line each (so
-/// a snapshot of the one pins the wording of the other).
-fn assert_stderr_says(out: &Output, error: &Value) {
-    let mut expected = format!(
-        "intunewin: error: {}\n",
-        error["message"].as_str().expect("a message")
-    );
-    if let Some(hint) = error["hint"].as_str() {
-        expected.push_str(&format!("hint: {hint}\n"));
-    }
-    assert_eq!(text(&out.stderr), expected);
 }
 
 // --- One JSON error object from every --json command ---

@@ -245,6 +245,37 @@ pub fn regex_escape(text: &str) -> String {
         .collect()
 }
 
+/// The human form of a failure is the `--json` error's message and hint, one line each (so
+/// a snapshot of the one pins the wording of the other).
+pub fn assert_stderr_says(out: &std::process::Output, error: &serde_json::Value) {
+    assert_eq!(String::from_utf8_lossy(&out.stderr), error_lines(error));
+}
+
+/// A `--json` error as stderr says it: `intunewin: error: MESSAGE`, then `hint: HINT` when
+/// there is one.
+pub fn error_lines(error: &serde_json::Value) -> String {
+    let mut lines = format!(
+        "intunewin: error: {}\n",
+        error["message"].as_str().expect("a message")
+    );
+    if let Some(hint) = error["hint"].as_str() {
+        lines.push_str(&format!("hint: {hint}\n"));
+    }
+    lines
+}
+
+/// Asserts that the `path` of a `--json` error (`named`) is `path`; for a Windows binary under
+/// Wine, which spells folders its own way (`Z:\tmp\...`), that the file's name is.
+pub fn assert_names_path(named: &serde_json::Value, path: &str) {
+    let named = named.as_str().unwrap_or_default();
+    if windows_binary() {
+        let name = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or_default().to_owned();
+        assert_eq!(name(named), name(path), "{named} is not {path}");
+    } else {
+        assert_eq!(named, path);
+    }
+}
+
 /// One run as text to snapshot: the command line, the exit code and both streams.
 pub fn transcript(args: &[&str], code: Option<i32>, stdout: &str, stderr: &str) -> String {
     format!(
