@@ -208,7 +208,7 @@ impl ErrorReport {
         )
     }
 
-    /// Path problems that stop a pack (FORMAT.md §12).
+    /// Path problems that stop a pack (FORMAT.md §12); stderr prints the same message and hint.
     pub fn unsafe_paths(plan: &intunewin_core::PackPlan) -> Self {
         let errors: Vec<FindingJson> = plan
             .findings
@@ -216,15 +216,24 @@ impl ErrorReport {
             .filter(|f| f.severity == intunewin_core::Severity::Error)
             .map(FindingJson::from)
             .collect();
+        let links = plan
+            .findings
+            .iter()
+            .any(|f| f.rule == intunewin_core::Rule::Symlink);
+        let remedy = if links {
+            "fix them, pass --follow-symlinks for links, or --allow-unsafe-paths"
+        } else {
+            "fix them or pass --allow-unsafe-paths"
+        };
         let mut report = Self::new(
             "unsafe-paths",
             format!(
-                "{} path problem(s) would break the package on the device, {}",
-                errors.len(),
+                "{} would break the package on the device, {}",
+                crate::ui::count(errors.len(), "path problem", "path problems"),
                 plan.source_dir.display()
             ),
             Some(&plan.source_dir),
-            Some("fix them or pass --allow-unsafe-paths".into()),
+            Some(remedy.into()),
         );
         report.error.findings = errors;
         report

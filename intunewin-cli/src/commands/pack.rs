@@ -381,20 +381,15 @@ pub fn report_findings(plan: &PackPlan, allow_unsafe: bool, quiet: bool) -> Opti
         }
     }
     if errors > 0 && !allow_unsafe {
-        let links = plan
-            .findings
-            .iter()
-            .any(|f| f.rule == intunewin_core::Rule::Symlink);
-        let remedy = if links {
-            "fix them, pass --follow-symlinks for links, or --allow-unsafe-paths"
-        } else {
-            "fix them or pass --allow-unsafe-paths"
-        };
+        // The same message and hint as the JSON error.
+        let report = crate::json::ErrorReport::unsafe_paths(plan);
         eprintln!(
-            "intunewin: error: {} would break the package on the device; {remedy}, {}",
-            ui::count(errors, "path problem", "path problems"),
-            plan.source_dir.display()
+            "intunewin: error: {}",
+            crate::ui::safe(&report.error.message)
         );
+        if let Some(hint) = &report.error.hint {
+            eprintln!("hint: {hint}");
+        }
         return Some(ExitCode::from(crate::EXIT_INVALID));
     }
     None

@@ -300,7 +300,11 @@ fn find_central_directory<R: Read + Seek>(
     len: u64,
 ) -> Result<(u64, u64, u64), ZipFault> {
     if len < 22 {
-        return Err(format!("{len} bytes is too short for a zip").into());
+        return Err(format!(
+            "{len} byte{} is too short for a zip",
+            if len == 1 { "" } else { "s" }
+        )
+        .into());
     }
     let tail_len = len.min(MAX_EOCD_SEARCH);
     let tail = read_at(file, len - tail_len, tail_len as usize)?;
