@@ -769,7 +769,7 @@ pub(crate) fn recover(e: io::Error, origin: &Path) -> std::result::Result<Error,
 }
 
 /// The OS's reason as part of a sentence: `permission denied (os error 13)`.
-fn os_reason(e: &io::Error) -> String {
+pub(crate) fn os_reason(e: &io::Error) -> String {
     let mut text = e.to_string();
     // tempfile appends ` at path "<temporary file>"`: a name the reader never asked for (the
     // error names the output instead), and noise in the one sentence.

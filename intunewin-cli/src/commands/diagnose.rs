@@ -74,7 +74,7 @@ pub fn run(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
         let names: Vec<_> = diagnosis.files.iter().map(|f| f.display.as_str()).collect();
         let error = crate::UnreadableLogs {
             path: (args.paths.len() == 1).then(|| args.paths[0].clone()),
-            error: anyhow!("no CMTrace log record in {}", safe(&names.join(", "))),
+            error: anyhow!("no CMTrace log record, {}", safe(&names.join(", "))),
         };
         return Err(exit2(error.into()).into());
     }

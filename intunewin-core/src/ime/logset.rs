@@ -155,7 +155,7 @@ pub struct Ignored {
 #[non_exhaustive]
 pub enum LogSetError {
     /// A path could not be opened or read.
-    #[error("{path}: {source}")]
+    #[error("cannot read: {}, {}", crate::error::os_reason(source), path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -164,7 +164,7 @@ pub enum LogSetError {
         source: io::Error,
     },
     /// A `.zip` is not a readable zip archive.
-    #[error("{path}: not a readable zip archive: {reason}")]
+    #[error("not a readable zip archive ({reason}), {}", path.display())]
     Zip {
         /// The archive.
         path: PathBuf,
@@ -173,7 +173,9 @@ pub enum LogSetError {
     },
     /// A folder or zip holds no IME log.
     #[error(
-        "{path}: no IME log in it (IntuneManagementExtension, AppWorkload, AppActionProcessor, AgentExecutor ...)"
+        "no IME log in it (looked for IntuneManagementExtension, AppWorkload, AppActionProcessor, \
+         AgentExecutor ...), {}",
+        path.display()
     )]
     NoLogs {
         /// The folder or archive.
