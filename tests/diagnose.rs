@@ -639,26 +639,29 @@ fn unreadable_inputs_exit_2() {
     assert!(matches!(out.status.code(), Some(0 | 1)));
 }
 
+/// Runs `diagnose EXTRA LOGS`; checks the exit code and returns stdout.
+fn diagnose_stdout(logs: &std::path::Path, extra: &[&str], code: i32) -> String {
+    let out = crate::util::intunewin()
+        .arg("diagnose")
+        .args(extra)
+        .arg(logs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The synthetic fixture (`testdata/imelogs`, no real data): the summary and each app's story
 /// as a reader sees them, and the JSON verdicts.
 #[test]
 fn fixture_summary_and_stories() {
     let fixture = crate::util::testdata().join("imelogs");
-    let run = |extra: &[&str]| {
-        let out = crate::util::intunewin()
-            .arg("diagnose")
-            .args(extra)
-            .arg(&fixture)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run = |extra: &[&str]| diagnose_stdout(&fixture, extra, 1);
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&regex_escape(&fixture.display().to_string()), "[FIXTURE]");
     settings.set_omit_expression(true);
@@ -752,21 +755,7 @@ fn ime_log_alone_ties_jobs_to_apps() {
 #[test]
 fn fixture_dependencies_supersedence_and_next_attempt() {
     let fixture = crate::util::testdata().join("imelogs-deps");
-    let run_exit = |extra: &[&str], code: i32| {
-        let out = crate::util::intunewin()
-            .arg("diagnose")
-            .args(extra)
-            .arg(&fixture)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run_exit = |extra: &[&str], code: i32| diagnose_stdout(&fixture, extra, code);
     let run = |extra: &[&str]| run_exit(extra, 1);
     // Only the app asked for counts: the player did not fail.
     let player_story = run_exit(&["--app", "Tailspin Player"], 0);
