@@ -1,6 +1,6 @@
 //! `intunewin list`: the inner entries, decrypted as a stream, nothing written.
 
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -66,7 +66,7 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
     let opts = ReadOptions::default()
         .progress(bar)
         .cancel_flag(crate::cancel_flag());
-    let mut printer = Printer::new(args.format.json);
+    let mut printer = Printer::new(args.format.json, std::io::stdout().lock());
     let listed = pkg.list_to(&opts, &mut printer);
     // A closed stdout stopped the listing: that is what to report.
     if let Some(e) = printer.failed.take() {
@@ -78,10 +78,13 @@ pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Writes the listing as it streams: the table (name first, as a reader looks for it, and
-/// the hash last) or a pretty JSON array, row by row.
-struct Printer {
+/// the hash last) row by row, or a pretty JSON array. JSON rows wait in a spool (memory, then
+/// a temporary file) and reach `out` only once the second read has passed its MAC check, so a
+/// listing that fails prints the JSON error alone, never half an array before it.
+struct Printer<W: Write> {
     json: bool,
-    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    out: std::io::BufWriter<W>,
+    spool: Option<std::io::BufWriter<tempfile::SpooledTempFile>>,
     /// Width of the name column, from the names of the first read.
     width: usize,
     rows: usize,
@@ -90,14 +93,27 @@ struct Printer {
     failed: Option<std::io::Error>,
 }
 
-impl Printer {
-    fn new(json: bool) -> Self {
+/// JSON rows kept in memory before the spool moves to a temporary file.
+const SPOOL_IN_MEMORY: usize = 1 << 20;
+
+impl<W: Write> Printer<W> {
+    fn new(json: bool, out: W) -> Self {
         Printer {
             json,
-            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            out: std::io::BufWriter::new(out),
+            spool: json
+                .then(|| std::io::BufWriter::new(tempfile::SpooledTempFile::new(SPOOL_IN_MEMORY))),
             width: 0,
             rows: 0,
             failed: None,
+        }
+    }
+
+    /// Where rows go now: the spool for JSON, else `out`.
+    fn sink(&mut self) -> &mut dyn Write {
+        match &mut self.spool {
+            Some(spool) => spool,
+            None => &mut self.out,
         }
     }
 
@@ -113,9 +129,13 @@ impl Printer {
         }
         let width = self.width;
         writeln!(
-            self.out,
+            self.sink(),
             "{:width$}  {:>12} {:>12} {:>7} {:19} sha256",
-            "name", "size", "compressed", "method", "modified"
+            "name",
+            "size",
+            "compressed",
+            "method",
+            "modified"
         )
     }
 
@@ -127,7 +147,7 @@ impl Printer {
         let width = self.width;
         let sha = if r.is_directory { "-" } else { &r.sha256 };
         writeln!(
-            self.out,
+            self.sink(),
             "{:width$}  {:>12} {:>12} {:>7} {:19} {sha}",
             safe(&r.name),
             r.size,
@@ -140,20 +160,24 @@ impl Printer {
     /// One element of the array, laid out as `serde_json::to_writer_pretty` lays out an array.
     fn write_json_row(&mut self, row: &EntryJson) -> std::io::Result<()> {
         let text = serde_json::to_string_pretty(row).map_err(std::io::Error::other)?;
-        self.out
-            .write_all(if self.rows == 0 { b"[\n" } else { b",\n" })?;
+        let first = self.rows == 0;
+        let out = self.sink();
+        out.write_all(if first { b"[\n" } else { b",\n" })?;
         for (i, line) in text.lines().enumerate() {
             if i > 0 {
-                self.out.write_all(b"\n")?;
+                out.write_all(b"\n")?;
             }
-            write!(self.out, "  {line}")?;
+            write!(out, "  {line}")?;
         }
         Ok(())
     }
 
-    /// The table's total line, or the end of the JSON array.
+    /// The table's total line, or the end of the JSON array and the whole array on `out`.
     fn finish(&mut self, count: usize, total: u64) -> std::io::Result<()> {
-        if self.json {
+        if let Some(spool) = self.spool.take() {
+            let mut spool = spool.into_inner().map_err(|e| e.into_error())?;
+            spool.seek(std::io::SeekFrom::Start(0))?;
+            std::io::copy(&mut spool, &mut self.out)?;
             writeln!(self.out, "{}", if self.rows == 0 { "[]" } else { "\n]" })?;
         } else {
             writeln!(
@@ -167,7 +191,7 @@ impl Printer {
     }
 }
 
-impl ListSink for Printer {
+impl<W: Write> ListSink for Printer<W> {
     fn name(&mut self, name: &str) {
         let width = safe(name).chars().count().min(MAX_NAME_WIDTH);
         self.width = self.width.max(width);
@@ -195,5 +219,66 @@ fn verdict_code(args: &ListArgs, findings: &[Finding]) -> ExitCode {
             ExitCode::from(crate::EXIT_INVALID)
         }
         None => ExitCode::SUCCESS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: usize) -> EntryJson {
+        EntryJson {
+            name: format!("Files/{n:05}.txt"),
+            is_directory: false,
+            size: n as u64,
+            compressed_size: n as u64,
+            method: "deflate",
+            modified: "2026-01-01 00:00:00".into(),
+            crc32: "00000000".into(),
+            sha256: "0".repeat(64),
+        }
+    }
+
+    /// JSON rows reach the output only when the listing finishes: one that stops after some
+    /// rows (a failed MAC check) leaves nothing, one that finishes prints the whole array as
+    /// serde_json lays it out — past the spool's memory too (10,000 rows are about 2.5 MB).
+    #[test]
+    fn json_rows_wait_for_the_end_of_the_listing() {
+        let rows: Vec<EntryJson> = (0..10_000).map(row).collect();
+        let mut out = Vec::new();
+        let mut printer = Printer::new(true, &mut out);
+        for r in &rows {
+            printer.write_json_row(r).unwrap();
+            printer.rows += 1;
+        }
+        drop(printer);
+        assert!(out.is_empty(), "{} bytes before the verdict", out.len());
+
+        let mut printer = Printer::new(true, &mut out);
+        for r in &rows {
+            printer.write_json_row(r).unwrap();
+            printer.rows += 1;
+        }
+        printer.finish(rows.len(), 0).unwrap();
+        drop(printer);
+        let expected = serde_json::to_string_pretty(&rows).unwrap() + "\n";
+        assert!(expected.len() > SPOOL_IN_MEMORY);
+        assert!(out == expected.as_bytes(), "the array differs");
+    }
+
+    /// The table streams: rows are on the output before the listing ends.
+    #[test]
+    fn table_rows_stream() {
+        let mut out = Vec::new();
+        let mut printer = Printer::new(false, &mut out);
+        printer.width = 20;
+        printer.write_header().unwrap();
+        printer.out.flush().unwrap();
+        drop(printer);
+        assert!(
+            out.starts_with(b"name "),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
     }
 }
