@@ -43,15 +43,13 @@ pub(crate) mod explain;
 mod keys;
 pub(crate) mod logset;
 pub(crate) mod redact;
+pub(crate) mod story;
 pub(crate) mod timeline;
 
 #[cfg(feature = "cert")]
 pub use cert::DeviceKey;
 pub use cmtrace::{LocalTime, Record, RecordReader};
-pub use diagnose::{
-    AppPolicy, AppStory, Diagnosis, Download, FileSummary, Intent, Outcome, PastError, PhaseStep,
-    Relation, RelationKind, Resume, Retry, Verdict, Via, diagnose,
-};
+pub use diagnose::diagnose;
 pub use explain::{
     CodeInfo, Decoded, ExitAction, Explanation, InstallerExit, Phase, Source, Win32Error, explain,
     parse_code, table,
@@ -59,3 +57,7 @@ pub use explain::{
 pub use keys::{DecryptInfo, ImeApp, ImeLog};
 pub use logset::{FileStats, Ignored, LogFile, LogSet, LogSetError};
 pub use redact::Redactor;
+pub use story::{
+    AppPolicy, AppStory, Diagnosis, Download, FileSummary, Intent, Outcome, PastError, PhaseStep,
+    Relation, RelationKind, Resume, Retry, Verdict, Via,
+};

@@ -22,9 +22,10 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::{Captures, Regex};
 
-use super::diagnose::{Diagnosis, Verdict, diagnose_observing};
+use super::diagnose::diagnose_observing;
 use super::explain::Phase;
 use super::logset::{LogSet, LogSetError};
+use super::story::{Diagnosis, Verdict};
 
 /// What a token stands for; its prefix names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -707,7 +708,7 @@ fn for_each_text(d: &mut Diagnosis, f: &mut dyn FnMut(&mut String)) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::diagnose::AppStory;
+    use super::super::story::AppStory;
     use super::*;
 
     #[test]
