@@ -13,9 +13,7 @@
 //! never used: in IME logs it is no severity.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use serde_json::Value;
 
 use super::cmtrace::{LocalTime, Record};
@@ -79,12 +77,6 @@ fn span(timeline: &Timeline) -> Option<(LocalTime, LocalTime)> {
 
 /// The records diagnosis reads (most of an IME log is about scripts and check-ins).
 fn relevant(record: &Record) -> bool {
-    RELEVANT.is_match(&record.message)
-}
-
-/// One automaton over every mark (a quarter of diagnose's time went to one substring search
-/// per mark per record).
-static RELEVANT: LazyLock<AhoCorasick> = LazyLock::new(|| {
     const MARKS: [&str; 13] = [
         "Win32App",
         "Add File to the Job",
@@ -100,11 +92,8 @@ static RELEVANT: LazyLock<AhoCorasick> = LazyLock::new(|| {
         "[StatusService]",
         "Installation is done",
     ];
-    AhoCorasick::builder()
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(MARKS)
-        .expect("valid marks")
-});
+    MARKS.iter().any(|m| record.message.contains(m))
+}
 
 /// The latest state evidence for an app.
 #[derive(Debug, Clone)]
