@@ -1012,6 +1012,7 @@ font-weight:600;vertical-align:middle;background:var(--muted)}
 table.index{border-collapse:collapse;background:#fff;color:var(--ink);width:100%;margin-top:8px}
 table.index td,table.index th{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left}
 table.index a{color:#0969da}
+table.index td:nth-child(n+3){white-space:nowrap}
 section.app{background:#fff;border:1px solid var(--line);border-left:6px solid var(--v);\
 border-radius:6px;margin:18px 0;padding:12px 18px}
 section.app h2{margin:4px 0 8px;font-size:18px}
