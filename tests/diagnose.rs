@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use intunewin_core::ime::RecordReader;
 
-use crate::util::{require, workspace_root};
+use crate::util::{regex_escape, require, workspace_root};
 
 /// How to get the logs, for the messages of `require`.
 const IMELOGS_HOW: &str = "set INTUNEWIN_IMELOGS to the shared IME log folder (default: \
@@ -701,18 +701,6 @@ fn fixture_summary_and_stories() {
     insta::with_settings!({omit_expression => true}, {
         insta::assert_snapshot!("diagnose_no_such_app", String::from_utf8_lossy(&out.stderr));
     });
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
 }
 
 /// An IME log of 1.94 alone (no AppWorkload.log): the DO jobs are tied to their apps by the

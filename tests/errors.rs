@@ -15,7 +15,7 @@ use intunewin_core::{Error, PackOptions, Package, ReadOptions};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::util::{Fixture, assert_stderr_says, intunewin, large_package};
+use crate::util::{Fixture, assert_stderr_says, intunewin, json_error, large_package};
 
 /// A hang must fail the test, not the CI job.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -1009,24 +1009,6 @@ fn ctrl_c_at_the_overwrite_prompt_keeps_the_package() {
     assert!(status.ends_with(", 130)"), "{status}");
     assert_eq!(fs::read(&package).expect("read"), kept);
     assert_eq!(names_in(&fx.join("out")), ["Install.intunewin"]);
-}
-
-/// The `--json` error of a failed run: its kind, path and message.
-fn json_error(out: &std::process::Output) -> (String, String, String) {
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let field = |name: &str| {
-        report["error"][name]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
-    (field("kind"), field("path"), field("message"))
 }
 
 #[cfg(unix)]

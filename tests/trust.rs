@@ -9,7 +9,7 @@ use std::process::Output;
 
 use tempfile::TempDir;
 
-use crate::util::{intunewin, testdata};
+use crate::util::{intunewin, json_error, testdata};
 
 /// Every path under `root` (folders as `None`) with its bytes, for before/after comparisons.
 fn tree(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
@@ -42,24 +42,6 @@ fn run(cwd: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("intunewin runs")
-}
-
-/// The `kind` and `path` of the JSON error a `--json` run printed on stdout.
-fn json_error(out: &Output) -> (String, String) {
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let field = |name: &str| {
-        value["error"][name]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
-    (field("kind"), field("path"))
 }
 
 fn code(out: &Output) -> i32 {
@@ -243,7 +225,7 @@ fn a_folder_where_the_package_has_a_file_is_refused_and_nothing_changes() {
         ],
     );
     assert_eq!(code(&out), 2);
-    let (kind, path) = json_error(&out);
+    let (kind, path, _) = json_error(&out);
     assert_eq!(kind, "output-conflict", "{path}");
     assert!(path.ends_with("Install.ps1"), "{path}");
     assert_eq!(tree(scene.root()), before);
@@ -940,7 +922,7 @@ fn info_verify_and_decrypt_on_a_fifo_return_at_once() {
             .output()
             .expect("runs");
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let (kind, path) = json_error(&out);
+        let (kind, path, _) = json_error(&out);
         assert_eq!(kind, "io", "{args:?}");
         assert!(path.ends_with("pkg.intunewin"), "{args:?}: {path}");
     }
@@ -1027,7 +1009,7 @@ fn force_never_replaces_a_read_only_output() {
         ],
     );
     assert_eq!(code(&out), 2);
-    let (kind, path) = json_error(&out);
+    let (kind, path, _) = json_error(&out);
     assert_eq!(kind, "output-conflict", "{path}");
     assert!(path.ends_with("Install.ps1"), "{path}");
     assert_eq!(tree(scene.root()), before);

@@ -234,15 +234,25 @@ impl Fixture {
 
 /// `text` as a regular expression that matches it literally.
 pub fn regex_escape(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '/' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
+    regex::escape(text)
+}
+
+/// The `kind`, `path` and `message` of the JSON error a `--json` run printed on stdout.
+pub fn json_error(out: &std::process::Output) -> (String, String, String) {
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let field = |name: &str| {
+        report["error"][name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    (field("kind"), field("path"), field("message"))
 }
 
 /// The human form of a failure is the `--json` error's message and hint, one line each (so
